@@ -1,0 +1,181 @@
+"""The tidy coded-interview tables every reader produces and every analysis reads.
+
+A :class:`CodedCorpus` holds five tables, whatever tool wrote the export
+(Dedoose, a REFI-QDA ``.qdpx`` project, ...):
+
+``documents``       one row per interview: ``doc_id`` (str, unique), ``title`` (str),
+                    ``position`` (int, 0-based order of the interview in the export).
+``doc_attributes``  descriptors in long form: ``doc_id``, ``attribute``, ``value`` (str);
+                    one value per (doc_id, attribute).
+``codes``           the full codebook, applied or not: ``code_id`` (backslash path such as
+                    ``Risks\\Underfunding``), ``parent_id`` (path of the parent, or None for a
+                    top-level code), ``title`` (leaf title), ``description`` (str, may be
+                    empty), ``level`` (1 = top level), ``position`` (int, codebook order).
+``segments``        one row per coded passage (excerpt): ``segment_id`` (str, unique),
+                    ``doc_id``, ``start``/``end`` (int character offsets, end exclusive),
+                    ``text`` (str; empty for a document-level coding).
+``codings``         one row per segment x code x coder: ``segment_id``, ``code_id``,
+                    ``coder`` (str). Unique on all three columns.
+
+A segment is identified by its document and range; when two coders excerpt the
+same range it is one segment with codings from both coders.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pandera.pandas as pa
+
+from compendium.errors import DataError
+
+DOCUMENTS = pa.DataFrameSchema(
+    {
+        "doc_id": pa.Column(str, unique=True),
+        "title": pa.Column(str),
+        "position": pa.Column(int, pa.Check.ge(0)),
+    },
+    strict=True,
+    ordered=True,
+    name="documents",
+)
+
+DOC_ATTRIBUTES = pa.DataFrameSchema(
+    {
+        "doc_id": pa.Column(str),
+        "attribute": pa.Column(str),
+        "value": pa.Column(str),
+    },
+    strict=True,
+    ordered=True,
+    unique=["doc_id", "attribute"],
+    name="doc_attributes",
+)
+
+CODES = pa.DataFrameSchema(
+    {
+        "code_id": pa.Column(str, unique=True),
+        "parent_id": pa.Column(str, nullable=True),
+        "title": pa.Column(str),
+        "description": pa.Column(str),
+        "level": pa.Column(int, pa.Check.ge(1)),
+        "position": pa.Column(int, pa.Check.ge(0)),
+    },
+    strict=True,
+    ordered=True,
+    name="codes",
+)
+
+SEGMENTS = pa.DataFrameSchema(
+    {
+        "segment_id": pa.Column(str, unique=True),
+        "doc_id": pa.Column(str),
+        "start": pa.Column(int, pa.Check.ge(0)),
+        "end": pa.Column(int, pa.Check.ge(0)),
+        "text": pa.Column(str),
+    },
+    checks=pa.Check(lambda df: df["end"] >= df["start"], error="end >= start"),
+    strict=True,
+    ordered=True,
+    name="segments",
+)
+
+CODINGS = pa.DataFrameSchema(
+    {
+        "segment_id": pa.Column(str),
+        "code_id": pa.Column(str),
+        "coder": pa.Column(str),
+    },
+    strict=True,
+    ordered=True,
+    unique=["segment_id", "code_id", "coder"],
+    name="codings",
+)
+
+SCHEMAS = {
+    "documents": DOCUMENTS,
+    "doc_attributes": DOC_ATTRIBUTES,
+    "codes": CODES,
+    "segments": SEGMENTS,
+    "codings": CODINGS,
+}
+
+
+@dataclass(frozen=True)
+class CodedCorpus:
+    """Five tidy tables describing one coded-interview project."""
+
+    documents: pd.DataFrame
+    doc_attributes: pd.DataFrame
+    codes: pd.DataFrame
+    segments: pd.DataFrame
+    codings: pd.DataFrame
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The five tables by name, in contract order."""
+        return {name: getattr(self, name) for name in SCHEMAS}
+
+
+def validate_corpus(corpus: CodedCorpus, source: str | Path) -> CodedCorpus:
+    """Check every table's schema and the references between tables.
+
+    Raises :class:`DataError` naming ``source`` (the file the corpus was read from).
+    """
+    for name, schema in SCHEMAS.items():
+        table = getattr(corpus, name)
+        try:
+            schema.validate(table, lazy=False)
+        except (pa.errors.SchemaError, pa.errors.SchemaErrors) as exc:
+            raise DataError(source, f"tidy table {name!r} breaks its schema: {exc}") from None
+    docs = set(corpus.documents["doc_id"])
+    codes = set(corpus.codes["code_id"])
+    segs = set(corpus.segments["segment_id"])
+    _refs(source, corpus.doc_attributes, "doc_id", docs, "doc_attributes", "documents")
+    _refs(source, corpus.segments, "doc_id", docs, "segments", "documents")
+    _refs(source, corpus.codings, "segment_id", segs, "codings", "segments")
+    _refs(source, corpus.codings, "code_id", codes, "codings", "codes")
+    parents = corpus.codes["parent_id"].dropna()
+    _refs(source, parents.to_frame(), "parent_id", codes, "codes", "codes")
+    return corpus
+
+
+def _refs(
+    source: str | Path, table: pd.DataFrame, column: str, known: set, name: str, target: str
+) -> None:
+    bad = table.loc[~table[column].isin(known), column]
+    if len(bad):
+        raise DataError(
+            source,
+            f"tidy table {name!r} refers to {column} values missing from {target!r}",
+            column=column,
+            expected=f"one of the {len(known)} {target} ids",
+            found=sorted(map(str, bad.unique()))[:5],
+        )
+
+
+def attributes_wide(corpus: CodedCorpus) -> pd.DataFrame:
+    """Descriptors as one row per document (index ``doc_id``, one column per attribute)."""
+    wide = corpus.doc_attributes.pivot(index="doc_id", columns="attribute", values="value")
+    wide = wide.reindex(corpus.documents["doc_id"])
+    wide.columns.name = None
+    return wide
+
+
+def primary_codings(corpus: CodedCorpus) -> pd.DataFrame:
+    """Codings of each document's primary coder only (for counts that must not double-count).
+
+    The primary coder of a document is the coder with the most codings in it;
+    ties go to the coder whose name sorts first.
+    """
+    cod = corpus.codings.merge(corpus.segments[["segment_id", "doc_id"]], on="segment_id")
+    per = cod.groupby(["doc_id", "coder"]).size().reset_index(name="n")
+    per = per.sort_values(["doc_id", "n", "coder"], ascending=[True, False, True])
+    primary = per.drop_duplicates("doc_id")[["doc_id", "coder"]]
+    keep = cod.merge(primary, on=["doc_id", "coder"])
+    return (
+        keep[["segment_id", "code_id", "coder"]]
+        .sort_values(["segment_id", "code_id"])
+        .reset_index(drop=True)
+    )
