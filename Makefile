@@ -1,0 +1,156 @@
+# The compendium as a dependency graph: environment -> data checks -> notebooks -> site.
+# `make help` lists the targets and the notebook parameters.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := all
+.DELETE_ON_ERROR:
+.SUFFIXES:
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+ENV_STAMP := $(VENV)/.compendium-installed
+UV_VERSION := 0.13.9
+export PYTHONHASHSEED := 0
+export MPLBACKEND := Agg
+export SOURCE_DATE_EPOCH := 0
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+
+# PARAMS="-p name value ..." overrides parameters of every notebook run by this call.
+PARAMS ?=
+# HIDE_CODE=1 publishes pages without the code cells (default: shown, collapsible).
+HIDE_CODE ?=
+export PARAMS HIDE_CODE
+
+NOTEBOOKS := $(basename $(notdir $(wildcard notebooks/[0-9]*.ipynb)))
+PAGES := $(NOTEBOOKS:%=outputs/html/%.html)
+PKG_SRC := pyproject.toml $(wildcard src/compendium/*.py src/compendium/*/*.py \
+           src/compendium/templates/compendium/*)
+
+SURVEY_DATA := data/raw/ops_survey/cawi_limesurvey.csv data/raw/ops_survey/papi_excel.csv \
+               data/codebooks/ops_survey.yaml
+IDI_DATA := data/raw/idi_wielkopolska/dedoose_excerpts.xlsx \
+            data/raw/idi_wielkopolska/dedoose_codes.xlsx data/codebooks/idi_wielkopolska_labels.yaml
+CITIES_DATA := data/raw/four_cities/dedoose_excerpts.xlsx data/raw/four_cities/dedoose_codes.xlsx \
+               data/raw/four_cities/project.qdpx data/codebooks/four_cities_labels.yaml
+RAW_DATA := $(SURVEY_DATA) $(IDI_DATA) $(CITIES_DATA) data/raw/dataset.yaml
+
+.PHONY: all help env data notebooks site ops-survey idi four-cities synthesis synthetic \
+        test test-browser lint verify manifest bench lab lock clean distclean FORCE
+
+## all: build everything (environment, data checks, every notebook, HTML site)
+all: site
+
+help: ## list targets and parameters
+	@echo "Targets:"
+	@grep -hE '^## ' $(MAKEFILE_LIST) | sed -e 's/^## /  /'
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed -e 's/:.*## /: /' -e 's/^/  /'
+	@echo
+	@echo "Variables: PARAMS=\"-p name value ...\" (override notebook parameters for one run),"
+	@echo "           HIDE_CODE=1 (publish pages without code), VENV=$(VENV), PYTHON=$(PYTHON)"
+	@if [ -x $(PY) ]; then $(PY) -m compendium.params; else \
+	  echo "(run 'make env' to list every notebook's parameters)"; fi
+
+# ---------------------------------------------------------------- environment
+## env: create .venv from the pinned lock (requirements.txt) and register the Jupyter kernel
+env: $(ENV_STAMP)
+
+$(ENV_STAMP): requirements.txt pyproject.toml
+	@echo "[env] creating $(VENV) from requirements.txt"
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@if $(PY) -m pip install -q --disable-pip-version-check uv==$(UV_VERSION) >/dev/null 2>&1; then \
+	  $(VENV)/bin/uv pip install -q --python $(PY) -r requirements.txt && \
+	  $(VENV)/bin/uv pip install -q --python $(PY) --no-deps -e . ; \
+	else echo "[env] uv unavailable, installing with pip"; \
+	  $(PY) -m pip install -q -r requirements.txt && $(PY) -m pip install -q --no-deps -e . ; fi
+	@$(PY) -m ipykernel install --sys-prefix --name compendium --display-name "Python (compendium)" >/dev/null
+	@touch $@
+
+## lock: re-resolve requirements.in into the pinned lock and environment.yml
+lock:
+	$(VENV)/bin/uv pip compile requirements.in -o requirements.txt --python-version 3.11 --no-header
+	$(PY) -m compendium.envfile requirements.txt environment.yml
+
+# ---------------------------------------------------------------- data
+## data: validate every raw file against the data contract
+data: outputs/.stamps/data-check
+
+outputs/.stamps/data-check: $(RAW_DATA) $(PKG_SRC) | $(ENV_STAMP)
+	@$(PY) -m compendium.datacheck data
+	@mkdir -p $(@D) && touch $@
+
+## synthetic: regenerate the synthetic raw files from data/calibration (byte-identical)
+synthetic: | $(ENV_STAMP)
+	$(PY) -m compendium.synthetic --out data/raw
+
+# ---------------------------------------------------------------- notebooks
+notebooks: $(PAGES)
+
+# One rule for every notebook: execute with papermill, publish HTML, in one process.
+outputs/html/%.html outputs/notebooks/%.ipynb: notebooks/%.ipynb params/%.yaml \
+    outputs/.stamps/%.override outputs/.stamps/data-check $(PKG_SRC) $(ENV_STAMP)
+	@$(PY) -m compendium.runner $* $(PARAMS) $(if $(HIDE_CODE),--hide-code)
+
+# The data each notebook reads, and what the synthesis reads from the others.
+outputs/html/01_ops_survey.html outputs/notebooks/01_ops_survey.ipynb: $(SURVEY_DATA)
+outputs/html/02_idi_wielkopolska.html outputs/notebooks/02_idi_wielkopolska.ipynb: $(IDI_DATA)
+outputs/html/03_four_cities.html outputs/notebooks/03_four_cities.ipynb: $(CITIES_DATA)
+outputs/html/04_synthesis.html outputs/notebooks/04_synthesis.ipynb: \
+    outputs/html/02_idi_wielkopolska.html outputs/html/03_four_cities.html
+
+# A command-line override is a dependency too: this file changes only when PARAMS does.
+outputs/.stamps/%.override: FORCE
+	@mkdir -p $(@D); printf '%s|%s\n' "$$PARAMS" "$$HIDE_CODE" > $@.tmp; \
+	 if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi
+
+## ops-survey / idi / four-cities / synthesis: run one analysis (and what it needs)
+ops-survey: outputs/html/01_ops_survey.html
+idi: outputs/html/02_idi_wielkopolska.html
+four-cities: outputs/html/03_four_cities.html
+synthesis: outputs/html/04_synthesis.html
+
+# ---------------------------------------------------------------- site
+## site: the index page linking every analysis, figure and table
+site: outputs/html/index.html
+
+outputs/html/index.html: $(PAGES) $(PKG_SRC)
+	@$(PY) -m compendium.site --root .
+
+# ---------------------------------------------------------------- checks
+## test: unit tests, the end-to-end pipeline test and the browser test (pytest)
+test: $(ENV_STAMP)
+	$(PY) -m pytest
+
+## lint: ruff on the package and the tests
+lint: $(ENV_STAMP)
+	$(VENV)/bin/ruff check src tests benchmarks
+
+## verify: rebuild what is stale, then compare tables and figures with outputs/MANIFEST.sha256
+verify: all
+	@$(PY) -m compendium.manifest check outputs
+
+## manifest: deliberately refresh outputs/MANIFEST.sha256 from the current outputs
+manifest: all
+	$(PY) -m compendium.manifest write outputs
+
+## bench: measure the pipeline (cold, no-op, incremental, floor, scale); report in outputs/bench
+bench: $(ENV_STAMP)
+	$(PY) benchmarks/pipeline.py
+
+## lab: open JupyterLab on the project with the compendium kernel
+lab: $(ENV_STAMP)
+	$(VENV)/bin/jupyter lab --notebook-dir=.
+
+# ---------------------------------------------------------------- housekeeping
+## clean: delete everything generated under outputs/ (the manifest stays)
+clean:
+	find outputs -mindepth 1 -maxdepth 1 ! -name MANIFEST.sha256 ! -name README.md -exec rm -rf {} +
+
+## distclean: clean, and delete the environment
+distclean: clean
+	rm -rf $(VENV)
+
+FORCE:
+
+# Stamps and executed notebooks are real files, never intermediates to delete.
+.SECONDARY: $(NOTEBOOKS:%=outputs/.stamps/%.override) $(NOTEBOOKS:%=outputs/notebooks/%.ipynb)

@@ -1,0 +1,136 @@
+"""What a notebook calls to stay thin: set-up, numbered tables and figures, results, colophon.
+
+A :class:`Report` is created once per notebook by :func:`start` and carries the validated
+parameters and the caption counters explicitly (no module-level state).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from IPython.display import HTML, Markdown, display
+
+from compendium import params as param_schemas
+from compendium.artifacts import update_results, write_table
+from compendium.errors import CompendiumError
+from compendium.provenance import colophon_markdown, dataset_info
+
+BANNER = {
+    "en": "SYNTHETIC DATA — illustrative, not the study's results.",
+    "pl": "DANE SYNTETYCZNE — ilustracja metody, nie wyniki badania.",
+}
+
+
+def _short_warning(message, category, filename, lineno, line=None) -> str:  # noqa: ANN001
+    """Warnings without the file path (paths would differ between machines)."""
+    return f"{category.__name__}: {message}\n"
+
+
+@dataclass
+class Report:
+    """The running notebook: its parameters, output folders and caption counters."""
+
+    notebook: str
+    params: Any
+    tables: int = 0
+    figures: int = 0
+    results: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def out(self) -> Path:
+        return Path(self.params.output_dir)
+
+    @property
+    def data(self) -> Path:
+        return Path(self.params.data_dir)
+
+    def text(self, en: str, pl: str | None = None) -> str:
+        """Pick the text of the run's language."""
+        return pl if (self.params.lang == "pl" and pl is not None) else en
+
+    def table(
+        self, df: pd.DataFrame, name: str, caption: str | Mapping[str, str], *,
+        min_cell: int | None = None, index: bool = False, show: bool = True,
+    ) -> Path:
+        """Publish ``df`` as ``tables/<notebook>/<name>.csv`` and show it with a numbered caption.
+
+        Refuses (raises) when a count column shows a value in 1..min_cell-1 (see ``sdc``).
+        """
+        from compendium.sdc import small_counts_in_csv
+
+        self.tables += 1
+        path = write_table(df, self.out / "tables" / self.notebook / f"{name}.csv", index=index)
+        limit = min_cell if min_cell is not None else getattr(self.params, "min_cell", None)
+        if limit:
+            hits = small_counts_in_csv(path, limit)
+            if hits:
+                path.unlink()
+                raise CompendiumError(
+                    f"table {name!r} would publish counts below min_cell={limit}: {hits[:3]}"
+                )
+        if show:
+            cap = self._caption(caption)
+            display(Markdown(f"**Table {self.tables}.** {cap}"))
+            display(df if index else df.style.hide(axis="index"))
+        return path
+
+    def figure(self, fig: Any, name: str, caption: str | Mapping[str, str]) -> list[Path]:
+        """Save ``fig`` as PNG and SVG under ``figures/<notebook>/`` and show it with a caption."""
+        from compendium.plots import save_figure
+
+        self.figures += 1
+        paths = save_figure(fig, self.out / "figures" / self.notebook / name)
+        png = next(p for p in paths if p.suffix == ".png")
+        data = base64.b64encode(png.read_bytes()).decode("ascii")
+        cap = html.escape(self._caption(caption))
+        display(HTML(
+            f'<figure class="compendium-figure"><img alt="{cap}" '
+            f'src="data:image/png;base64,{data}"/><figcaption><b>Figure {self.figures}.</b> '
+            f"{cap}</figcaption></figure>"
+        ))
+        return paths
+
+    def result(self, **values: Any) -> None:
+        """Record key numbers in ``results/<notebook>.json`` (what a manuscript would cite)."""
+        self.results.update(values)
+        update_results(self.out / "results" / f"{self.notebook}.json", "results", self.results)
+
+    def findings(self, sentences: list[str]) -> None:
+        """Show generated key-finding sentences as a list and store them with the results."""
+        display(Markdown("\n".join(f"- {s}" for s in sentences)))
+        update_results(self.out / "results" / f"{self.notebook}.json", "findings", sentences)
+
+    def colophon(self) -> None:
+        """Show the provenance colophon (parameters, data identity, code and package versions)."""
+        display(Markdown(colophon_markdown(self.notebook, self.params.model_dump(), self.data)))
+
+    def _caption(self, caption: str | Mapping[str, str]) -> str:
+        if isinstance(caption, Mapping):
+            return caption.get(self.params.lang) or caption["en"]
+        return caption
+
+
+def start(notebook: str, namespace: Mapping[str, Any]) -> Report:
+    """Validate the notebook's parameters, set the figure theme, and show the data banner."""
+    warnings.formatwarning = _short_warning
+    p = param_schemas.from_namespace(notebook, namespace)
+    from compendium.plots import set_theme
+
+    set_theme()
+    info = dataset_info(p.data_dir)
+    if info.get("kind") == "synthetic":
+        display(HTML(
+            f'<div class="compendium-banner" role="note"><strong>{BANNER[p.lang]}</strong> '
+            f"Data set: {info.get('generator', 'synthetic')}.</div>"
+        ))
+    return Report(notebook=notebook, params=p)
+
+
+__all__ = ["Report", "start", "CompendiumError"]

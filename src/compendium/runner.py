@@ -1,0 +1,234 @@
+"""The runner Make calls: execute one notebook with papermill and publish it as HTML.
+
+``python -m compendium.runner 01_ops_survey [-p name value ...]``
+
+In one Python process: read ``params/<name>.yaml``, apply command-line overrides, validate
+them against the notebook's declared schema, execute ``notebooks/<name>.ipynb`` with the
+project's kernel into a staging folder, strip run-specific metadata (times, paths), render
+the HTML page, and only then move everything into ``outputs/``. A failure prints one screen
+(notebook, cell, error) and leaves the previous outputs untouched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import yaml
+
+from compendium import params as param_schemas
+from compendium.artifacts import atomic_write_text
+from compendium.errors import CompendiumError, ParameterError
+from compendium.provenance import is_synthetic
+
+KERNEL = "compendium"
+TEMPLATES = Path(__file__).parent / "templates"
+RUN_KEYS = ("start_time", "end_time", "duration", "input_path", "output_path",
+            "environment_variables", "exception")
+
+
+@dataclass(frozen=True)
+class Page:
+    """One notebook of the compendium as the site lists it."""
+
+    stem: str
+    title: str
+    summary: str
+
+    @property
+    def href(self) -> str:
+        return f"{self.stem}.html"
+
+
+def list_pages(notebooks_dir: Path) -> list[Page]:
+    """Every notebook in ``notebooks_dir``, in file-name order, with title and summary."""
+    pages = []
+    for path in sorted(notebooks_dir.glob("[0-9]*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        title = path.stem
+        for cell in nb.cells:
+            if cell.cell_type == "markdown":
+                m = re.search(r"^#\s+(.+)$", cell.source, flags=re.M)
+                if m:
+                    title = m.group(1).strip()
+                    break
+        summary = nb.metadata.get("compendium", {}).get("summary", "")
+        pages.append(Page(path.stem, title, summary))
+    return pages
+
+
+def load_parameters(params_file: Path, overrides: list[tuple[str, str]]) -> dict[str, Any]:
+    """Parameters from the YAML file, then ``-p name value`` overrides (values parsed as YAML)."""
+    values: dict[str, Any] = {}
+    if params_file.exists():
+        try:
+            values = yaml.safe_load(params_file.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise ParameterError(str(params_file), f"not valid YAML: {exc}") from None
+        if not isinstance(values, dict):
+            raise ParameterError(str(params_file), "must hold a mapping of name: value")
+    for name, raw in overrides:
+        try:
+            values[name] = yaml.safe_load(raw)
+        except yaml.YAMLError as exc:
+            raise ParameterError(name, f"override {raw!r} is not valid YAML: {exc}") from None
+    return values
+
+
+def clean_metadata(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Remove times, durations and absolute paths that papermill and the kernel record."""
+    pm = nb.metadata.get("papermill", {})
+    for key in RUN_KEYS:
+        pm.pop(key, None)
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)
+        cpm = cell.metadata.get("papermill")
+        if cpm is not None:
+            for key in RUN_KEYS:
+                cpm.pop(key, None)
+            if not cpm:
+                cell.metadata.pop("papermill")
+    return nb
+
+
+def add_toc(body: str) -> str:
+    """Insert a table of contents built from the page's h2/h3 headings at the placeholder."""
+    items = []
+    for level, anchor, text in re.findall(r'<h([23]) id="([^"]+)"[^>]*>(.*?)<', body):
+        if anchor.startswith("Colophon"):
+            continue
+        cls = "" if level == "2" else ' class="sub"'
+        items.append(f'<li{cls}><a href="#{anchor}">{text}</a></li>')
+    toc = ""
+    if items:
+        toc = ('<nav class="compendium-toc" aria-label="Contents"><strong>Contents</strong><ol>'
+               + "".join(items) + "</ol></nav>")
+    return body.replace("<!--COMPENDIUM-TOC-->", toc, 1)
+
+
+def render_html(
+    nb: nbformat.NotebookNode, page: Page, pages: list[Page], *, synthetic: bool,
+    hide_code: bool = False,
+) -> str:
+    """The HTML page of an executed notebook, with navigation, banner and contents."""
+    from nbconvert import HTMLExporter
+
+    idx = [p.stem for p in pages].index(page.stem) if page in pages else -1
+    exporter = HTMLExporter(template_name="compendium", extra_template_basedirs=[str(TEMPLATES)])
+    exporter.exclude_input_prompt = False
+    resources = {
+        "metadata": {"name": page.title},
+        "compendium": {
+            "stem": page.stem,
+            "prev": pages[idx - 1] if idx > 0 else None,
+            "next": pages[idx + 1] if 0 <= idx < len(pages) - 1 else None,
+            "synthetic": synthetic,
+            "hide_code": hide_code,
+            "css": (TEMPLATES / "compendium" / "compendium.css").read_text(encoding="utf-8"),
+        },
+    }
+    body, _ = exporter.from_notebook_node(nb, resources=resources)
+    return add_toc(body)
+
+
+def _move_tree(staged: Path, final: Path) -> None:
+    """Replace ``final`` by ``staged`` (a folder), keeping the old one until the new is in place."""
+    if not staged.exists():
+        return
+    final.parent.mkdir(parents=True, exist_ok=True)
+    trash = final.with_name(f".{final.name}.old")
+    shutil.rmtree(trash, ignore_errors=True)
+    if final.exists():
+        final.rename(trash)
+    staged.rename(final)
+    shutil.rmtree(trash, ignore_errors=True)
+
+
+def run(
+    stem: str, *, root: Path, overrides: list[tuple[str, str]], hide_code: bool = False,
+    outputs: Path | None = None,
+) -> Path:
+    """Execute and publish one notebook; return the HTML path."""
+    import papermill
+
+    outputs = outputs or root / "outputs"
+    source = root / "notebooks" / f"{stem}.ipynb"
+    if not source.exists():
+        raise ParameterError("notebook", f"no notebook {source}",
+                             allowed=[p.stem for p in list_pages(root / "notebooks")])
+    values = load_parameters(root / "params" / f"{stem}.yaml", overrides)
+    staging_rel = Path("outputs") / ".staging" / stem if outputs == root / "outputs" else None
+    staging = outputs / ".staging" / stem
+    values["output_dir"] = str(staging_rel or staging)
+    param_schemas.validate(stem, values)
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    executed = staging / f"{stem}.ipynb"
+    try:
+        papermill.execute_notebook(
+            str(source), str(executed), parameters=values, kernel_name=KERNEL,
+            progress_bar=False, cwd=str(root),
+        )
+    except papermill.PapermillExecutionError as exc:
+        logs = outputs / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        failed = logs / f"{stem}.failed.ipynb"
+        if executed.exists():
+            shutil.copyfile(executed, failed)
+        raise CompendiumError(
+            f"notebook {stem} failed in cell {exc.cell_index} (execution count "
+            f"{exc.exec_count}):\n  {exc.ename}: {exc.evalue}\n"
+            f"The executed notebook with the full traceback: {failed.relative_to(root)}\n"
+            f"Previous outputs of {stem} are unchanged."
+        ) from None
+    nb = clean_metadata(nbformat.read(executed, as_version=4))
+    pages = list_pages(root / "notebooks")
+    page = next((p for p in pages if p.stem == stem), Page(stem, stem, ""))
+    html_text = render_html(nb, page, pages, synthetic=is_synthetic(root / "data"),
+                            hide_code=hide_code)
+    # Publish: the notebook's own tables, figures and results first, the page last.
+    for kind in ("tables", "figures"):
+        _move_tree(staging / kind / stem, outputs / kind / stem)
+    result = staging / "results" / f"{stem}.json"
+    if result.exists():
+        (outputs / "results").mkdir(parents=True, exist_ok=True)
+        result.replace(outputs / "results" / f"{stem}.json")
+    atomic_write_text(outputs / "notebooks" / f"{stem}.ipynb", nbformat.writes(nb) + "\n")
+    html_path = atomic_write_text(outputs / "html" / f"{stem}.html", html_text)
+    shutil.rmtree(staging, ignore_errors=True)
+    (outputs / "logs" / f"{stem}.failed.ipynb").unlink(missing_ok=True)
+    return html_path
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m compendium.runner", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("notebook", help="notebook file stem, e.g. 01_ops_survey")
+    ap.add_argument("-p", "--param", nargs=2, action="append", default=[],
+                    metavar=("NAME", "VALUE"), help="override one parameter (VALUE is YAML)")
+    ap.add_argument("--root", default=".", help="project folder")
+    ap.add_argument("--outputs", default=None, help="output folder (default ROOT/outputs)")
+    ap.add_argument("--hide-code", action="store_true", help="publish pages without code cells")
+    args = ap.parse_args(argv)
+    root = Path(args.root)
+    outputs = Path(args.outputs) if args.outputs else None
+    print(f"[compendium] running {args.notebook}", file=sys.stderr, flush=True)
+    try:
+        html_path = run(args.notebook, root=root, overrides=[tuple(p) for p in args.param],
+                        hide_code=args.hide_code, outputs=outputs)
+    except CompendiumError as exc:
+        print(f"\n*** {args.notebook}: {exc}\n", file=sys.stderr)
+        return 2
+    print(f"[compendium] published {html_path}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
+

@@ -1,0 +1,520 @@
+"""Survey statistics: small pure functions on DataFrames, one library call each.
+
+Which library computes what follows ``/work/shared/METHODS.md`` (pingouin 0.7,
+statsmodels, SciPy). Conventions used throughout:
+
+* Proportions are reported in percent (0-100) with a Wilson interval
+  (``proportion_confint(..., method="wilson")``; the statsmodels default is the
+  normal approximation, so the method is always passed).
+* Missing values are dropped before a test and the number of rows actually used
+  is returned as ``n``.
+* χ² and Cramér's V are always computed *without* the Yates continuity
+  correction (``correction=False``), also on 2×2 tables.
+* Bad arguments raise :class:`compendium.errors.ParameterError` naming the
+  argument, before any library is called.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pingouin as pg
+from scipy import stats as sps
+from statsmodels.stats.proportion import proportion_confint
+
+from compendium.errors import ParameterError
+
+__all__ = [
+    "P_ADJUST_METHODS",
+    "adjust_pvalues",
+    "chi2_test",
+    "cronbach",
+    "kruskal_test",
+    "logistic",
+    "multi_response_table",
+    "mwu_test",
+    "proportion_table",
+    "test_family",
+    "wilson_ci",
+]
+
+#: Multiple-testing corrections accepted by :func:`adjust_pvalues` (pingouin names).
+P_ADJUST_METHODS = ("holm", "fdr_bh", "bonf", "none")
+
+MISSING_LABEL = "(missing)"
+
+
+# --------------------------------------------------------------------------- helpers
+def _check_level(level: float, name: str = "level") -> float:
+    if not isinstance(level, (int, float)) or not 0 < float(level) < 1:
+        raise ParameterError(name, f"must be a number strictly between 0 and 1, got {level!r}")
+    return float(level)
+
+
+def _check_columns(df: pd.DataFrame, columns: Sequence[str], name: str) -> None:
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ParameterError(
+            name, f"column(s) {missing} not in the data frame", allowed=list(df.columns)
+        )
+
+
+# --------------------------------------------------------------------------- proportions
+def wilson_ci(k: Any, n: Any, level: float = 0.95) -> tuple[Any, Any]:
+    """Wilson score interval for ``k`` successes out of ``n``, as proportions (0-1).
+
+    Scalars give a ``(low, high)`` tuple of floats; arrays give a tuple of arrays.
+    ``n == 0`` gives ``(nan, nan)``. Computed by statsmodels ``proportion_confint``
+    with ``method="wilson"``.
+    """
+    level = _check_level(level)
+    scalar = np.ndim(k) == 0 and np.ndim(n) == 0
+    k_arr, n_arr = np.broadcast_arrays(np.asarray(k, dtype=float), np.asarray(n, dtype=float))
+    if np.any(np.isnan(k_arr)) or np.any(np.isnan(n_arr)):
+        raise ParameterError("k/n", "counts must not be missing")
+    if np.any(k_arr < 0) or np.any(n_arr < 0) or np.any(k_arr > n_arr):
+        raise ParameterError("k/n", "need 0 <= k <= n", allowed="non-negative counts, k <= n")
+    empty = n_arr == 0
+    low, high = proportion_confint(
+        k_arr, np.where(empty, 1.0, n_arr), alpha=1 - level, method="wilson"
+    )
+    # Wilson bounds are exactly 0 at k = 0 and 1 at k = n; remove floating-point dust.
+    low = np.where(k_arr == 0, 0.0, np.clip(np.asarray(low, dtype=float), 0.0, 1.0))
+    high = np.where(k_arr == n_arr, 1.0, np.clip(np.asarray(high, dtype=float), 0.0, 1.0))
+    low = np.where(empty, np.nan, low)
+    high = np.where(empty, np.nan, high)
+    if scalar:
+        return float(low), float(high)
+    return low, high
+
+
+def _percent_frame(labels: list, counts: np.ndarray, base: int, level: float) -> pd.DataFrame:
+    counts = np.asarray(counts, dtype=int)
+    bases = np.full(len(counts), base)
+    low, high = wilson_ci(counts, bases, level)
+    pct = counts / base * 100 if base > 0 else np.full(len(counts), np.nan)
+    return pd.DataFrame(
+        {
+            "n": counts,
+            "pct": np.asarray(pct, dtype=float),
+            "ci_low": np.asarray(low, dtype=float) * 100,
+            "ci_high": np.asarray(high, dtype=float) * 100,
+        },
+        index=pd.Index(labels),
+    )
+
+
+def proportion_table(
+    series: pd.Series,
+    level: float = 0.95,
+    categories: Sequence | None = None,
+    dropna: bool = True,
+) -> pd.DataFrame:
+    """One-way frequency table with Wilson intervals, in percent.
+
+    Columns ``category, n, pct, ci_low, ci_high``; ``pct`` and the interval are
+    percentages (0-100) of the base. Every category appears, in order, including
+    zero-count ones: the order is ``categories`` if given, else the categories of
+    a Categorical, else the sorted distinct values. A value outside
+    ``categories`` raises :class:`ParameterError` (nothing is dropped silently).
+
+    The base (``df.attrs["base"]``) is the number of non-missing answers; with
+    ``dropna=False`` missing answers form a last category ``"(missing)"`` and
+    count in the base.
+    """
+    level = _check_level(level)
+    s = pd.Series(series)
+    if categories is not None:
+        cats = list(categories)
+        if len(set(cats)) != len(cats):
+            raise ParameterError("categories", "contains duplicates", allowed=cats)
+    elif isinstance(s.dtype, pd.CategoricalDtype):
+        cats = list(s.cat.categories)
+    else:
+        cats = sorted(s.dropna().unique().tolist())
+    present = s.dropna()
+    unknown = sorted({str(v) for v in present.unique().tolist() if v not in set(cats)})
+    if unknown:
+        raise ParameterError(
+            "categories", f"series {s.name!r} has values {unknown} not listed", allowed=cats
+        )
+    values = present.astype(object)
+    counts = [int((values == c).sum()) for c in cats]
+    labels = list(cats)
+    n_missing = int(s.isna().sum())
+    if not dropna:
+        labels.append(MISSING_LABEL)
+        counts.append(n_missing)
+    base = int(sum(counts))
+    out = _percent_frame(labels, np.array(counts), base, level)
+    out = out.rename_axis("category").reset_index()
+    out.attrs["base"] = base
+    out.attrs["n_missing"] = n_missing
+    return out
+
+
+def multi_response_table(
+    df_bool: pd.DataFrame,
+    level: float = 0.95,
+    labels: Mapping[str, str] | Sequence[str] | None = None,
+    sort: bool = True,
+) -> pd.DataFrame:
+    """Multiple-response question: share of respondents choosing each option.
+
+    ``df_bool`` has one 0/1 (or boolean) column per option, missing allowed.
+    Respondents with every option missing did not answer the question and are
+    excluded; the base (``df.attrs["base"]``) is respondents with at least one
+    non-missing answer, and a missing option among them counts as not chosen.
+
+    Columns ``option, n, pct, ci_low, ci_high`` (percent of respondents, Wilson
+    interval), ranked by ``n`` descending (ties keep column order) unless
+    ``sort=False``. Respondents may choose several options, so the percentages
+    sum past 100 %: they are not shares of answers.
+    """
+    level = _check_level(level)
+    if df_bool.shape[1] == 0:
+        raise ParameterError("df_bool", "has no option columns")
+    for col in df_bool.columns:
+        vals = df_bool[col].dropna()
+        bad = vals[~vals.isin([0, 1, True, False])]
+        if len(bad):
+            pos = df_bool.index.get_loc(bad.index[0])
+            raise ParameterError(
+                "df_bool",
+                f"column {col!r}, data row {int(np.ravel(pos)[0]) + 1}: value {bad.iloc[0]!r} "
+                "is not 0/1",
+                allowed="0, 1, True, False or missing",
+            )
+    answered = df_bool.notna().any(axis=1)
+    sub = df_bool.loc[answered]
+    base = int(answered.sum())
+    counts = np.array(
+        [int(sub[c].fillna(0).astype(float).sum()) for c in df_bool.columns], dtype=int
+    )
+    if labels is None:
+        names = [str(c) for c in df_bool.columns]
+    elif isinstance(labels, Mapping):
+        names = [str(labels.get(c, c)) for c in df_bool.columns]
+    else:
+        names = list(labels)
+        if len(names) != df_bool.shape[1]:
+            raise ParameterError(
+                "labels", f"has {len(names)} labels for {df_bool.shape[1]} option columns"
+            )
+    out = _percent_frame(names, counts, base, level).rename_axis("option").reset_index()
+    if sort:
+        out = out.sort_values("n", ascending=False, kind="stable").reset_index(drop=True)
+    out.attrs["base"] = base
+    return out
+
+
+# --------------------------------------------------------------------------- tests
+def chi2_test(
+    df: pd.DataFrame,
+    x: str,
+    y: str,
+    min_expected: float = 5,
+    *,
+    seed: int = 20240501,
+    n_resamples: int = 99_999,
+) -> dict[str, Any]:
+    """χ² test of independence of ``x`` and ``y``, with Cramér's V; Fisher when counts are small.
+
+    Rows with ``x`` or ``y`` missing are dropped (``n`` is what remains). The
+    Pearson row of ``pingouin.chi2_independence(..., correction=False)`` gives
+    ``chi2``, ``dof`` and ``cramers_v`` (no Yates correction, also on 2×2).
+
+    When the smallest expected count is below ``min_expected`` the p-value comes
+    from Fisher's exact test instead (``test == "fisher"``): exact for 2×2
+    (``scipy.stats.fisher_exact``); for larger tables SciPy 1.17 offers no exact
+    enumeration (without a ``method`` it draws an *unseeded* Monte-Carlo sample),
+    so the Fisher-Freeman-Halton p-value is estimated with a seeded
+    ``MonteCarloMethod(n_resamples, rng=default_rng(seed))`` and is therefore
+    reproducible. ``p_method`` says which: ``"asymptotic"``, ``"exact"`` or
+    ``"monte-carlo"``.
+
+    Returns ``test, chi2, dof, p, cramers_v, n, min_expected`` (the smallest
+    expected count), ``p_method`` and ``shape``. A variable with fewer than two
+    observed levels raises :class:`ParameterError`.
+    """
+    _check_columns(df, [x, y], "x/y")
+    if x == y:
+        raise ParameterError("x/y", f"x and y are the same column {x!r}")
+    data = df[[x, y]].dropna().copy()
+    for col in (x, y):
+        if isinstance(data[col].dtype, pd.CategoricalDtype):
+            data[col] = data[col].cat.remove_unused_categories()
+        levels = data[col].nunique()
+        if levels < 2:
+            raise ParameterError(
+                col,
+                f"has {levels} observed level(s) after dropping missing values; a "
+                "contingency test needs at least two levels in each variable",
+            )
+    with warnings.catch_warnings():
+        # pingouin warns about low counts; we handle them by switching to Fisher.
+        warnings.filterwarnings("ignore", message="Low count on", category=UserWarning)
+        expected, observed, table = pg.chi2_independence(data, x=x, y=y, correction=False)
+    pearson = table.loc[table["test"] == "pearson"].iloc[0]
+    min_exp = float(np.min(expected.to_numpy()))
+    obs = observed.to_numpy().astype(np.int64)
+    result: dict[str, Any] = {
+        "test": "chi2",
+        "chi2": float(pearson["chi2"]),
+        "dof": int(pearson["dof"]),
+        "p": float(pearson["pval"]),
+        "cramers_v": float(pearson["cramer"]),
+        "n": int(len(data)),
+        "min_expected": min_exp,
+        "p_method": "asymptotic",
+        "shape": tuple(int(v) for v in obs.shape),
+    }
+    if min_exp < min_expected:
+        if obs.shape == (2, 2):
+            res = sps.fisher_exact(obs)
+            result["p_method"] = "exact"
+        else:
+            method = sps.MonteCarloMethod(
+                n_resamples=n_resamples, rng=np.random.default_rng(seed)
+            )
+            res = sps.fisher_exact(obs, method=method)
+            result["p_method"] = "monte-carlo"
+        result["test"] = "fisher"
+        result["p"] = float(res.pvalue)
+    return result
+
+
+def cronbach(items_df: pd.DataFrame, ci: float = 0.95) -> dict[str, Any]:
+    """Cronbach's alpha with Feldt confidence interval (``pingouin.cronbach_alpha``).
+
+    Missing values are handled **listwise**: respondents with any item missing
+    (e.g. "don't know" recoded to missing) are dropped before the call. This is a
+    deliberate choice: pingouin's default ``nan_policy`` is ``"pairwise"``, and
+    with ``"listwise"`` pingouin 0.7 still takes the interval's degrees of freedom
+    from the row count *before* dropping, so we drop the rows ourselves and the
+    interval uses the ``n`` returned here. pingouin rounds the interval to three
+    decimals.
+
+    Returns ``alpha, ci_low, ci_high, n, k`` (complete respondents, items).
+    """
+    ci = _check_level(ci, "ci")
+    if items_df.shape[1] < 2:
+        raise ParameterError("items_df", f"needs at least two item columns, has {items_df.shape[1]}")
+    non_numeric = [c for c in items_df.columns if items_df[c].dtype.kind not in "biuf"]
+    if non_numeric:
+        raise ParameterError(
+            "items_df",
+            f"item column(s) {non_numeric} are not numeric; recode answers to numbers "
+            "and non-substantive answers to missing first",
+        )
+    complete = items_df.dropna(axis=0, how="any").astype(float)
+    if len(complete) < 2:
+        raise ParameterError(
+            "items_df", f"only {len(complete)} respondent(s) answered every item; need 2"
+        )
+    alpha, (low, high) = pg.cronbach_alpha(data=complete, nan_policy="listwise", ci=ci)
+    return {
+        "alpha": float(alpha),
+        "ci_low": float(low),
+        "ci_high": float(high),
+        "n": int(len(complete)),
+        "k": int(items_df.shape[1]),
+    }
+
+
+def kruskal_test(df: pd.DataFrame, dv: str, between: str) -> dict[str, Any]:
+    """Kruskal-Wallis test (``pingouin.kruskal``) with ε² = H / (n − 1).
+
+    Rows with ``dv`` or ``between`` missing are dropped; ``n`` is the rows used.
+    Returns ``H, dof, p, epsilon2, n``.
+    """
+    _check_columns(df, [dv, between], "dv/between")
+    data = df[[dv, between]].dropna()
+    if data[dv].dtype.kind not in "biuf":
+        raise ParameterError("dv", f"column {dv!r} must be numeric (ordinal codes)")
+    groups = data[between].nunique()
+    if groups < 2:
+        raise ParameterError(
+            "between", f"column {between!r} has {groups} observed group(s); need at least 2"
+        )
+    res = pg.kruskal(data=data.reset_index(drop=True), dv=dv, between=between)
+    n = int(len(data))
+    h = float(res["H"].iloc[0])
+    return {
+        "H": h,
+        "dof": int(res["ddof1"].iloc[0]),
+        "p": float(res["p_unc"].iloc[0]),
+        "epsilon2": h / (n - 1),
+        "n": n,
+    }
+
+
+def mwu_test(x: Any, y: Any) -> dict[str, Any]:
+    """Two-sided Mann-Whitney U test (``pingouin.mwu``) on two samples, missing dropped.
+
+    Returns ``U`` (for ``x``), ``p``, ``rbc`` (rank-biserial correlation,
+    2U/(n1·n2) − 1, positive when ``x`` tends to be larger), ``cles`` (common
+    language effect size, P(X > Y) + ½P(X = Y)), ``n1`` and ``n2``.
+    """
+    xa = np.asarray(x, dtype=float)
+    ya = np.asarray(y, dtype=float)
+    xa, ya = xa[~np.isnan(xa)], ya[~np.isnan(ya)]
+    if len(xa) == 0 or len(ya) == 0:
+        raise ParameterError("x/y", f"both samples need values; sizes {len(xa)} and {len(ya)}")
+    res = pg.mwu(xa, ya, alternative="two-sided")
+    return {
+        "U": float(res["U_val"].iloc[0]),
+        "p": float(res["p_val"].iloc[0]),
+        "rbc": float(res["RBC"].iloc[0]),
+        "cles": float(res["CLES"].iloc[0]),
+        "n1": int(len(xa)),
+        "n2": int(len(ya)),
+    }
+
+
+def _is_categorical(s: pd.Series) -> bool:
+    return isinstance(s.dtype, pd.CategoricalDtype) or s.dtype.kind in "OSU" or (
+        pd.api.types.is_string_dtype(s.dtype)
+    )
+
+
+def logistic(
+    df: pd.DataFrame,
+    outcome: str,
+    predictors: Sequence[str],
+    reference: Mapping[str, Any] | None = None,
+    *,
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """Binary logistic regression (``pingouin.logistic_regression``) with dummy coding.
+
+    ``outcome`` must be 0/1 or boolean. Numeric and boolean predictors enter as
+    they are; categorical (Categorical, string or object) predictors are
+    dummy-coded against a reference level: ``reference[col]`` if given, else the
+    first category (Categorical order, otherwise sorted). Dummy terms are named
+    ``col[T.level]``. Rows with a missing outcome or predictor are dropped
+    (listwise) before coding; levels left unused are dropped.
+
+    Returns one row per term (``Intercept`` first) with columns
+    ``term, coef, se, z, p, ci_low, ci_high, odds_ratio, or_ci_low, or_ci_high, n``;
+    ``attrs["n"]`` is the number of rows used and ``attrs["reference"]`` maps each
+    categorical predictor to its reference level.
+    """
+    level = _check_level(level)
+    predictors = list(predictors)
+    if not predictors:
+        raise ParameterError("predictors", "give at least one predictor column")
+    _check_columns(df, [outcome, *predictors], "outcome/predictors")
+    reference = dict(reference or {})
+    unknown_ref = sorted(set(reference) - set(predictors))
+    if unknown_ref:
+        raise ParameterError("reference", f"names non-predictors {unknown_ref}", allowed=predictors)
+    data = df[[outcome, *predictors]].dropna()
+    n = int(len(data))
+    y = data[outcome]
+    if y.dtype == bool:
+        y = y.astype(int)
+    if not set(pd.unique(y)) <= {0, 1}:
+        raise ParameterError(
+            "outcome", f"column {outcome!r} must be coded 0/1 or boolean", allowed=[0, 1]
+        )
+    if y.nunique() < 2:
+        raise ParameterError("outcome", f"column {outcome!r} has only one value after dropping NA")
+    columns: dict[str, np.ndarray] = {}
+    refs: dict[str, Any] = {}
+    for col in predictors:
+        s = data[col]
+        if _is_categorical(s):
+            if isinstance(s.dtype, pd.CategoricalDtype):
+                levels = [c for c in s.cat.categories if (s == c).any()]
+            else:
+                levels = sorted(s.unique().tolist())
+            ref = reference.get(col, levels[0] if levels else None)
+            if ref not in levels:
+                raise ParameterError(
+                    "reference", f"level {ref!r} of {col!r} not observed", allowed=levels
+                )
+            if len(levels) < 2:
+                raise ParameterError(col, "has a single observed level; cannot estimate an effect")
+            refs[col] = ref
+            for lev in levels:
+                if lev != ref:
+                    columns[f"{col}[T.{lev}]"] = (s == lev).to_numpy(dtype=float)
+        else:
+            if col in reference:
+                raise ParameterError("reference", f"predictor {col!r} is numeric, not categorical")
+            values = s.to_numpy(dtype=float)
+            if np.nanstd(values) == 0:
+                raise ParameterError(col, "is constant after dropping missing values")
+            columns[col] = values
+    X = pd.DataFrame(columns, index=data.index)
+    alpha = 1 - level
+    res = pg.logistic_regression(X, y.to_numpy(dtype=int), alpha=alpha)
+    out = pd.DataFrame(
+        {
+            "term": res["names"].astype(str).to_numpy(),
+            "coef": res["coef"].to_numpy(dtype=float),
+            "se": res["se"].to_numpy(dtype=float),
+            "z": res["z"].to_numpy(dtype=float),
+            "p": res["pval"].to_numpy(dtype=float),
+            "ci_low": res.iloc[:, -2].to_numpy(dtype=float),
+            "ci_high": res.iloc[:, -1].to_numpy(dtype=float),
+        }
+    )
+    out["odds_ratio"] = np.exp(out["coef"])
+    out["or_ci_low"] = np.exp(out["ci_low"])
+    out["or_ci_high"] = np.exp(out["ci_high"])
+    out["n"] = n
+    out.attrs["n"] = n
+    out.attrs["reference"] = refs
+    return out
+
+
+# --------------------------------------------------------------------------- multiplicity
+def adjust_pvalues(pvals: Any, method: str = "holm") -> np.ndarray:
+    """Adjust a family of p-values with ``pingouin.multicomp``.
+
+    ``method`` is one of ``holm``, ``fdr_bh`` (Benjamini-Hochberg), ``bonf`` or
+    ``none``. Missing p-values stay missing and do not count in the family size.
+    """
+    if method not in P_ADJUST_METHODS:
+        raise ParameterError("method", f"unknown correction {method!r}", allowed=P_ADJUST_METHODS)
+    p = np.asarray(pvals, dtype=float).ravel()
+    finite = p[~np.isnan(p)]
+    if np.any((finite < 0) | (finite > 1)):
+        raise ParameterError("pvals", "p-values must lie in [0, 1]")
+    if p.size == 0:
+        return p.copy()
+    _, adjusted = pg.multicomp(p, method=method)
+    return np.asarray(adjusted, dtype=float)
+
+
+def test_family(
+    results: Sequence[Mapping[str, Any]], method: str = "holm", alpha: float = 0.05
+) -> pd.DataFrame:
+    """Tidy table of a stated family of tests with adjusted p-values.
+
+    Each dict (e.g. a :func:`chi2_test` result plus a ``label``) becomes a row;
+    every dict needs a ``p``. Adds ``p_adj`` (corrected within this family by
+    ``method``, see :func:`adjust_pvalues`) and ``significant`` (``p_adj < alpha``).
+    """
+    alpha = _check_level(alpha, "alpha")
+    for i, r in enumerate(results):
+        if "p" not in r:
+            raise ParameterError("results", f"result {i} has no 'p' key", allowed=sorted(r))
+    out = pd.DataFrame([dict(r) for r in results])
+    if out.empty:
+        return pd.DataFrame(columns=["p", "p_adj", "significant"])
+    out["p_adj"] = adjust_pvalues(out["p"].to_numpy(dtype=float), method=method)
+    out["significant"] = out["p_adj"] < alpha
+    out.attrs["method"] = method
+    out.attrs["alpha"] = alpha
+    return out
+
+
+# keep pytest from collecting this public function as a test when imported into a test module
+test_family.__test__ = False  # type: ignore[attr-defined]

@@ -1,0 +1,48 @@
+"""The runner's pure parts: parameters, metadata cleaning, contents."""
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from compendium import runner
+from compendium.errors import ParameterError
+
+
+def test_overrides_are_parsed_as_yaml_and_win_over_the_file(tmp_path):
+    f = tmp_path / "p.yaml"
+    f.write_text("alpha: 0.05\ncities: [Berlin, London]\n")
+    values = runner.load_parameters(f, [("alpha", "0.01"), ("cities", "[Berlin]")])
+    assert values == {"alpha": 0.01, "cities": ["Berlin"]}
+
+
+def test_params_file_that_is_not_a_mapping_is_refused(tmp_path):
+    f = tmp_path / "p.yaml"
+    f.write_text("- a\n- b\n")
+    with pytest.raises(ParameterError, match="mapping"):
+        runner.load_parameters(f, [])
+
+
+def test_clean_metadata_drops_times_and_paths_keeps_parameters():
+    nb = new_notebook(cells=[new_code_cell("1")])
+    nb.metadata["papermill"] = {"start_time": "2026", "duration": 1.0, "input_path": "/abs/x",
+                                "output_path": "/abs/y", "parameters": {"a": 1}}
+    nb.cells[0].metadata["papermill"] = {"start_time": "t", "end_time": "t", "status": "completed"}
+    nb.cells[0].metadata["execution"] = {"iopub.execute_input": "t"}
+    text = nbformat.writes(runner.clean_metadata(nb))
+    assert "2026" not in text and "/abs/" not in text and "iopub" not in text
+    assert nb.metadata["papermill"]["parameters"] == {"a": 1}
+
+
+def test_toc_links_every_section_heading_but_not_the_colophon():
+    body = ('<!--COMPENDIUM-TOC--><h2 id="Sample">Sample<a href="#Sample">¶</a></h2>'
+            '<h3 id="Modes">Modes</h3><h2 id="Colophon">Colophon</h2>')
+    out = runner.add_toc(body)
+    assert '<a href="#Sample">Sample</a>' in out
+    assert '<li class="sub"><a href="#Modes">Modes</a></li>' in out
+    assert '#Colophon"' not in out.split("</nav>")[0]
+
+
+def test_list_pages_reads_title_and_summary(project_root):
+    pages = runner.list_pages(project_root / "notebooks")
+    assert [p.stem for p in pages][:1] == ["01_ops_survey"]
+    assert all(p.title and p.summary for p in pages)
