@@ -97,6 +97,8 @@ class FourCitiesParams(_Params):
 class SynthesisParams(_Params):
     """Parameters of the synthesis notebook."""
 
+    results_dir: str = Field("outputs/results", description="where the other notebooks' results are")
+
 
 SCHEMAS: dict[str, type[_Params]] = {
     "01_ops_survey": OpsSurveyParams,

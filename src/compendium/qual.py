@@ -201,7 +201,9 @@ def _code_cols(lay: _Layout, idx: np.ndarray) -> pd.DataFrame:
     return lay.codes.loc[idx, _CODE_COLS].reset_index(drop=True)
 
 
-def _select_codes(lay: _Layout, codes: Iterable[str] | str | None) -> np.ndarray:
+def _select_codes(
+    lay: _Layout, codes: Iterable[str] | str | None, name: str = "codes"
+) -> np.ndarray:
     """Codebook positions of the requested codes, in codebook order."""
     if codes is None:
         return np.arange(lay.n_codes)
@@ -209,7 +211,7 @@ def _select_codes(lay: _Layout, codes: Iterable[str] | str | None) -> np.ndarray
     pos = lay.code_ids.get_indexer(wanted)
     if (pos < 0).any():
         bad = [w for w, p in zip(wanted, pos, strict=True) if p < 0]
-        raise ParameterError("codes", f"unknown code_id(s) {bad}", allowed=_short(lay.code_ids))
+        raise ParameterError(name, f"unknown code_id(s) {bad}", allowed=_short(lay.code_ids))
     return np.unique(pos)
 
 
@@ -494,9 +496,9 @@ def saturation(
 
 def kappa_band(k: float) -> str:
     """Landis & Koch label of a kappa (see :data:`KAPPA_BANDS`); "undefined" for NaN."""
-    if k is None or (isinstance(k, float) and math.isnan(k)):
+    k = float("nan") if k is None else float(k)
+    if math.isnan(k):
         return "undefined"
-    k = float(k)
     if not -1.0 <= k <= 1.0:
         raise ParameterError("k", f"kappa {k} outside [-1, 1]")
     if k < 0:
@@ -739,7 +741,7 @@ def exemplar_quotes(
     if (attribute is None) != (value is None):
         raise ParameterError("attribute", "give both attribute and value, or neither")
     lay = _layout(corpus)
-    pos = _select_codes(lay, [code_id])[0]
+    pos = _select_codes(lay, [code_id], name="code_id")[0]
     if attribute is None:
         doc_ok = np.ones(lay.n_docs, dtype=bool)
     else:

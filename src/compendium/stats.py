@@ -182,11 +182,11 @@ def multi_response_table(
         vals = df_bool[col].dropna()
         bad = vals[~vals.isin([0, 1, True, False])]
         if len(bad):
-            pos = df_bool.index.get_loc(bad.index[0])
+            value = bad.iloc[0]
+            value = value.item() if hasattr(value, "item") else value
             raise ParameterError(
                 "df_bool",
-                f"column {col!r}, data row {int(np.ravel(pos)[0]) + 1}: value {bad.iloc[0]!r} "
-                "is not 0/1",
+                f"column {col!r}, index {bad.index[0]!r}: value {value!r} is not 0/1",
                 allowed="0, 1, True, False or missing",
             )
     answered = df_bool.notna().any(axis=1)
@@ -255,8 +255,9 @@ def chi2_test(
                 f"has {levels} observed level(s) after dropping missing values; a "
                 "contingency test needs at least two levels in each variable",
             )
-    with warnings.catch_warnings():
-        # pingouin warns about low counts; we handle them by switching to Fisher.
+    with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
+        # pingouin warns about low counts (handled here by switching to Fisher), and its
+        # log-likelihood rows divide by zero on empty cells (we only use the Pearson row).
         warnings.filterwarnings("ignore", message="Low count on", category=UserWarning)
         expected, observed, table = pg.chi2_independence(data, x=x, y=y, correction=False)
     pearson = table.loc[table["test"] == "pearson"].iloc[0]
@@ -303,7 +304,9 @@ def cronbach(items_df: pd.DataFrame, ci: float = 0.95) -> dict[str, Any]:
     """
     ci = _check_level(ci, "ci")
     if items_df.shape[1] < 2:
-        raise ParameterError("items_df", f"needs at least two item columns, has {items_df.shape[1]}")
+        raise ParameterError(
+            "items_df", f"needs at least two item columns, has {items_df.shape[1]}"
+        )
     non_numeric = [c for c in items_df.columns if items_df[c].dtype.kind not in "biuf"]
     if non_numeric:
         raise ParameterError(

@@ -1,0 +1,483 @@
+"""Read a Dedoose project (excerpt export + codes export, both ``.xlsx``) into a CodedCorpus.
+
+The excerpt export has one row per excerpt and coder: the fixed columns
+(:data:`FIXED_COLUMNS`), then ``Code: <path> Applied|Range|Weight`` for every code,
+then the descriptor fields (whatever is neither fixed nor ``Code: ``). The codes
+export lists the whole codebook (``Id``, ``Parent Id``, ``Title``, ``Description``, ...).
+
+Conventions of this reader (see :mod:`compendium.corpus` for the tables):
+
+* ``doc_id`` and ``title`` are the ``Media Title``; document order is the order of
+  first appearance in the export.
+* ``Excerpt Range`` is ``start-end``, character offsets with the end exclusive. An
+  empty range is accepted only with an empty ``Excerpt Copy`` (a document-level
+  coding, stored as ``0-0``). PDF page ranges (``Page N: ...``) are refused.
+* Codings come from the ``Applied`` columns only (``Codes Applied Combined`` is
+  ignored: titles may hold commas and leaf titles repeat across branches). An
+  excerpt row with no code applied yields no coding; a segment exists only when
+  some coder applied a code to that range (as a REFI-QDA selection without a
+  coding is an annotation).
+* Two coders excerpting the same range give one segment with both coders' codings.
+  Its ``text`` is the ``Excerpt Copy`` of the first such row.
+* Descriptor values are text; a field imported twice (``city`` and ``city.1``) is
+  merged when the copies agree.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from compendium.corpus import CodedCorpus, validate_corpus
+from compendium.errors import DataError
+
+FIXED_COLUMNS = (
+    "Media Title",
+    "Excerpt Range",
+    "Excerpt Creator",
+    "Excerpt Date",
+    "Excerpt Copy",
+    "Resource Creator",
+    "Resource Date",
+    "Codes Applied Combined",
+)
+CODES_COLUMNS = ("Id", "Parent Id", "Title", "Description")
+CODES_ALL_COLUMNS = CODES_COLUMNS + (
+    "Weighted",
+    "Weight Minimum",
+    "Weight Maximum",
+    "Weight Default",
+)
+_CODE_COLUMN = re.compile(r"^Code: (?P<path>.+) (?P<kind>Applied|Range|Weight)$")
+_RANGE = re.compile(r"^\s*(\d+)\s*-\s*(\d+)\s*$")
+_DUPLICATE = re.compile(r"^(?P<base>.+)\.(?P<n>\d+)$")
+_TRUE = {"true": True, "false": False}
+
+
+def read_dedoose(excerpts_path: str | Path, codes_path: str | Path) -> CodedCorpus:
+    """Read a Dedoose excerpt export and its codes export into a validated CodedCorpus."""
+    excerpts_path = Path(excerpts_path)
+    codes = read_dedoose_codes(codes_path)
+    raw = _read_sheet(excerpts_path, "excerpt rows")
+    missing = [c for c in FIXED_COLUMNS if c not in raw.columns]
+    if missing:
+        raise DataError(
+            excerpts_path,
+            "the excerpt export lacks a fixed Dedoose column",
+            row=1,
+            column=missing[0],
+            expected=f"the fixed columns {list(FIXED_COLUMNS)}",
+            found=list(raw.columns[:10]),
+        )
+    applied = _applied_columns(raw, codes, excerpts_path, Path(codes_path))
+    descriptors = _descriptor_columns(raw, excerpts_path)
+
+    media = _text_column(raw["Media Title"])
+    _require_filled(media, excerpts_path, "Media Title", "the interview's title")
+    coder = _text_column(raw["Excerpt Creator"])
+    _require_filled(coder, excerpts_path, "Excerpt Creator", "the coder's name")
+    copy = _text_column(raw["Excerpt Copy"]).fillna("")
+    start, end = _parse_ranges(raw["Excerpt Range"], copy, excerpts_path)
+
+    doc_ids = list(pd.unique(media))
+    attributes = _attributes(media, descriptors, excerpts_path)
+
+    code_ids = list(applied)
+    matrix = np.column_stack([applied[c] for c in code_ids]) if code_ids else None
+    if matrix is None or not matrix.any():
+        rows_idx = np.array([], dtype=int)
+        code_idx = np.array([], dtype=int)
+    else:
+        rows_idx, code_idx = np.nonzero(matrix)
+    codings = pd.DataFrame(
+        {
+            "doc_id": media.to_numpy()[rows_idx],
+            "start": start[rows_idx],
+            "end": end[rows_idx],
+            "text": copy.to_numpy()[rows_idx],
+            "code_id": np.asarray(code_ids, dtype=object)[code_idx],
+            "coder": coder.to_numpy()[rows_idx],
+        }
+    )
+    return tidy_corpus(doc_ids, attributes, codes, codings, excerpts_path)
+
+
+def read_dedoose_codes(path: str | Path) -> pd.DataFrame:
+    """Read a Dedoose codes export into the tidy ``codes`` table (depth-first order)."""
+    path = Path(path)
+    raw = _read_sheet(path, "codes")
+    missing = [c for c in CODES_COLUMNS if c not in raw.columns]
+    if missing:
+        raise DataError(
+            path,
+            "the codes export lacks a column",
+            row=1,
+            column=missing[0],
+            expected=f"the columns {list(CODES_ALL_COLUMNS)}",
+            found=list(raw.columns),
+        )
+    ids = _text_column(raw["Id"])
+    parents = _text_column(raw["Parent Id"])
+    titles = _text_column(raw["Title"])
+    descriptions = _text_column(raw["Description"]).fillna("")
+    _require_filled(ids, path, "Id", "a code id")
+    _require_filled(titles, path, "Title", "the code's title")
+    dup = ids[ids.duplicated()]
+    if len(dup):
+        raise DataError(
+            path,
+            "two codes share one Id",
+            row=int(dup.index[0]) + 2,
+            column="Id",
+            expected="unique ids",
+            found=dup.iloc[0],
+        )
+    known = set(ids)
+    orphan = parents.notna() & ~parents.isin(known)
+    if orphan.any():
+        i = int(np.flatnonzero(orphan.to_numpy())[0])
+        raise DataError(
+            path,
+            "Parent Id points to no code",
+            row=i + 2,
+            column="Parent Id",
+            expected="empty (a top-level code) or an Id listed in column 'Id'",
+            found=parents.iloc[i],
+        )
+    children: dict[str | None, list[int]] = {}
+    for i, parent in enumerate(parents):
+        children.setdefault(None if pd.isna(parent) else parent, []).append(i)
+    rows: list[tuple[str, str | None, str, str, int]] = []
+    seen: set[int] = set()
+    stack: list[tuple[int, str | None, int]] = [
+        (i, None, 1) for i in reversed(children.get(None, []))
+    ]
+    while stack:
+        i, parent_path, level = stack.pop()
+        seen.add(i)
+        title = titles.iloc[i]
+        code_path = title if parent_path is None else f"{parent_path}\\{title}"
+        rows.append((code_path, parent_path, title, descriptions.iloc[i], level))
+        stack.extend((k, code_path, level + 1) for k in reversed(children.get(ids.iloc[i], [])))
+    if len(seen) < len(ids):
+        i = min(set(range(len(ids))) - seen)
+        raise DataError(
+            path,
+            "the codes' Parent Ids form a cycle",
+            row=i + 2,
+            column="Parent Id",
+            expected="a tree of codes under top-level codes",
+            found=parents.iloc[i],
+        )
+    codes = _codes_frame(rows)
+    dup_path = codes["code_id"].duplicated()
+    if dup_path.any():
+        raise DataError(
+            path,
+            "two sibling codes share one title, so their paths collide",
+            column="Title",
+            expected="unique titles among siblings",
+            found=codes.loc[dup_path, "code_id"].iloc[0],
+        )
+    return codes
+
+
+def tidy_corpus(
+    doc_ids: Sequence[str],
+    attributes: pd.DataFrame,
+    codes: pd.DataFrame,
+    codings: pd.DataFrame,
+    source: str | Path,
+    titles: Sequence[str] | None = None,
+) -> CodedCorpus:
+    """Assemble the five contract tables in their canonical order and validate them.
+
+    ``attributes`` has ``doc_id, attribute, value``; ``codings`` one row per coding
+    with ``doc_id, start, end, text, code_id, coder`` (the first ``text`` of a range
+    is kept). Shared by every reader so that tables from two sources compare equal.
+    """
+    doc_ids = list(doc_ids)
+    pos = {d: i for i, d in enumerate(doc_ids)}
+    documents = pd.DataFrame(
+        {
+            "doc_id": pd.Series(doc_ids, dtype=str),
+            "title": pd.Series(list(titles) if titles is not None else doc_ids, dtype=str),
+            "position": pd.Series(range(len(doc_ids)), dtype="int64"),
+        }
+    )
+    attrs = attributes.assign(_p=attributes["doc_id"].map(pos))
+    attrs = attrs.sort_values(["_p", "attribute"], kind="stable")
+    doc_attributes = pd.DataFrame(
+        {
+            "doc_id": pd.Series(attrs["doc_id"].tolist(), dtype=str),
+            "attribute": pd.Series(attrs["attribute"].tolist(), dtype=str),
+            "value": pd.Series(attrs["value"].tolist(), dtype=str),
+        }
+    )
+    cod = codings.assign(_p=codings["doc_id"].map(pos))
+    cod = cod.sort_values(["_p", "start", "end"], kind="stable")
+    seg = cod.drop_duplicates(["_p", "start", "end"])
+    seg_ids = [
+        f"{d}#{s}-{e}" for d, s, e in zip(seg["doc_id"], seg["start"], seg["end"], strict=True)
+    ]
+    segments = pd.DataFrame(
+        {
+            "segment_id": pd.Series(seg_ids, dtype=str),
+            "doc_id": pd.Series(seg["doc_id"].tolist(), dtype=str),
+            "start": pd.Series(seg["start"].tolist(), dtype="int64"),
+            "end": pd.Series(seg["end"].tolist(), dtype="int64"),
+            "text": pd.Series(seg["text"].tolist(), dtype=str),
+        }
+    )
+    code_pos = dict(zip(codes["code_id"], codes["position"], strict=True))
+    cid = [f"{d}#{s}-{e}" for d, s, e in zip(cod["doc_id"], cod["start"], cod["end"], strict=True)]
+    seg_order = {s: i for i, s in enumerate(seg_ids)}
+    long = pd.DataFrame(
+        {
+            "segment_id": cid,
+            "code_id": cod["code_id"].tolist(),
+            "coder": cod["coder"].tolist(),
+        }
+    )
+    long["_s"] = long["segment_id"].map(seg_order)
+    long["_c"] = long["code_id"].map(code_pos)
+    long = long.drop_duplicates(["segment_id", "code_id", "coder"])
+    long = long.sort_values(["_s", "_c", "coder"], kind="stable")
+    codings_t = pd.DataFrame(
+        {
+            "segment_id": pd.Series(long["segment_id"].tolist(), dtype=str),
+            "code_id": pd.Series(long["code_id"].tolist(), dtype=str),
+            "coder": pd.Series(long["coder"].tolist(), dtype=str),
+        }
+    )
+    corpus = CodedCorpus(
+        documents=documents,
+        doc_attributes=doc_attributes,
+        codes=codes.reset_index(drop=True),
+        segments=segments,
+        codings=codings_t,
+    )
+    return validate_corpus(corpus, source)
+
+
+def codes_frame(rows: Iterable[tuple[str, str | None, str, str, int]]) -> pd.DataFrame:
+    """The tidy ``codes`` table from ``(code_id, parent_id, title, description, level)``
+    tuples given in codebook (depth-first) order."""
+    return _codes_frame(list(rows))
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _codes_frame(rows: list[tuple[str, str | None, str, str, int]]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "code_id": pd.Series([r[0] for r in rows], dtype=str),
+            "parent_id": pd.Series([r[1] for r in rows], dtype=str),
+            "title": pd.Series([r[2] for r in rows], dtype=str),
+            "description": pd.Series([r[3] for r in rows], dtype=str),
+            "level": pd.Series([r[4] for r in rows], dtype="int64"),
+            "position": pd.Series(range(len(rows)), dtype="int64"),
+        }
+    )
+
+
+def _read_sheet(path: Path, what: str) -> pd.DataFrame:
+    if not path.is_file():
+        raise DataError(path, "file not found", expected=f"a Dedoose {what} export (.xlsx)")
+    if path.stat().st_size == 0:
+        raise DataError(path, "the file is empty", expected=f"a Dedoose {what} export (.xlsx)")
+    try:
+        df = pd.read_excel(path, engine="calamine")
+    except Exception as exc:  # calamine raises its own types for broken workbooks
+        raise DataError(
+            path,
+            f"cannot read the file as an Excel workbook ({type(exc).__name__}: {exc})",
+            expected=f"a Dedoose {what} export (.xlsx)",
+        ) from None
+    if len(df.columns) == 0 or len(df) == 0:
+        raise DataError(
+            path,
+            "the first sheet has no data rows",
+            row=2,
+            expected=f"a header row and at least one row of {what}",
+        )
+    df.columns = [str(c) for c in df.columns]
+    return df.reset_index(drop=True)
+
+
+def _cell_text(value: object) -> str | None:
+    """One spreadsheet cell as text (None when empty); 12.0 -> '12', dates -> ISO."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = value.strip()
+        return value or None
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, (float, np.floating)):
+        if math.isnan(value):
+            return None
+        return str(int(value)) if float(value).is_integer() else repr(float(value))
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, pd.Timestamp | _dt.datetime):
+        if pd.isna(value):
+            return None
+        stamp = pd.Timestamp(value)
+        return stamp.date().isoformat() if stamp == stamp.normalize() else stamp.isoformat()
+    if isinstance(value, _dt.date):
+        return value.isoformat()
+    if pd.isna(value):
+        return None
+    return str(value)
+
+
+def _text_column(col: pd.Series) -> pd.Series:
+    return pd.Series([_cell_text(v) for v in col.tolist()], index=col.index, dtype=object)
+
+
+def _require_filled(col: pd.Series, path: Path, column: str, expected: str) -> None:
+    empty = col.isna().to_numpy()
+    if empty.any():
+        i = int(np.flatnonzero(empty)[0])
+        raise DataError(path, "empty cell", row=i + 2, column=column, expected=expected)
+
+
+def _parse_ranges(col: pd.Series, copy: pd.Series, path: Path) -> tuple[np.ndarray, np.ndarray]:
+    text = _text_column(col)
+    parts = text.fillna("").str.extract(_RANGE)
+    ok = parts[0].notna().to_numpy()
+    doc_level = (text.isna() & (copy == "")).to_numpy()
+    start = np.zeros(len(col), dtype=np.int64)
+    end = np.zeros(len(col), dtype=np.int64)
+    start[ok] = parts.loc[ok, 0].astype("int64").to_numpy()
+    end[ok] = parts.loc[ok, 1].astype("int64").to_numpy()
+    bad = (~ok & ~doc_level) | (ok & (end < start))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise DataError(
+            path,
+            "malformed Excerpt Range",
+            row=i + 2,
+            column="Excerpt Range",
+            expected="'start-end' character offsets with start <= end (PDF page ranges "
+            "are not supported; empty only for a document-level excerpt without text)",
+            found=col.iloc[i],
+        )
+    return start, end
+
+
+def _applied_columns(
+    raw: pd.DataFrame, codes: pd.DataFrame, path: Path, codes_path: Path
+) -> dict[str, np.ndarray]:
+    """``Applied`` columns as boolean arrays keyed by code path, in codebook order."""
+    known = set(codes["code_id"])
+    found: dict[str, np.ndarray] = {}
+    for column in raw.columns:
+        if not column.startswith("Code:"):
+            continue
+        m = _CODE_COLUMN.match(column)
+        if m is None:
+            raise DataError(
+                path,
+                "a 'Code:' column has an unexpected name",
+                row=1,
+                column=column,
+                expected="'Code: <path> Applied', 'Code: <path> Range' or 'Code: <path> Weight'",
+            )
+        if m["path"] not in known:
+            raise DataError(
+                path,
+                f"code path {m['path']!r} is not in the codes export {codes_path.name}",
+                row=1,
+                column=column,
+                expected=f"one of the {len(known)} code paths of {codes_path}",
+            )
+        if m["kind"] == "Applied":
+            found[m["path"]] = _booleans(raw[column], path, column)
+    return {c: found[c] for c in codes["code_id"] if c in found}
+
+
+def _booleans(col: pd.Series, path: Path, column: str) -> np.ndarray:
+    if col.dtype == bool:
+        return col.to_numpy()
+    out = np.zeros(len(col), dtype=bool)
+    for i, v in enumerate(col.tolist()):
+        if isinstance(v, (bool, np.bool_)):
+            out[i] = bool(v)
+        elif isinstance(v, str) and v.strip().lower() in _TRUE:
+            out[i] = _TRUE[v.strip().lower()]
+        else:
+            raise DataError(
+                path,
+                "an Applied cell is not a boolean",
+                row=i + 2,
+                column=column,
+                expected="True or False",
+                found=None if _cell_text(v) is None else v,
+            )
+    return out
+
+
+def _descriptor_columns(raw: pd.DataFrame, path: Path) -> dict[str, pd.Series]:
+    """Descriptor fields as text columns; ``x.1`` copies merged into ``x``."""
+    names = [c for c in raw.columns if c not in FIXED_COLUMNS and not c.startswith("Code:")]
+    out: dict[str, pd.Series] = {}
+    for name in names:
+        m = _DUPLICATE.match(name)
+        if m and m["base"] in names:
+            continue
+        out[name] = _text_column(raw[name])
+    for name in names:
+        m = _DUPLICATE.match(name)
+        if not (m and m["base"] in names):
+            continue
+        base = m["base"]
+        other = _text_column(raw[name])
+        clash = (out[base].notna() & other.notna() & (out[base] != other)).to_numpy()
+        if clash.any():
+            i = int(np.flatnonzero(clash)[0])
+            raise DataError(
+                path,
+                f"descriptor {base!r} was exported twice with different values",
+                row=i + 2,
+                column=name,
+                expected=f"the same value as column {base!r} ({out[base].iloc[i]!r})",
+                found=other.iloc[i],
+            )
+        out[base] = out[base].where(out[base].notna(), other)
+    return out
+
+
+def _attributes(media: pd.Series, descriptors: dict[str, pd.Series], path: Path) -> pd.DataFrame:
+    frames = []
+    for name, values in descriptors.items():
+        df = pd.DataFrame({"doc_id": media, "value": values}).dropna()
+        first = df.drop_duplicates("doc_id")
+        merged = df.merge(first, on="doc_id", suffixes=("", "_first"), how="left")
+        clash = (merged["value"] != merged["value_first"]).to_numpy()
+        if clash.any():
+            i = int(np.flatnonzero(clash)[0])
+            row = int(df.index[i]) + 2
+            doc = merged["doc_id"].iloc[i]
+            first_row = int(first.index[first["doc_id"] == doc][0]) + 2
+            raise DataError(
+                path,
+                f"interview {doc!r} has two values of descriptor {name!r}",
+                row=row,
+                column=name,
+                expected=f"one value per interview ({merged['value_first'].iloc[i]!r} "
+                f"as in row {first_row})",
+                found=merged["value"].iloc[i],
+            )
+        frames.append(first.assign(attribute=name)[["doc_id", "attribute", "value"]])
+    if not frames:
+        return pd.DataFrame({"doc_id": [], "attribute": [], "value": []}, dtype=object)
+    return pd.concat(frames, ignore_index=True)

@@ -1,0 +1,502 @@
+"""The coded-interview notebooks' compositions: subsets, labelled tables, tests, findings.
+
+Generic analyses live in :mod:`compendium.qual`; this module puts them together the way
+the Wielkopolska IDI, four-city and synthesis notebooks present them, with labels in the
+run's language and disclosure control applied to every published count.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from compendium import qual, sdc, stats
+from compendium.corpus import CodedCorpus, attributes_wide
+from compendium.errors import DataError, ParameterError
+from compendium.labels import Labels
+
+UNIT_COLUMN = {"interview": "n_documents", "segment": "n_segments"}
+UNIT_LABEL = {
+    ("interview", "en"): "interviews", ("interview", "pl"): "wywiady",
+    ("segment", "en"): "coded passages", ("segment", "pl"): "zakodowane fragmenty",
+}
+
+
+# ----------------------------------------------------------------------------- reading
+def read_four_cities(data_dir: str | Path, source: str) -> CodedCorpus:
+    """The four-city interviews from the Dedoose export or the REFI-QDA project."""
+    raw = Path(data_dir) / "raw" / "four_cities"
+    if source == "dedoose":
+        from compendium.dedoose import read_dedoose
+
+        return read_dedoose(raw / "dedoose_excerpts.xlsx", raw / "dedoose_codes.xlsx")
+    if source == "qdpx":
+        from compendium.qdpx import read_qdpx
+
+        return read_qdpx(raw / "project.qdpx")
+    raise ParameterError("source", f"unknown source {source!r}", allowed=["dedoose", "qdpx"])
+
+
+def subset(corpus: CodedCorpus, keep: Mapping[str, Sequence[str]]) -> CodedCorpus:
+    """Only the documents whose descriptors take one of the given values (all tables follow)."""
+    wide = attributes_wide(corpus)
+    mask = pd.Series(True, index=wide.index)
+    for attribute, values in keep.items():
+        if attribute not in wide.columns:
+            raise ParameterError(attribute, "no such descriptor", allowed=sorted(wide.columns))
+        mask &= wide[attribute].isin(list(values))
+    docs = set(wide.index[mask])
+    segments = corpus.segments[corpus.segments["doc_id"].isin(docs)].reset_index(drop=True)
+    return replace(
+        corpus,
+        documents=corpus.documents[corpus.documents["doc_id"].isin(docs)].reset_index(drop=True),
+        doc_attributes=corpus.doc_attributes[corpus.doc_attributes["doc_id"].isin(docs)]
+        .reset_index(drop=True),
+        segments=segments,
+        codings=corpus.codings[corpus.codings["segment_id"].isin(set(segments["segment_id"]))]
+        .reset_index(drop=True),
+    )
+
+
+def top_level(codes: pd.DataFrame) -> pd.Series:
+    """``code_id -> top-level ancestor code_id``."""
+    parent = dict(zip(codes["code_id"], codes["parent_id"], strict=True))
+    out = {}
+    for code in codes["code_id"]:
+        top = code
+        while isinstance(parent.get(top), str):
+            top = parent[top]
+        out[code] = top
+    return pd.Series(out, name="top")
+
+
+def at_level(corpus: CodedCorpus, level: str) -> CodedCorpus:
+    """``leaf``: the corpus as coded. ``top``: every coding moved up to its top-level code."""
+    if level == "leaf":
+        return corpus
+    if level != "top":
+        raise ParameterError("code_level", f"unknown level {level!r}", allowed=["top", "leaf"])
+    top = top_level(corpus.codes)
+    codings = corpus.codings.assign(code_id=corpus.codings["code_id"].map(top))
+    codings = codings.drop_duplicates().reset_index(drop=True)
+    codes = corpus.codes[corpus.codes["level"] == 1].reset_index(drop=True)
+    return replace(corpus, codes=codes, codings=codings)
+
+
+def theme_codes(corpus: CodedCorpus, parents: str | Iterable[str]) -> list[str]:
+    """The children of ``parents`` present in the codebook, or the parents themselves at top level."""
+    parents = [parents] if isinstance(parents, str) else list(parents)
+    codes = corpus.codes
+    kids = codes.loc[codes["parent_id"].isin(parents), "code_id"].tolist()
+    return kids or [c for c in parents if c in set(codes["code_id"])]
+
+
+# ----------------------------------------------------------------------------- labels
+def code_labels(codes: Iterable[str], labels: Labels, lang: str) -> list[str]:
+    """Labels of code ids in ``lang``."""
+    return [labels.code(c, lang) for c in codes]
+
+
+def unit_column(unit: str) -> str:
+    """The count column a unit ranks by."""
+    try:
+        return UNIT_COLUMN[unit]
+    except KeyError:
+        raise ParameterError("unit", f"unknown unit {unit!r}", allowed=list(UNIT_COLUMN)) from None
+
+
+def unit_label(unit: str, lang: str) -> str:
+    """Axis label of a unit."""
+    return UNIT_LABEL[(unit, lang)]
+
+
+# ----------------------------------------------------------------------------- tables
+def crosstab_docs(
+    corpus: CodedCorpus, rows: str, cols: str, labels: Labels, lang: str, min_cell: int,
+    order: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Interviews by two descriptors, with totals, labelled and suppressed below ``min_cell``."""
+    wide = attributes_wide(corpus)
+    for name in (rows, cols):
+        if name not in wide.columns:
+            raise ParameterError(name, "no such descriptor", allowed=sorted(wide.columns))
+    tab = pd.crosstab(wide[rows], wide[cols])
+    if order is not None:
+        tab = tab.reindex(columns=[c for c in order if c in tab.columns])
+    tab.loc["Total"] = tab.sum()
+    tab["Total"] = tab.sum(axis=1)
+    shown = sdc.suppress(tab.astype(int), min_cell=min_cell)
+    total = "Total" if lang == "en" else "Razem"
+    shown.index = [total if v == "Total" else labels.value(rows, v, lang) for v in shown.index]
+    shown.columns = [total if v == "Total" else labels.value(cols, v, lang) for v in shown.columns]
+    shown.index.name = labels.attribute(rows, lang)
+    return shown.reset_index()
+
+
+def area_table(
+    corpus: CodedCorpus, parent: str, areas: Sequence[str] | None, labels: Labels, lang: str,
+    unit: str,
+) -> pd.DataFrame:
+    """Frequency and prevalence of the children of ``parent`` (optionally a subset, by title).
+
+    Ranked by the unit's count, largest first; codes never applied stay, as zeros.
+    """
+    freq = qual.code_frequency(corpus)
+    kids = freq[freq["parent_id"] == parent]
+    if areas is not None:
+        known = set(kids["title"])
+        missing = [a for a in areas if a not in known]
+        if missing:
+            raise ParameterError("areas", f"not in the codebook under {parent!r}: {missing}",
+                                 allowed=sorted(known))
+        kids = kids.set_index("title").loc[list(areas)].reset_index()
+    col = unit_column(unit)
+    out = kids.assign(label=code_labels(kids["code_id"], labels, lang))
+    out = out.assign(pct_documents=100 * out["share_documents"])
+    out = out.sort_values([col, "label"], ascending=[False, True], kind="mergesort")
+    return out[["code_id", "label", "n_documents", "pct_documents", "n_segments"]].reset_index(
+        drop=True
+    )
+
+
+def publishable(df: pd.DataFrame, min_cell: int) -> pd.DataFrame:
+    """Count columns (``n``, ``n_*``) suppressed below ``min_cell``, percentages of them hidden."""
+    counts = [c for c in df.columns if c == "n" or c.startswith("n_")]
+    pcts = [c for c in df.columns if c.startswith("pct")]
+    return sdc.suppress_counts_column(df, counts, min_cell, pct_cols=pcts, min_base=1)
+
+
+def publishable_counts(table: pd.DataFrame, min_cell: int) -> pd.DataFrame:
+    """A crosstab of counts with primary and secondary suppression, its row labels a column."""
+    shown = sdc.suppress(table.astype(int), min_cell=min_cell)
+    return shown.reset_index()
+
+
+def extremes(freq: pd.DataFrame, column: str) -> tuple[str, list[str]]:
+    """The code with the largest count, and the codes with none."""
+    top = str(freq.sort_values(column, ascending=False, kind="mergesort")["code_id"].iloc[0])
+    zeros = freq.loc[freq[column] == 0, "code_id"].astype(str).tolist()
+    return top, zeros
+
+
+def doc_area_matrix(
+    corpus: CodedCorpus, parent: str, areas: Sequence[str], labels: Labels, lang: str
+) -> pd.DataFrame:
+    """Segments per interview (rows) and area (columns, labelled), zeros kept."""
+    ids = _ids_by_title(corpus, parent, areas)
+    mat = qual.count_matrix(corpus)[ids]
+    mat.columns = code_labels(ids, labels, lang)
+    return mat
+
+
+def _ids_by_title(corpus: CodedCorpus, parent: str, titles: Sequence[str] | None) -> list[str]:
+    kids = corpus.codes[corpus.codes["parent_id"] == parent]
+    if titles is None:
+        return kids["code_id"].tolist()
+    by_title = dict(zip(kids["title"], kids["code_id"], strict=True))
+    return [by_title[t] for t in titles if t in by_title]
+
+
+def cross_codes(
+    corpus: CodedCorpus, row_parent: str, col_parents: str | Sequence[str],
+    areas: Sequence[str] | None, labels: Labels, lang: str,
+) -> pd.DataFrame:
+    """Segments carrying both a child of ``row_parent`` and a child of ``col_parents``."""
+    rows = _ids_by_title(corpus, row_parent, areas)
+    cols = theme_codes(corpus, col_parents)
+    co = qual.cooccurrence(corpus, codes=rows + cols, level="segment", measure="count")
+    out = co.loc[rows, cols].astype(int)
+    out.index = pd.Index(code_labels(rows, labels, lang), name=labels.code(row_parent, lang))
+    out.columns = code_labels(cols, labels, lang)
+    return out
+
+
+def framework(
+    corpus: CodedCorpus, parent: str | None, codes: Sequence[str], attribute: str,
+    labels: Labels, lang: str, quotes_per_cell: int, seed: int, min_cell: int,
+    order: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Framework matrix (codes x groups): interviews with the code, plus exemplar quotes.
+
+    With ``parent`` the ``codes`` are child titles under it; without, they are parent codes
+    whose children (or themselves, at top level) form the rows. Counts below ``min_cell``
+    read ``n < min_cell``.
+    """
+    ids = _ids_by_title(corpus, parent, codes) if parent else theme_codes(corpus, codes)
+    long = qual.framework_long(corpus, ids, attribute, quotes_per_cell=quotes_per_cell,
+                               seed=seed, order=order)
+    def cell(row: pd.Series) -> str:
+        n = int(row["n_documents"])
+        head = f"n < {min_cell}" if 0 < n < min_cell else f"n = {n}"
+        return " | ".join([head, *row["quotes"]])
+
+    long = long.assign(cell=long.apply(cell, axis=1))
+    mat = long.pivot(index="code_id", columns="group", values="cell")
+    mat = mat.reindex(index=ids, columns=list(dict.fromkeys(long["group"])))
+    mat.index = pd.Index(code_labels(ids, labels, lang), name=labels.attribute(attribute, lang))
+    mat.columns = [labels.value(attribute, g, lang) for g in mat.columns]
+    return mat
+
+
+def corpus_summary(corpus: CodedCorpus) -> dict[str, Any]:
+    """Interviews, segments, coders and the double-coded subset."""
+    per = corpus.codings.merge(corpus.segments[["segment_id", "doc_id"]], on="segment_id")
+    coders_per_doc = per.groupby("doc_id")["coder"].nunique()
+    seg_per_doc = corpus.segments.groupby("doc_id").size()
+    return {
+        "n_interviews": len(corpus.documents),
+        "n_segments": len(corpus.segments),
+        "segments_per_interview_median": float(seg_per_doc.median()) if len(seg_per_doc) else 0,
+        "coders": sorted(corpus.codings["coder"].unique().tolist()),
+        "n_double_coded": int((coders_per_doc >= 2).sum()),
+    }
+
+
+def codebook_table(
+    corpus: CodedCorpus, labels: Labels, lang: str, min_code_frequency: int = 0
+) -> pd.DataFrame:
+    """Every code with description, segment frequency and interview prevalence (rolled up)."""
+    freq = qual.code_frequency(corpus).merge(corpus.codes[["code_id", "description"]])
+    freq = freq[freq["n_segments"] >= min_code_frequency]
+    return pd.DataFrame({
+        "code_id": freq["code_id"],
+        "level": freq["level"],
+        "label": code_labels(freq["code_id"], labels, lang),
+        "description": freq["description"],
+        "n_segments": freq["n_segments"],
+        "n_documents": freq["n_documents"],
+        "pct_documents": 100 * freq["share_documents"],
+    }).reset_index(drop=True)
+
+
+def prevalence_by(
+    corpus: CodedCorpus, parents: str | Sequence[str], attribute: str, labels: Labels,
+    lang: str, unit: str, order: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Theme codes x descriptor groups (long): n, group size and % (of interviews or segments)."""
+    ids = theme_codes(corpus, parents)
+    long = qual.by_descriptor(corpus, attribute, unit=unit, codes=ids, order=order)
+    return long.assign(
+        label=code_labels(long["code_id"], labels, lang),
+        group_label=[labels.value(attribute, g, lang) for g in long["group"]],
+    )[["code_id", "label", "group", "group_label", "n", "group_size", "pct"]]
+
+
+def publishable_long(long: pd.DataFrame, min_cell: int) -> pd.DataFrame:
+    """A long prevalence table with suppressed counts and percentages hidden where needed."""
+    return sdc.suppress_counts_column(long, ["n"], min_cell, pct_cols=["pct"], min_base=10,
+                                      base_col="group_size")
+
+
+def heatmap_frames(long: pd.DataFrame, min_cell: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(% matrix with suppressed cells blank, annotation matrix "pct% (n)" or "<min_cell")."""
+    pct = long.pivot(index="label", columns="group_label", values="pct")
+    n = long.pivot(index="label", columns="group_label", values="n")
+    rows = list(dict.fromkeys(long["label"]))
+    cols = list(dict.fromkeys(long["group_label"]))
+    pct, n = pct.reindex(index=rows, columns=cols), n.reindex(index=rows, columns=cols)
+    small = (n > 0) & (n < min_cell)
+    annot = pct.round(0).astype(int).astype(str) + "% (" + n.astype(int).astype(str) + ")"
+    annot = annot.mask(small, f"<{min_cell}")
+    return pct.mask(small), annot
+
+
+def overall_prevalence(corpus: CodedCorpus, parents: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """``code_id -> {n, pct}``: interviews with each theme code, over the whole corpus."""
+    freq = qual.code_frequency(corpus).set_index("code_id")
+    out = {}
+    for code in theme_codes(corpus, parents):
+        out[code] = {"n": int(freq.loc[code, "n_documents"]),
+                     "pct": round(100 * float(freq.loc[code, "share_documents"]), 1)}
+    return out
+
+
+def actor_theme_cooccurrence(
+    corpus: CodedCorpus, parents: Sequence[str], labels: Labels, lang: str, level: str,
+    measure: str,
+) -> pd.DataFrame:
+    """Actors (rows) x theme codes (columns) co-occurrence, labelled."""
+    rows, cols = theme_codes(corpus, "Actors"), theme_codes(corpus, parents)
+    co = qual.cooccurrence(corpus, codes=rows + cols, level=level, measure=measure)
+    out = co.loc[rows, cols].astype(float)
+    out.index = code_labels(rows, labels, lang)
+    out.columns = code_labels(cols, labels, lang)
+    return out
+
+
+def city_tests(
+    corpus: CodedCorpus, parents: Sequence[str], labels: Labels, lang: str,
+    method: str = "holm", alpha: float = 0.05,
+) -> pd.DataFrame:
+    """Presence of each theme code by city: χ² or Fisher's exact test, Holm-adjusted.
+
+    A code present in every interview, or in none, cannot differ and is reported untested.
+    """
+    presence = qual.presence_matrix(corpus)
+    city = attributes_wide(corpus)["city"].reindex(presence.index)
+    rows = []
+    for code in theme_codes(corpus, parents):
+        frame = pd.DataFrame({"present": presence[code].astype(int), "city": city.values})
+        base = {"code_id": code, "label": labels.code(code, lang),
+                "n_documents": int(frame["present"].sum())}
+        if frame["present"].nunique() < 2 or frame["city"].nunique() < 2:
+            rows.append({**base, "test": "not tested (no variation)", "p": np.nan,
+                         "cramers_v": np.nan})
+            continue
+        res = stats.chi2_test(frame, "present", "city")
+        rows.append({**base, "test": res["test"], "p": res["p"], "cramers_v": res["cramers_v"]})
+    out = pd.DataFrame(rows)
+    tested = out["p"].notna()
+    out["p_adj"] = np.nan
+    if tested.any():
+        out.loc[tested, "p_adj"] = stats.adjust_pvalues(out.loc[tested, "p"].to_numpy(), method)
+    out["significant"] = out["p_adj"] < alpha
+    return out
+
+
+def agreement_table(corpus: CodedCorpus, labels: Labels, lang: str) -> pd.DataFrame:
+    """Per-code κ and α on the double-coded subset (leaf codes), labelled."""
+    ag = qual.agreement(corpus)
+    leaf = ~ag["code_id"].isin(corpus.codes["parent_id"].dropna())
+    ag = ag[leaf].reset_index(drop=True)
+    ag.insert(1, "label", code_labels(ag["code_id"], labels, lang))
+    ag = ag.drop(columns=[c for c in ("title", "level", "parent_id") if c in ag.columns])
+    ag["flag"] = ag["flag"].fillna("")
+    return ag
+
+
+# ----------------------------------------------------------------------------- findings
+def _fmt_list(items: Sequence[str], lang: str) -> str:
+    items = list(items)
+    if len(items) <= 1:
+        return "".join(items)
+    conj = " and " if lang == "en" else " i "
+    return ", ".join(items[:-1]) + conj + items[-1]
+
+
+def idi_findings(
+    area_freq: pd.DataFrame, policy: pd.DataFrame, n_docs: int, lang: str
+) -> list[str]:
+    """Key-finding sentences of the IDI notebook, built from the computed tables."""
+    top = area_freq.sort_values("n_segments", ascending=False, kind="mergesort").iloc[0]
+    zero = area_freq.loc[area_freq["n_segments"] == 0, "label"].tolist()
+    pol = policy.set_index("code_id")
+    strategy = int(pol.loc["Policy\\Integration strategy", "n_documents"])
+    one_off = int(pol.loc["Policy\\One-off action", "n_segments"])
+    cont = int(pol.loc["Policy\\Continuous action", "n_segments"])
+    if lang == "pl":
+        out = [
+            f"Najwięcej zakodowanych działań dotyczy obszaru: {top['label']} "
+            f"({int(top['n_segments'])} działań w {int(top['n_documents'])} z {n_docs} wywiadów).",
+            f"Strategię integracji gminy wskazano w {strategy} z {n_docs} wywiadów.",
+            f"Działań jednorazowych zakodowano {one_off}, ciągłych {cont}.",
+        ]
+        if zero:
+            out.append(f"Obszary bez żadnego działania: {_fmt_list(zero, lang)}.")
+        return out
+    out = [
+        f"{top['label']} carries the most coded actions ({int(top['n_segments'])} actions in "
+        f"{int(top['n_documents'])} of {n_docs} interviews).",
+        f"A municipal integration strategy is reported in {strategy} of {n_docs} interviews.",
+        f"{one_off} coded actions are one-off and {cont} continuous.",
+    ]
+    if zero:
+        out.append(f"No action is coded in: {_fmt_list(zero, lang)}.")
+    return out
+
+
+def city_findings(
+    corpus: CodedCorpus, parents: Sequence[str], by_city: pd.DataFrame,
+    tests: pd.DataFrame | None, agree: pd.DataFrame, summary: Mapping[str, Any], lang: str,
+) -> list[str]:
+    """Key-finding sentences of the four-city notebook, built from the computed tables."""
+    n = len(corpus.documents)
+    freq = qual.code_frequency(corpus).set_index("code_id")
+    out = []
+    for parent in parents:
+        ids = theme_codes(corpus, parent)
+        best = max(ids, key=lambda c: (freq.loc[c, "n_documents"], c))
+        k = int(freq.loc[best, "n_documents"])
+        label = by_city.loc[by_city["code_id"] == best, "label"]
+        name = label.iloc[0] if len(label) else best
+        out.append(
+            f"{parent}: the most widespread code is {name}, in {k} of {n} interviews."
+            if lang == "en" else
+            f"{parent}: najczęstszy kod to {name}, w {k} z {n} wywiadów."
+        )
+    if tests is not None and len(tests):
+        sig = tests.loc[tests["significant"].fillna(False).astype(bool), "label"].tolist()
+        out.append(
+            (f"After Holm correction {len(sig)} of {int(tests['p'].notna().sum())} tested "
+             "themes differ between cities" + (f" ({_fmt_list(sig, lang)})." if sig else "."))
+            if lang == "en" else
+            (f"Po korekcie Holma {len(sig)} z {int(tests['p'].notna().sum())} tematów różni "
+             "się między miastami" + (f" ({_fmt_list(sig, lang)})." if sig else "."))
+        )
+    flagged = agree.loc[agree["flag"] != "", "label"].tolist()
+    kappa = summary.get("pooled_kappa", float("nan"))
+    out.append(
+        f"Pooled Cohen's kappa on the double-coded subset is {kappa:.2f}; "
+        + (f"codes below 0.6: {_fmt_list(flagged, lang)}." if flagged else "no code below 0.6.")
+        if lang == "en" else
+        f"Łączna kappa Cohena na podwójnie kodowanych wywiadach wynosi {kappa:.2f}; "
+        + (f"kody poniżej 0,6: {_fmt_list(flagged, lang)}." if flagged else "brak kodów poniżej 0,6.")
+    )
+    return out
+
+
+# ----------------------------------------------------------------------------- synthesis
+def _results(results_dir: Path, notebook: str) -> dict[str, Any]:
+    path = results_dir / f"{notebook}.json"
+    if not path.exists():
+        raise DataError(path, "results of an earlier notebook are missing",
+                        expected=f"run `make` for {notebook} first")
+    return json.loads(path.read_text(encoding="utf-8")).get("results", {})
+
+
+def synthesis_table(
+    results_dir: str | Path, idi_labels: Labels, city_labels: Labels, lang: str
+) -> pd.DataFrame:
+    """Document-level prevalence of Wielkopolska areas and four-city qualities and risks."""
+    results_dir = Path(results_dir)
+    idi = _results(results_dir, "02_idi_wielkopolska")
+    fc = _results(results_dir, "03_four_cities")
+    rows = []
+    n_idi = idi["n_interviews"]
+    study_idi = "Wielkopolska 2020"
+    study_fc = "Four cities 2022" if lang == "en" else "Cztery miasta 2022"
+    for code, n in idi["area_interviews"].items():
+        rows.append({"study": study_idi, "theme": idi_labels.code(code.split("\\")[0], lang),
+                     "code_id": code, "label": idi_labels.code(code, lang), "n": n,
+                     "pct": round(100 * n / n_idi, 1)})
+    for code, v in fc["theme_prevalence"].items():
+        parent = code.split("\\")[0]
+        if parent not in ("Qualities", "Risks"):
+            continue
+        rows.append({"study": study_fc, "theme": city_labels.code(parent, lang),
+                     "code_id": code, "label": city_labels.code(code, lang), "n": v["n"],
+                     "pct": v["pct"]})
+    return pd.DataFrame(rows)
+
+
+def synthesis_findings(side: pd.DataFrame, lang: str) -> list[str]:
+    """Sentences comparing the two studies, from the side-by-side table."""
+    out = []
+    for study, part in side.groupby("study", sort=False):
+        for theme, sub in part.groupby("theme", sort=False):
+            top = sub.sort_values("pct", ascending=False, kind="mergesort").iloc[0]
+            none = sub.loc[sub["n"] == 0, "label"].tolist()
+            if lang == "en":
+                s = f"{study}, {theme}: {top['label']} is the most widespread ({top['pct']:.0f} % of interviews)"
+                s += f"; absent: {_fmt_list(none, lang)}." if none else "."
+            else:
+                s = f"{study}, {theme}: najczęściej {top['label']} ({top['pct']:.0f} % wywiadów)"
+                s += f"; brak: {_fmt_list(none, lang)}." if none else "."
+            out.append(s)
+    return out
