@@ -1,0 +1,59 @@
+"""A scan for personal data that must never enter ``data/`` or ``outputs/``.
+
+Looks for e-mail addresses, phone numbers, PESEL-like numbers (11 digits) and street
+addresses (Polish ``ul./al./os.`` and English ``12 Baker Street`` forms). Text inside zip
+containers (``.xlsx``, ``.qdpx``) is scanned too. A hit is a place for a person to look.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from pathlib import Path
+
+PATTERNS: dict[str, re.Pattern[str]] = {
+    "e-mail": re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}\b", re.I),
+    "phone": re.compile(
+        r"(?<![\w/=+])(?:\+\d{2}[ -]?)?(?:\d{3}[ -]\d{3}[ -]\d{3}|\(\d{2,3}\) ?\d{3}[ -]?\d{2,4})"
+        r"(?![\w/=+])"
+    ),
+    "PESEL-like number": re.compile(r"(?<![\w/=+.])\d{11}(?![\w/=+.])"),
+    "street address": re.compile(
+        r"\b(?:ul|al|os|pl)\. ?[A-ZŁŚŻŹĆ][\wąćęłńóśźż]+ \d+[a-z]?\b"
+        r"|\b\d{1,5} [A-Z][a-z]+ (?:Street|St\.|Avenue|Ave\.|Road|Rd\.|Lane|Boulevard|Strasse|"
+        r"Straße|gatan|vägen)\b"
+    ),
+}
+TEXT_SUFFIXES = {".csv", ".txt", ".yaml", ".yml", ".json", ".md", ".html", ".ipynb", ".svg",
+                 ".xml", ".qde"}
+ZIP_SUFFIXES = {".xlsx", ".qdpx", ".zip"}
+
+
+def find_personal_data(text: str) -> list[tuple[str, str]]:
+    """``(kind, matched text)`` for every suspicious string in ``text``."""
+    text = re.sub(r"data:image/[a-z+]+;base64,[A-Za-z0-9+/=]+", "", text)
+    return [(kind, m.group(0)) for kind, pat in PATTERNS.items() for m in pat.finditer(text)]
+
+
+def _texts(path: Path):
+    if path.suffix.lower() in ZIP_SUFFIXES:
+        with zipfile.ZipFile(path) as zf:
+            for name in zf.namelist():
+                if not name.endswith("/"):
+                    yield f"{path}!{name}", zf.read(name).decode("utf-8", errors="replace")
+    elif path.suffix.lower() in TEXT_SUFFIXES:
+        raw = path.read_bytes()
+        try:
+            yield str(path), raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            yield str(path), raw.decode("cp1250", errors="replace")
+
+
+def scan_tree(folder: str | Path) -> list[tuple[str, str, str]]:
+    """``(file, kind, match)`` for every hit under ``folder``."""
+    hits = []
+    for path in sorted(Path(folder).rglob("*")):
+        if path.is_file():
+            for name, text in _texts(path):
+                hits += [(name, kind, match) for kind, match in find_personal_data(text)]
+    return hits

@@ -1,0 +1,198 @@
+"""End to end: the whole compendium built by `make` in a temporary copy of the project.
+
+One copy is built once per test session (`built`); the tests then exercise incremental
+builds, determinism, failure safety and the published outputs on it. They run in
+`make test` (marker `slow`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from compendium.sdc import small_counts_in_csv
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[1]
+VENV = Path(sys.prefix)
+IGNORE = shutil.ignore_patterns(".venv", ".git", "outputs", "__pycache__", "*.egg-info",
+                                ".pytest_cache", ".ruff_cache", ".hypothesis")
+
+
+def make(project: Path, *args: str, check: bool = True, timeout: int = 900):
+    """Run make in ``project`` with the current environment's venv; return the result."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PARAMS", "HIDE_CODE", "MAKEFLAGS")}
+    res = subprocess.run(["make", "-C", str(project), f"VENV={VENV}", *args],
+                         capture_output=True, text=True, env=env, timeout=timeout)
+    if check and res.returncode != 0:
+        raise AssertionError(f"make {' '.join(args)} failed:\n{res.stdout[-3000:]}\n"
+                             f"{res.stderr[-3000:]}")
+    return res
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    """sha256 of every file under ``folder`` (relative paths)."""
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file() and ".stamps" not in p.parts}
+
+
+def ran(result) -> list[str]:
+    """Notebooks the runner executed in a make call."""
+    return [ln.split()[-1] for ln in result.stderr.splitlines()
+            if ln.startswith("[compendium] running")]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    """A copy of the project (mtimes preserved) built with `make -j2 all`."""
+    project = tmp_path_factory.mktemp("compendium") / "project"
+    shutil.copytree(ROOT, project, ignore=IGNORE, copy_function=shutil.copy2)
+    (project / "outputs").mkdir(exist_ok=True)
+    for name in ("MANIFEST.sha256", "README.md"):
+        if (ROOT / "outputs" / name).exists():
+            shutil.copy2(ROOT / "outputs" / name, project / "outputs" / name)
+    make(project, "-j2", "all")
+    return project
+
+
+def notebooks() -> list[str]:
+    return sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9]*.ipynb"))
+
+
+def test_make_all_builds_every_notebook_page_and_the_index(built):
+    for stem in notebooks():
+        assert (built / "outputs" / "notebooks" / f"{stem}.ipynb").stat().st_size > 0
+        html = (built / "outputs" / "html" / f"{stem}.html").read_text(encoding="utf-8")
+        assert "SYNTHETIC DATA" in html and "Colophon" in html
+        assert (built / "outputs" / "results" / f"{stem}.json").exists()
+    index = (built / "outputs" / "html" / "index.html").read_text(encoding="utf-8")
+    assert all(f'href="{stem}.html"' in index for stem in notebooks())
+    assert not list((built / "outputs").glob(".staging/*"))
+
+
+def test_second_make_all_executes_nothing(built):
+    res = make(built, "all")
+    assert ran(res) == []
+
+
+def test_touching_one_params_file_reruns_exactly_that_notebook(built):
+    os.utime(built / "params" / "01_ops_survey.yaml")
+    res = make(built, "all")
+    assert ran(res) == ["01_ops_survey"]
+
+
+def test_outputs_contain_no_absolute_paths_times_or_hosts(built):
+    import socket
+
+    needles = [str(built), str(ROOT), "/tmp/", "/root/", socket.gethostname(), "start_time",
+               "end_time", "\"duration\""]
+    for path in (built / "outputs").rglob("*"):
+        if path.suffix in {".html", ".ipynb", ".csv", ".json", ".svg"}:
+            text = path.read_text(encoding="utf-8")
+            hits = [n for n in needles if n and n in text]
+            assert hits == [], f"{path.relative_to(built)} contains {hits}"
+
+
+def test_clean_rebuild_is_byte_identical(built):
+    before = snapshot(built / "outputs")
+    make(built, "clean")
+    make(built, "all")
+    after = snapshot(built / "outputs")
+    assert sorted(after) == sorted(before)
+    differ = [p for p in before if before[p] != after[p]]
+    assert differ == []
+
+
+def test_bad_parameter_stops_with_one_screen_and_keeps_outputs(built):
+    before = snapshot(built / "outputs")
+    res = make(built, "ops-survey", "PARAMS=-p alpha 2", check=False)
+    assert res.returncode != 0
+    assert "parameter 'alpha'" in res.stderr and "less than 1" in res.stderr
+    assert len(res.stderr.splitlines()) < 25
+    assert snapshot(built / "outputs") == before
+    make(built, "all")  # back to the defaults
+
+
+def test_failing_notebook_keeps_previous_html_and_tables(built):
+    import nbformat
+
+    nb_path = built / "notebooks" / "02_idi_wielkopolska.ipynb"
+    original = nb_path.read_bytes()
+    before = snapshot(built / "outputs")
+    nb = nbformat.read(nb_path, as_version=4)
+    nb.cells.insert(len(nb.cells) - 3, nbformat.v4.new_code_cell("raise RuntimeError('boom')"))
+    nbformat.write(nb, nb_path)
+    try:
+        res = make(built, "all", check=False)
+        assert res.returncode != 0
+        assert "02_idi_wielkopolska failed in cell" in res.stderr
+        assert "RuntimeError: boom" in res.stderr
+        assert (built / "outputs" / "logs" / "02_idi_wielkopolska.failed.ipynb").exists()
+        after = snapshot(built / "outputs")
+        changed = [p for p in before if before[p] != after.get(p)]
+        assert changed == []
+    finally:
+        nb_path.write_bytes(original)
+        os.utime(nb_path)
+    make(built, "all")
+
+
+def test_corrupted_raw_file_is_refused_and_changes_no_output(built):
+    raw = built / "data" / "raw" / "ops_survey" / "papi_excel.csv"
+    original = raw.read_bytes()
+    before = snapshot(built / "outputs")
+    raw.write_bytes(original.decode("cp1250").encode("utf-8"))  # re-saved as UTF-8
+    try:
+        res = make(built, "all", check=False)
+        assert res.returncode != 0
+        assert "papi_excel.csv" in res.stderr
+        assert snapshot(built / "outputs") == before
+    finally:
+        raw.write_bytes(original)
+    make(built, "all")
+
+
+def test_killed_build_recovers_and_verifies(built):
+    make(built, "manifest")
+    os.utime(built / "params" / "03_four_cities.yaml")
+    env = {k: v for k, v in os.environ.items() if k not in ("PARAMS", "MAKEFLAGS")}
+    proc = subprocess.Popen(["make", "-C", str(built), f"VENV={VENV}", "all"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env=env, start_new_session=True)
+    staging = built / "outputs" / ".staging" / "03_four_cities"
+    deadline = time.time() + 120
+    while not staging.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.1)
+    time.sleep(1.0)  # mid-notebook
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    res = make(built, "verify")
+    assert "03_four_cities" in ran(res)
+    assert "DIFFERS" not in res.stdout and "MISSING" not in res.stdout
+
+
+def test_no_published_table_shows_a_count_below_min_cell(built):
+    checked = 0
+    for table_dir in (built / "outputs" / "tables").iterdir():
+        params = yaml.safe_load((built / "params" / f"{table_dir.name}.yaml").read_text()) or {}
+        min_cell = params.get("min_cell", 3)
+        for csv in table_dir.glob("*.csv"):
+            assert small_counts_in_csv(csv, min_cell) == [], csv.name
+            checked += 1
+    assert checked >= 10
+
+
+def test_outputs_hold_no_personal_data(built):
+    from compendium.privacy import scan_tree
+
+    assert scan_tree(built / "outputs") == []
