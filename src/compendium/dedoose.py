@@ -82,7 +82,10 @@ def read_dedoose(excerpts_path: str | Path, codes_path: str | Path) -> CodedCorp
     _require_filled(media, excerpts_path, "Media Title", "the interview's title")
     coder = _text_column(raw["Excerpt Creator"])
     _require_filled(coder, excerpts_path, "Excerpt Creator", "the coder's name")
-    copy = _text_column(raw["Excerpt Copy"]).fillna("")
+    copy = pd.Series(
+        [v if isinstance(v, str) else (_cell_text(v) or "") for v in raw["Excerpt Copy"]],
+        dtype=object,
+    )  # the excerpt's text exactly as exported (not stripped)
     start, end = _parse_ranges(raw["Excerpt Range"], copy, excerpts_path)
 
     doc_ids = list(pd.unique(media))
@@ -421,7 +424,7 @@ def _booleans(col: pd.Series, path: Path, column: str) -> np.ndarray:
                 row=i + 2,
                 column=column,
                 expected="True or False",
-                found=None if _cell_text(v) is None else v,
+                found="(empty)" if _cell_text(v) is None else v,
             )
     return out
 
@@ -429,6 +432,17 @@ def _booleans(col: pd.Series, path: Path, column: str) -> np.ndarray:
 def _descriptor_columns(raw: pd.DataFrame, path: Path) -> dict[str, pd.Series]:
     """Descriptor fields as text columns; ``x.1`` copies merged into ``x``."""
     names = [c for c in raw.columns if c not in FIXED_COLUMNS and not c.startswith("Code:")]
+    for name in [c for c in names if c.startswith("Unnamed: ")]:
+        filled = raw[name].notna().to_numpy()
+        if filled.any():
+            raise DataError(
+                path,
+                "a column holding values has no header",
+                row=1,
+                column=name,
+                expected="a descriptor name in the header row",
+            )
+        names.remove(name)
     out: dict[str, pd.Series] = {}
     for name in names:
         m = _DUPLICATE.match(name)

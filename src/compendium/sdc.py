@@ -26,7 +26,10 @@ Two-way tables (:func:`suppress`, :func:`suppression_mask`)
 
     Row and column totals are assumed known to the reader even when the table
     does not show them. A line with a single cell (e.g. every row of a one-column
-    table) is not an equation: its total *is* the cell.
+    table) is not an equation: its total *is* the cell. A total of
+    1..min_cell-1 is itself a small count that no interior suppression can
+    protect: publish such a table with its margins (below), so that the total is
+    suppressed too, or merge categories.
 
     *Margins*: a row and/or column labelled ``total_label`` (default ``"Total"``)
     is treated as part of the table, consistently: totals are counts like any
@@ -93,9 +96,11 @@ def _count_matrix(table: pd.DataFrame) -> np.ndarray:
         bad = s.isna() | num.isna() | (num < 0) | (num % 1 != 0)
         if bad.any():
             row = bad[bad].index[0]
+            value = s.loc[row]
+            value = value.item() if hasattr(value, "item") else value
             raise ParameterError(
                 "table",
-                f"cell (row {row!r}, column {col!r}) is {s.loc[row]!r}",
+                f"cell (row {row!r}, column {col!r}) is {value!r}",
                 allowed="non-negative integer counts, no missing values",
             )
     return table.apply(pd.to_numeric).to_numpy(dtype=np.int64)
@@ -315,8 +320,11 @@ def suppress_counts_column(
     needed = count_cols + pct_cols + ([base_col] if base_col is not None else [])
     missing = [c for c in needed if c not in df.columns]
     if missing:
-        raise ParameterError("count_cols/pct_cols/base_col", f"columns {missing} not in the table",
-                             allowed=list(df.columns))
+        raise ParameterError(
+            "count_cols/pct_cols/base_col",
+            f"columns {missing} not in the table",
+            allowed=list(df.columns),
+        )
     out = df.copy()
     hidden = pd.Series(False, index=df.index)
     for col in count_cols:
@@ -371,9 +379,7 @@ def small_counts_in_csv(path: str | Path, min_cell: int = 5) -> list[tuple[int, 
         if header is None:
             return found
         count_idx = [
-            k
-            for k, name in enumerate(header)
-            if all_cells or name == "n" or name.startswith("n_")
+            k for k, name in enumerate(header) if all_cells or name == "n" or name.startswith("n_")
         ]
         for row_no, row in enumerate(reader, start=2):
             for k in count_idx:

@@ -279,9 +279,7 @@ def chi2_test(
             res = sps.fisher_exact(obs)
             result["p_method"] = "exact"
         else:
-            method = sps.MonteCarloMethod(
-                n_resamples=n_resamples, rng=np.random.default_rng(seed)
-            )
+            method = sps.MonteCarloMethod(n_resamples=n_resamples, rng=np.random.default_rng(seed))
             res = sps.fisher_exact(obs, method=method)
             result["p_method"] = "monte-carlo"
         result["test"] = "fisher"
@@ -380,8 +378,10 @@ def mwu_test(x: Any, y: Any) -> dict[str, Any]:
 
 
 def _is_categorical(s: pd.Series) -> bool:
-    return isinstance(s.dtype, pd.CategoricalDtype) or s.dtype.kind in "OSU" or (
-        pd.api.types.is_string_dtype(s.dtype)
+    return (
+        isinstance(s.dtype, pd.CategoricalDtype)
+        or s.dtype.kind in "OSU"
+        or (pd.api.types.is_string_dtype(s.dtype))
     )
 
 

@@ -77,6 +77,9 @@ def read_survey(cawi_path: str | Path, papi_path: str | Path, codebook: Codebook
 def read_spss(path: str | Path, codebook: Codebook) -> pd.DataFrame:
     """Read a harmonised SPSS ``.sav`` whose variables carry the tidy names and numeric codes.
 
+    ``respondent_id`` and ``mode`` are string variables ("CAWI-0001", "CAWI"); multiple
+    response options are 0/1; every other coded variable holds the codebook's codes.
+
     Read with ``user_missing=True`` so that declared missing codes (9) stay codes, exactly as
     in the CSV sources; value labels in the file are not used (labels come from the codebook
     via :func:`labelled`, which builds the ordered categories SPSS files cannot hold).
@@ -100,7 +103,7 @@ def read_spss(path: str | Path, codebook: Codebook) -> pd.DataFrame:
     )
     strings.index = pd.Index(np.arange(1, len(raw) + 1), name="row")
     columns = {name: name for name in codebook.variables}
-    _check_columns(strings, path, list(columns.values()), [], "SPSS")
+    _check_columns(strings, path, list(columns.values()), [], "SPSS", header_row=None)
     tidy, _ = _type_frame(strings, codebook, path, columns, _SPSS_SETTINGS, mode=None)
     return tidy
 
@@ -184,7 +187,7 @@ def labelled(df: pd.DataFrame, codebook: Codebook, lang: str) -> pd.DataFrame:
         if bad.any():
             raise DataError(_IN_MEMORY, "value is not a code of the codebook", column=col,
                             expected=f"one of {list(labels)}",
-                            found=values[bad].iloc[0])
+                            found=_plain(values[bad].iloc[0]))
         mapped = values.astype(object).map(lambda x, m=labels: m.get(x) if pd.notna(x) else None)
         out[col] = pd.Categorical(mapped, categories=list(labels.values()),
                                   ordered=codebook.type(col) in ORDERED_TYPES)
@@ -204,14 +207,15 @@ def _read_csv_source(
 
 
 def _check_columns(raw: pd.DataFrame, path: Path, required: list[str], known: list[str],
-                   what: str) -> None:
+                   what: str, header_row: int | None = 1) -> None:
     missing = [c for c in required if c not in raw.columns]
     if not missing:
         return
     unexpected = [c for c in raw.columns if c not in required and c not in known]
     found = f"unexpected column(s) {unexpected}" if unexpected else None
     names = ", ".join(repr(c) for c in missing)
-    raise DataError(path, f"required column(s) missing: {names}", row=1, column=missing[0],
+    raise DataError(path, f"required column(s) missing: {names}", row=header_row,
+                    column=missing[0],
                     expected=f"the {what} columns of the codebook", found=found)
 
 
@@ -375,6 +379,11 @@ def _validate(df: pd.DataFrame, codebook: Codebook, where: str | Path) -> pd.Dat
         column = getattr(exc, "column_name", None)
         raise DataError(where, f"tidy table breaks the survey schema: {str(exc)[:300]}",
                         column=column if isinstance(column, str) else None) from None
+
+
+def _plain(x: Any) -> Any:
+    """A numpy scalar as the Python value (for readable messages)."""
+    return x.item() if hasattr(x, "item") else x
 
 
 def _spss_value_to_str(x: Any) -> str:

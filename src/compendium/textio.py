@@ -111,21 +111,31 @@ def find_mojibake(text: str) -> re.Match[str] | None:
 
 
 def check_mojibake(
-    text: str, path: str | Path, *, data: bytes | None = None, sep: str = ";"
+    text: str,
+    path: str | Path,
+    *,
+    encoding: str | None = None,
+    data: bytes | None = None,
+    sep: str = ";",
 ) -> None:
     """Refuse text garbled by a wrong decoding ("Ĺ›" for "ś"); DataError with row/column.
 
-    ``data`` (the raw bytes), when given, lets the message say whether the file itself is
-    UTF-8 (read with the wrong encoding) or was already garbled when it was saved.
+    ``encoding`` (what the text was decoded with) and ``data`` (the raw bytes) let the
+    message say whether the file is UTF-8 read with the wrong encoding, or was already
+    garbled when it was saved.
     """
     match = find_mojibake(text)
     if match is None:
         return
     row, column = _locate_text(text, match.start(), sep)
-    if data is not None and sniff_encoding(data) in ("utf-8", "utf-8-sig"):
+    utf8_file = data is not None and sniff_encoding(data) in ("utf-8", "utf-8-sig")
+    if encoding is not None and encoding_name(encoding) == "UTF-8":
+        cause = ("the text was already garbled when the file was saved "
+                 "(UTF-8 text opened as Windows-1250 and saved again)")
+    elif utf8_file:
         cause = "the file is UTF-8 but was read as Windows-1250"
     else:
-        cause = "the text was garbled before it was saved (UTF-8 opened as Windows-1250)"
+        cause = "text garbled by a wrong encoding (UTF-8 read as Windows-1250)"
     line = text.splitlines()[row - 1] if row else ""
     raise DataError(
         path,
@@ -188,7 +198,7 @@ def read_table(path: str | Path, *, encoding: str, sep: str = ";") -> pd.DataFra
     """Read a raw CSV export: bytes -> strict decode -> mojibake check -> strict parse."""
     data = read_bytes(path)
     text = decode(data, path, encoding, sep=sep)
-    check_mojibake(text, path, data=data, sep=sep)
+    check_mojibake(text, path, encoding=encoding, data=data, sep=sep)
     return parse_csv(text, path, sep=sep)
 
 

@@ -1,0 +1,466 @@
+"""Figures in one visual theme, saved byte-for-byte reproducibly.
+
+Every plotting function builds a :class:`matplotlib.figure.Figure` directly (no
+pyplot state, never ``plt.show``) inside the compendium theme, so a figure looks
+the same whether or not :func:`set_theme` was called, and returns it. The theme:
+seaborn ``whitegrid``, the colour-blind-safe seaborn ``colorblind`` palette for
+categories and ColorBrewer ``RdBu`` (also colour-blind safe) for Likert scales,
+DejaVu Sans (ships with matplotlib and has the Polish letters ą ć ę ł ń ó ś ź ż).
+
+:func:`save_figure` writes PNG and SVG deterministically: no timestamps or
+software strings in the metadata, a fixed ``svg.hashsalt`` for SVG element ids,
+and text converted to paths (``svg.fonttype="path"``) so the SVG neither depends
+on the viewer's fonts nor embeds a font name lookup.
+
+:func:`diverging_layout` is the pure geometry behind :func:`diverging_likert`
+(Heiberger & Robbins 2014, J. Stat. Softw. 57(5)): negative answers left of
+zero, the neutral category split half and half across zero, positives right.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib as mpl
+import matplotlib.colors as mcolors
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from cycler import cycler
+from matplotlib.figure import Figure
+from matplotlib.layout_engine import PlaceHolderLayoutEngine
+
+from compendium.artifacts import atomic_write_bytes
+from compendium.errors import ParameterError
+
+__all__ = [
+    "FONT",
+    "SVG_HASHSALT",
+    "diverging_layout",
+    "diverging_likert",
+    "heatmap",
+    "ranked_bars",
+    "save_figure",
+    "set_theme",
+    "theme_rc",
+]
+
+FONT = "DejaVu Sans"
+SVG_HASHSALT = "compendium"
+NEUTRAL_COLOUR = "#bdbdbd"
+BAR_COLOUR_INDEX = 0
+_SAVE_METADATA = {"png": {"Software": None}, "svg": {"Date": None}}
+_SAVE_RC = {"svg.hashsalt": SVG_HASHSALT, "svg.fonttype": "path"}
+
+
+# --------------------------------------------------------------------------- theme
+def theme_rc() -> dict[str, Any]:
+    """The rcParams of the compendium theme (seaborn whitegrid + notebook context)."""
+    rc: dict[str, Any] = {}
+    rc.update(sns.axes_style("whitegrid"))
+    rc.update(sns.plotting_context("notebook"))
+    rc.update(
+        {
+            "axes.prop_cycle": cycler(color=sns.color_palette("colorblind").as_hex()),
+            "font.family": ["sans-serif"],
+            "font.sans-serif": [FONT],
+            "axes.titlesize": 13,
+            "axes.titlelocation": "left",
+            "legend.frameon": False,
+            "figure.dpi": 100,
+            "savefig.dpi": 150,
+            **_SAVE_RC,
+        }
+    )
+    return rc
+
+
+def set_theme() -> None:
+    """Apply the compendium theme globally (for ad hoc plots in notebooks)."""
+    sns.set_theme(context="notebook", style="whitegrid", palette="colorblind", font=FONT)
+    mpl.rcParams.update(theme_rc())
+
+
+@contextlib.contextmanager
+def _themed() -> Iterator[None]:
+    with mpl.rc_context(theme_rc()):
+        yield
+
+
+def _palette() -> list[str]:
+    return sns.color_palette("colorblind").as_hex()
+
+
+# --------------------------------------------------------------------------- layout
+def _split(categories: list, neutral: object | None) -> tuple[list, object | None, list]:
+    """(negatives, neutral, positives) in scale order."""
+    if neutral is not None:
+        if neutral not in categories:
+            raise ParameterError("neutral", f"{neutral!r} is not a column", allowed=categories)
+        m = categories.index(neutral)
+        return categories[:m], neutral, categories[m + 1 :]
+    if len(categories) % 2:
+        raise ParameterError(
+            "neutral",
+            f"the scale has an odd number of categories ({len(categories)}); name the middle "
+            "(neutral) one, or drop it",
+            allowed=categories,
+        )
+    half = len(categories) // 2
+    return categories[:half], None, categories[half:]
+
+
+def diverging_layout(pct: pd.DataFrame, neutral: object | None = None) -> pd.DataFrame:
+    """Segment positions of a diverging stacked bar chart (pure function).
+
+    ``pct``: rows = items, columns = answer categories ordered negative …
+    neutral … positive, values = percentages summing to 100 per row (±0.5 for
+    rounding; not rescaled). Returns tidy ``item, category, left, width`` (items
+    in row order, categories in column order): the negative categories end at
+    zero, ``neutral`` (if given) is centred on zero (half each side), the
+    positives start at zero. Without a neutral the split is between the middle
+    two categories.
+    """
+    if pct.shape[1] < 2:
+        raise ParameterError("pct", "needs at least two answer categories (columns)")
+    categories = list(pct.columns)
+    negatives, mid, _ = _split(categories, neutral)
+    values = pct.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    for i, item in enumerate(pct.index):
+        row = values[i]
+        if np.isnan(row).any() or (row < 0).any():
+            raise ParameterError("pct", f"item {item!r} has missing or negative percentages")
+        if abs(row.sum() - 100) > 0.5:
+            raise ParameterError("pct", f"item {item!r} sums to {row.sum():.6g}, not 100")
+    neg_total = values[:, : len(negatives)].sum(axis=1)
+    if mid is not None:
+        neg_total = neg_total + values[:, len(negatives)] / 2
+    starts = -neg_total[:, None] + np.hstack(
+        [np.zeros((len(values), 1)), np.cumsum(values, axis=1)[:, :-1]]
+    )
+    return pd.DataFrame(
+        {
+            "item": np.repeat(np.asarray(pct.index, dtype=object), len(categories)),
+            "category": np.tile(np.asarray(categories, dtype=object), len(pct)),
+            "left": starts.ravel(),
+            "width": values.ravel(),
+        }
+    )
+
+
+def _likert_colours(categories: list, neutral: object | None, palette: Any) -> list:
+    k = len(categories)
+    if palette is None:
+        colours = sns.color_palette("RdBu", k).as_hex()
+        if neutral is not None:
+            colours[categories.index(neutral)] = NEUTRAL_COLOUR
+        return colours
+    colours = sns.color_palette(palette, k).as_hex() if isinstance(palette, str) else list(palette)
+    if len(colours) != k:
+        raise ParameterError("palette", f"has {len(colours)} colours for {k} categories")
+    return colours
+
+
+def _text_colour(colour: str) -> str:
+    r, g, b = mcolors.to_rgb(colour)
+    return "white" if 0.299 * r + 0.587 * g + 0.114 * b < 0.5 else "0.15"
+
+
+def _legend_columns(labels: list[str], width: float) -> int:
+    """Most legend columns (of equal width) that fit ``width`` inches at the theme's font."""
+    per_entry = 0.75 + 0.095 * max(len(lab) for lab in labels)
+    return int(max(1, min(len(labels), width // per_entry)))
+
+
+def diverging_likert(
+    counts: pd.DataFrame,
+    neutral: object | None = None,
+    title: str | None = None,
+    xlabel: str = "%",
+    legend_title: str | None = None,
+    palette: Any = None,
+    sort_by: str | None = "agree",
+    label_min: float = 5.0,
+) -> Figure:
+    """Diverging stacked bars of Likert items, drawn with matplotlib ``barh``.
+
+    ``counts``: rows = items (the index gives the labels), columns = answer
+    categories ordered negative … positive (exclude "don't know" first).
+    Each bar shows the item's percentages placed by :func:`diverging_layout`;
+    the item label carries its base ``(n = …)``. ``sort_by``: ``"agree"`` (share
+    of the positive categories, largest on top), ``"disagree"`` or ``None`` (row
+    order). Segments of at least ``label_min`` % are labelled with their rounded
+    percentage.
+    """
+    if sort_by not in ("agree", "disagree", None):
+        raise ParameterError(
+            "sort_by", f"unknown order {sort_by!r}", allowed=["agree", "disagree", None]
+        )
+    data = counts.apply(pd.to_numeric, errors="coerce")
+    if data.isna().any().any() or (data < 0).any().any():
+        raise ParameterError("counts", "must hold non-negative counts without missing values")
+    n = data.sum(axis=1)
+    if (n == 0).any():
+        raise ParameterError("counts", f"item {n[n == 0].index[0]!r} has no answers")
+    categories = list(data.columns)
+    negatives, mid, positives = _split(categories, neutral)
+    pct = data.div(n, axis=0) * 100
+    if sort_by is not None:
+        share = pct[positives if sort_by == "agree" else negatives].sum(axis=1)
+        order = share.sort_values(ascending=False, kind="stable").index
+        pct, n = pct.loc[order], n.loc[order]
+    layout = diverging_layout(pct, mid)
+    colours = _likert_colours(categories, mid, palette)
+
+    with _themed():
+        fig = Figure(figsize=(8, 1.6 + 0.45 * len(pct)), layout="constrained")
+        ax = fig.add_subplot()
+        y = np.arange(len(pct))[::-1]  # first item on top
+        y_of = dict(zip(range(len(pct)), y, strict=True))
+        item_pos = {item: k for k, item in enumerate(pct.index)}
+        for cat, colour in zip(categories, colours, strict=True):
+            seg = layout[layout["category"] == cat]
+            ys = [y_of[item_pos[item]] for item in seg["item"]]
+            ax.barh(
+                ys,
+                seg["width"],
+                left=seg["left"],
+                color=colour,
+                height=0.7,
+                edgecolor="white",
+                linewidth=0.6,
+                label=str(cat),
+            )
+            for yy, left, width in zip(ys, seg["left"], seg["width"], strict=True):
+                if width >= label_min:
+                    ax.text(
+                        left + width / 2,
+                        yy,
+                        f"{width:.0f}",
+                        ha="center",
+                        va="center",
+                        fontsize=9,
+                        color=_text_colour(colour),
+                    )
+        ax.axvline(0, color="0.25", linewidth=1)
+        ax.set_yticks(y, [f"{item} (n = {int(v)})" for item, v in n.items()])
+        ends = layout["left"] + layout["width"]
+        extent = max(float(-layout["left"].min()), float(ends.max()), 1.0) + 2.0
+        limit = min(100.0, np.ceil(extent / 10) * 10)
+        right = np.arange(0, limit + 1e-9, 20 if limit > 50 else 10)
+        ticks = np.concatenate([-right[:0:-1], right])
+        ax.set_xlim(-limit, limit)
+        ax.set_xticks(ticks, [f"{abs(t):.0f}" for t in ticks])
+        ax.set_xlabel(xlabel)
+        ax.grid(axis="y", visible=False)
+        if title:
+            ax.set_title(title)
+        fig.legend(
+            loc="outside lower center",
+            ncols=_legend_columns([str(c) for c in categories], width=8.0),
+            title=legend_title,
+        )
+    return fig
+
+
+# --------------------------------------------------------------------------- bars
+def ranked_bars(
+    table: pd.DataFrame,
+    label_col: str,
+    value_col: str,
+    ci_low_col: str | None = None,
+    ci_high_col: str | None = None,
+    xlabel: str = "% of respondents",
+    title: str | None = None,
+    value_fmt: str = "{:.0f}",
+) -> Figure:
+    """Horizontal bars ranked by ``value_col`` (largest on top) with optional CI whiskers.
+
+    Every row is drawn: a zero value keeps its label and shows ``0``; a missing
+    value (e.g. a suppressed percentage) is listed last and marked ``n/a``.
+    """
+    cols = [label_col, value_col, *(c for c in (ci_low_col, ci_high_col) if c is not None)]
+    missing = [c for c in cols if c not in table.columns]
+    if missing:
+        raise ParameterError("table", f"columns {missing} not found", allowed=list(table.columns))
+    if (ci_low_col is None) != (ci_high_col is None):
+        raise ParameterError("ci_low_col/ci_high_col", "give both CI columns or neither")
+    data = table[cols].copy()
+    for c in cols[1:]:
+        data[c] = pd.to_numeric(data[c], errors="coerce").astype(float)
+    data = data.sort_values(value_col, ascending=False, na_position="last", kind="stable")
+    values = data[value_col].to_numpy()
+    high = data[ci_high_col].to_numpy() if ci_high_col else values
+    top = np.nanmax(np.concatenate([values, high])) if np.isfinite(values).any() else 0.0
+    top = top if np.isfinite(top) and top > 0 else 1.0
+
+    with _themed():
+        fig = Figure(figsize=(7, 1.2 + 0.4 * len(data)), layout="constrained")
+        ax = fig.add_subplot()
+        y = np.arange(len(data))[::-1]
+        ax.barh(y, np.nan_to_num(values), color=_palette()[BAR_COLOUR_INDEX], height=0.65)
+        if ci_low_col:
+            lo = data[ci_low_col].to_numpy()
+            ok = np.isfinite(values) & np.isfinite(lo) & np.isfinite(high)
+            err = np.vstack([values[ok] - lo[ok], high[ok] - values[ok]]).clip(min=0)
+            ax.errorbar(
+                values[ok], y[ok], xerr=err, fmt="none", ecolor="0.2", elinewidth=1, capsize=3
+            )
+        for yy, v, h in zip(y, values, high, strict=True):
+            if np.isfinite(v):
+                x = (h if np.isfinite(h) else v) + top * 0.015
+                ax.text(x, yy, value_fmt.format(v), va="center", fontsize=10)
+            else:
+                ax.text(top * 0.015, yy, "n/a", va="center", fontsize=10, color="0.4")
+        ax.set_yticks(y, [str(v) for v in data[label_col]])
+        ax.set_xlim(0, top * 1.12)
+        ax.set_ylim(-0.6, len(data) - 0.4)
+        ax.set_xlabel(xlabel)
+        ax.grid(axis="y", visible=False)
+        if title:
+            ax.set_title(title)
+    return fig
+
+
+# --------------------------------------------------------------------------- heatmap
+def _aligned(frame: Any, matrix: pd.DataFrame, name: str) -> pd.DataFrame:
+    if isinstance(frame, pd.DataFrame):
+        if set(frame.index) != set(matrix.index) or set(frame.columns) != set(matrix.columns):
+            raise ParameterError(name, "must have the same row and column labels as matrix")
+        return frame.loc[matrix.index, matrix.columns]
+    arr = np.asarray(frame)
+    if arr.shape != matrix.shape:
+        raise ParameterError(name, f"has shape {arr.shape}, matrix has {matrix.shape}")
+    return pd.DataFrame(arr, index=matrix.index, columns=matrix.columns)
+
+
+def _cell_text(value: Any, fmt: str) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    if isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
+        return format(value, fmt)
+    return str(value)
+
+
+def heatmap(
+    matrix: pd.DataFrame,
+    annot: pd.DataFrame | None = None,
+    fmt: str = "",
+    title: str | None = None,
+    cmap: str = "Blues",
+    cbar_label: str | None = None,
+    mask: pd.DataFrame | np.ndarray | None = None,
+) -> Figure:
+    """Heat map of a numeric matrix (``seaborn.heatmap``) with per-cell annotations.
+
+    ``annot`` (same labels as ``matrix``) holds the text of each cell, e.g.
+    ``"n=3"`` or a suppression marker; numbers in ``annot`` are formatted with
+    ``fmt``. Missing cells of ``matrix`` (e.g. suppressed) are drawn light grey and
+    still show their annotation; cells where ``mask`` is True are left blank.
+    """
+    values = matrix.apply(pd.to_numeric, errors="coerce").astype(float)
+    bad = values.isna() & matrix.notna()
+    if bad.any().any():
+        r, c = next((r, c) for r in matrix.index for c in matrix.columns if bad.loc[r, c])
+        raise ParameterError("matrix", f"cell ({r!r}, {c!r}) is not numeric: {matrix.loc[r, c]!r}")
+    hide = (
+        _aligned(mask, matrix, "mask").astype(bool).to_numpy()
+        if mask is not None
+        else np.zeros(matrix.shape, dtype=bool)
+    )
+    text = None
+    if annot is not None:
+        a = _aligned(annot, matrix, "annot")
+        text = np.array(
+            [[_cell_text(v, fmt) for v in row] for row in a.to_numpy(dtype=object)], dtype=object
+        )
+    n_rows, n_cols = matrix.shape
+    with _themed():
+        fig = Figure(figsize=(2.5 + 0.9 * n_cols, 1.5 + 0.45 * n_rows), layout="constrained")
+        ax = fig.add_subplot()
+        ax.set_facecolor("0.93")
+        sns.heatmap(
+            values,
+            ax=ax,
+            cmap=cmap,
+            mask=hide | values.isna().to_numpy(),
+            annot=False,
+            linewidths=0.5,
+            linecolor="white",
+            cbar_kws={"label": cbar_label} if cbar_label else None,
+        )
+        if text is not None:
+            finite = values.to_numpy()
+            shown = finite[np.isfinite(finite) & ~hide]
+            lo, hi = (shown.min(), shown.max()) if shown.size else (0.0, 1.0)
+            cm = mpl.colormaps[cmap] if isinstance(cmap, str) else cmap
+            for i in range(n_rows):
+                for j in range(n_cols):
+                    if hide[i, j] or not text[i, j]:
+                        continue
+                    v = finite[i, j]
+                    if np.isfinite(v):
+                        frac = 0.5 if hi == lo else (v - lo) / (hi - lo)
+                        colour = _text_colour(mcolors.to_hex(cm(frac)))
+                    else:
+                        colour = "0.35"
+                    ax.text(
+                        j + 0.5,
+                        i + 0.5,
+                        text[i, j],
+                        ha="center",
+                        va="center",
+                        fontsize=10,
+                        color=colour,
+                    )
+        ax.grid(False)
+        ax.set_xlabel(matrix.columns.name or "")
+        ax.set_ylabel(matrix.index.name or "")
+        ax.tick_params(axis="x", rotation=30)
+        ax.tick_params(axis="y", rotation=0)
+        for lab in ax.get_xticklabels():
+            lab.set_horizontalalignment("right")
+        if title:
+            ax.set_title(title)
+    return fig
+
+
+# --------------------------------------------------------------------------- saving
+def save_figure(
+    fig: Figure, stem: str | Path, formats: Sequence[str] = ("png", "svg"), dpi: int = 150
+) -> list[Path]:
+    """Write ``fig`` as ``<stem>.<format>`` for each format, deterministically; close it.
+
+    Rendered to memory first (PNG without the ``Software`` entry, SVG without
+    ``Date``, fixed ``svg.hashsalt``, text as paths), then written atomically with
+    :func:`compendium.artifacts.atomic_write_bytes`. The figure's layout is solved
+    once and frozen first, so saving the same figure again gives the same bytes.
+    ``stem`` gets ``.png``/``.svg`` appended (dots in the stem are kept). Returns
+    the written paths.
+    """
+    unknown = [f for f in formats if f not in _SAVE_METADATA]
+    if unknown or not formats:
+        raise ParameterError("formats", f"unsupported {unknown}", allowed=sorted(_SAVE_METADATA))
+    stem = Path(stem)
+    paths: list[Path] = []
+    try:
+        if fig.get_layout_engine() is not None and not isinstance(
+            fig.get_layout_engine(), PlaceHolderLayoutEngine
+        ):
+            # Constrained layout re-solves on every draw and drifts in the last float
+            # digits (which SVG clip-path ids hash): solve once, then freeze it.
+            fig.draw_without_rendering()
+            fig.set_layout_engine("none")
+        for fmt in formats:
+            buf = io.BytesIO()
+            with mpl.rc_context(_SAVE_RC):
+                fig.savefig(buf, format=fmt, dpi=dpi, metadata=_SAVE_METADATA[fmt])
+            paths.append(atomic_write_bytes(stem.parent / f"{stem.name}.{fmt}", buf.getvalue()))
+    finally:
+        plt.close(fig)
+    return paths

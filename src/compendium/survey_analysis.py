@@ -1,0 +1,295 @@
+"""The OPS survey notebook's compositions: labelled, suppressed tables, tests and findings.
+
+Generic statistics live in :mod:`compendium.stats`; this module applies them to the survey
+the way the notebook presents it, with labels from the codebook in the run's language and
+disclosure control (:mod:`compendium.sdc`) on every published count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from compendium import sdc, stats
+from compendium.codebook import Codebook
+from compendium.errors import CompendiumError
+
+READY_THRESHOLD = 4.0  # readiness score at or above which a respondent counts as "ready"
+NO_CONTACT = {"en": "no foreign clients", "pl": "brak klientów-cudzoziemców"}
+
+
+# ----------------------------------------------------------------------------- tables
+def _publish(table: pd.DataFrame, min_cell: int, base_col: str | None = None) -> pd.DataFrame:
+    counts = [c for c in table.columns if c == "n" or c.startswith("n_")]
+    pcts = [c for c in table.columns if c in ("pct", "ci_low", "ci_high")]
+    return sdc.suppress_counts_column(table, counts, min_cell, pct_cols=pcts, min_base=10,
+                                      base_col=base_col)
+
+
+def sample_table(
+    df: pd.DataFrame, codebook: Codebook, variables: Sequence[str], lang: str, level: float,
+    min_cell: int,
+) -> pd.DataFrame:
+    """Counts and % (Wilson CI) of each category of each variable, suppressed below min_cell."""
+    parts = []
+    for var in variables:
+        tab = stats.proportion_table(df[var], level=level)
+        base = tab.attrs.get("base", int(tab["n"].sum()))
+        label = codebook.label(var, lang) if var != "mode" else ("tryb" if lang == "pl" else "mode")
+        parts.append(tab.assign(variable=label, n_base=base))
+    out = pd.concat(parts, ignore_index=True)
+    out = out[["variable", "category", "n", "pct", "ci_low", "ci_high", "n_base"]]
+    return _publish(out, min_cell, base_col="n_base")
+
+
+def multi_table(
+    df: pd.DataFrame, codebook: Codebook, group: str, lang: str, level: float, min_cell: int
+) -> pd.DataFrame:
+    """A multiple-response question as % of respondents answering it, ranked, with Wilson CI.
+
+    The base is the respondents with at least one non-missing answer in the group (those
+    routed past the question are excluded). An exclusive option ("no problems") is listed
+    last. Column ``option_code`` keeps the variable name for later steps.
+    """
+    items = codebook.items(group)
+    labels = {i: codebook.label(i, lang) for i in items}
+    tab = stats.multi_response_table(df[items], level=level, labels=labels)
+    base = tab.attrs.get("base")
+    code_of = {v: k for k, v in labels.items()}
+    tab = tab.assign(option_code=tab["option"].map(code_of))
+    exclusive = tab["option_code"].map(lambda c: codebook.variable(c).exclusive)
+    tab = pd.concat([tab[~exclusive], tab[exclusive]], ignore_index=True)
+    if base is None:
+        base = int(df[items].notna().any(axis=1).sum())
+    tab = tab.assign(n_base=base)
+    return _publish(tab[["option", "n", "pct", "ci_low", "ci_high", "n_base", "option_code"]],
+                    min_cell, base_col="n_base")
+
+
+def plottable(table: pd.DataFrame) -> pd.DataFrame:
+    """Numeric copy of a published table (suppressed cells as NaN) for plotting."""
+    out = table.copy()
+    for col in ("n", "pct", "ci_low", "ci_high"):
+        if col in out.columns:
+            out[col] = pd.to_numeric(out[col], errors="coerce")
+    return out
+
+
+def likert_counts(df: pd.DataFrame, codebook: Codebook, group: str, lang: str) -> pd.DataFrame:
+    """Answers per item (rows, item labels) and category (columns, scale order).
+
+    A "don't know" column is kept only when it holds answers (i.e. when the run keeps
+    don't-know as a category).
+    """
+    items = codebook.likert_items(group)
+    rows = {}
+    for item in items:
+        rows[codebook.label(item, lang)] = df[item].value_counts(sort=False)
+    counts = pd.DataFrame(rows).T.fillna(0).astype(int)
+    cats = list(df[items[0]].cat.categories)
+    counts = counts.reindex(columns=cats, fill_value=0)
+    missing_labels = [codebook.labels(items[0], lang)[c] for c in codebook.missing_codes(items[0])]
+    drop = [c for c in missing_labels if c in counts.columns and counts[c].sum() == 0]
+    counts = counts.drop(columns=drop)
+    counts.index.name = codebook.variable(items[0]).group or group
+    return counts
+
+
+def likert_table(counts: pd.DataFrame, min_cell: int) -> pd.DataFrame:
+    """A Likert count table with primary and secondary suppression, item labels as a column."""
+    return sdc.suppress(counts, min_cell=min_cell).reset_index()
+
+
+def neutral_label(codebook: Codebook, group: str, lang: str) -> str | None:
+    """Label of the middle answer of a group's odd-length scale (None for an even scale)."""
+    item = codebook.likert_items(group)[0]
+    var = codebook.variable(item)
+    scale = list(var.codes)
+    if len(scale) % 2 == 0:
+        return None
+    return var.codes[scale[len(scale) // 2]][lang]
+
+
+def _likert_values(codes: pd.DataFrame, codebook: Codebook, group: str) -> pd.DataFrame:
+    """Likert items of a group as floats 1..k; don't-know (missing codes) always NaN here."""
+    items = codebook.likert_items(group)
+    out = pd.DataFrame(index=codes.index)
+    for item in items:
+        miss = codebook.missing_codes(item)
+        out[item] = codes[item].astype("Float64").mask(codes[item].isin(miss)).astype(float)
+    return out
+
+
+def reliability(codes: pd.DataFrame, codebook: Codebook, group: str, level: float) -> dict:
+    """Cronbach's alpha (Feldt CI) of a Likert battery; don't-know never enters the scale."""
+    return stats.cronbach(_likert_values(codes, codebook, group), ci=level)
+
+
+def add_readiness(codes: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
+    """Add ``readiness_score`` (mean of the ready_* items, complete answers only) and ``ready``."""
+    values = _likert_values(codes, codebook, "ready")
+    score = values.mean(axis=1).where(values.notna().all(axis=1))
+    ready = (score >= READY_THRESHOLD).astype("boolean").mask(score.isna())
+    return codes.assign(readiness_score=score, ready=ready)
+
+
+def top_box(
+    df: pd.DataFrame, codebook: Codebook, group: str, lang: str, level: float, min_cell: int
+) -> pd.DataFrame:
+    """Per item: respondents in the top two answers of the scale, % of those answering, ranked."""
+    rows = []
+    for item in codebook.likert_items(group):
+        var = codebook.variable(item)
+        top = [var.codes[c][lang] for c in list(var.codes)[-2:]]
+        answered = df[item].notna() & ~df[item].isin(
+            [var.missing[c][lang] for c in var.missing])
+        k = int(df.loc[answered, item].isin(top).sum())
+        n = int(answered.sum())
+        lo, hi = stats.wilson_ci(k, n, level)
+        rows.append({"item": codebook.label(item, lang), "n": k, "n_base": n,
+                     "pct": 100 * k / n if n else np.nan, "ci_low": 100 * lo,
+                     "ci_high": 100 * hi, "item_code": item})
+    out = pd.DataFrame(rows).sort_values("pct", ascending=False, kind="mergesort")
+    return _publish(out.reset_index(drop=True), min_cell, base_col="n_base")
+
+
+# ----------------------------------------------------------------------------- tests
+def _group_labels(codes: pd.DataFrame, codebook: Codebook, var: str, lang: str) -> pd.Series:
+    if var == "mode":
+        return codes["mode"]
+    labels = codebook.labels(var, lang)
+    return codes[var].map(lambda x: labels.get(x) if pd.notna(x) else None)
+
+
+def _name(codebook: Codebook, var: str, lang: str) -> str:
+    if var == "readiness_score":
+        return "readiness score" if lang == "en" else "wskaźnik gotowości"
+    if var == "ready":
+        return "ready (score ≥ 4)" if lang == "en" else "gotowi (wskaźnik ≥ 4)"
+    if var == "mode":
+        return "mode" if lang == "en" else "tryb"
+    return codebook.label(var, lang)
+
+
+def _compare(frame: pd.DataFrame, outcome: str, group: str) -> dict[str, Any]:
+    """χ²/Fisher for a categorical outcome, Kruskal–Wallis or Mann–Whitney for the score."""
+    data = frame[[outcome, group]].dropna()
+    if data[group].nunique() < 2 or data[outcome].nunique() < 2:
+        raise CompendiumError("no variation")
+    if outcome == "readiness_score":
+        groups = [g[outcome].to_numpy(float) for _, g in data.groupby(group, sort=True)]
+        if len(groups) == 2:
+            r = stats.mwu_test(groups[0], groups[1])
+            return {"test": "Mann-Whitney U", "statistic": r["U"], "dof": np.nan, "p": r["p"],
+                    "effect": "rank-biserial r", "effect_size": r["rbc"], "n": r["n1"] + r["n2"]}
+        r = stats.kruskal_test(data.assign(**{group: data[group].astype(str)}), outcome, group)
+        return {"test": "Kruskal-Wallis H", "statistic": r["H"], "dof": r["dof"], "p": r["p"],
+                "effect": "epsilon squared", "effect_size": r["epsilon2"], "n": r["n"]}
+    data = data.assign(**{outcome: data[outcome].astype(str), group: data[group].astype(str)})
+    r = stats.chi2_test(data, outcome, group)
+    test = "chi-squared" if r["test"] == "chi2" else f"Fisher exact ({r.get('p_method', '')})"
+    return {"test": test, "statistic": r["chi2"], "dof": r["dof"], "p": r["p"],
+            "effect": "Cramer's V", "effect_size": r["cramers_v"], "n": r["n"]}
+
+
+def _family(
+    codes: pd.DataFrame, codebook: Codebook, groups: Sequence[str], outcomes: Sequence[str],
+    alpha: float, method: str, lang: str,
+) -> pd.DataFrame:
+    rows = []
+    for g in groups:
+        frame = codes.assign(**{f"__{g}": _group_labels(codes, codebook, g, lang)})
+        for outcome in outcomes:
+            try:
+                res = _compare(frame, outcome, f"__{g}")
+            except CompendiumError:
+                continue  # e.g. problems by contact: asked only of those with contact
+            rows.append({"outcome": _name(codebook, outcome, lang),
+                         "group": _name(codebook, g, lang), **res})
+    out = stats.test_family(rows, method=method, alpha=alpha)
+    return out.reset_index(drop=True)
+
+
+def group_tests(
+    codes: pd.DataFrame, codebook: Codebook, group_by: Sequence[str], problems: Sequence[str],
+    alpha: float, method: str, lang: str,
+) -> pd.DataFrame:
+    """The family of group comparisons of section 4, with corrected p-values."""
+    return _family(codes, codebook, group_by, ["ready", "readiness_score", *problems],
+                   alpha, method, lang)
+
+
+def mode_check(
+    codes: pd.DataFrame, codebook: Codebook, problems: Sequence[str], alpha: float, method: str,
+    lang: str,
+) -> pd.DataFrame:
+    """CAWI vs PAPI on the readiness score, wanting training and the main problems."""
+    return _family(codes, codebook, ["mode"], ["readiness_score", "want_training", *problems],
+                   alpha, method, lang)
+
+
+def training_model(codes: pd.DataFrame, codebook: Codebook, lang: str) -> pd.DataFrame:
+    """Logistic regression of wanting training ("yes" vs the rest) on contact frequency,
+    gmina type and seniority. Respondents without foreign clients form their own contact
+    category (the reference)."""
+    yes = next(c for c, lab in codebook.labels("want_training", "en").items() if lab == "yes")
+    freq = _group_labels(codes, codebook, "contact_freq", lang)
+    no_contact = codes["contact"].map(lambda x: codebook.labels("contact", "en").get(x)) == "no"
+    freq = freq.where(~no_contact, NO_CONTACT[lang])
+    freq_levels = [NO_CONTACT[lang], *codebook.labels("contact_freq", lang).values()]
+    data = pd.DataFrame({
+        "want_training": (codes["want_training"] == yes).astype(float).where(
+            codes["want_training"].notna()),
+        "contact_freq": pd.Categorical(freq, categories=freq_levels),
+        "gmina_type": pd.Categorical(_group_labels(codes, codebook, "gmina_type", lang),
+                                     categories=list(codebook.labels("gmina_type", lang).values())),
+        "seniority": pd.Categorical(_group_labels(codes, codebook, "seniority", lang),
+                                    categories=list(codebook.labels("seniority", lang).values())),
+    })
+    model = stats.logistic(data, "want_training", ["contact_freq", "gmina_type", "seniority"])
+    keep = ["term", "odds_ratio", "or_ci_low", "or_ci_high", "p"]
+    out = model[keep].copy()
+    out.attrs.update(model.attrs)
+    return out
+
+
+# ----------------------------------------------------------------------------- findings
+def key_findings(
+    df: pd.DataFrame, problems: pd.DataFrame, wanted: pd.DataFrame, rel: Mapping[str, Any],
+    tests: pd.DataFrame, modes: pd.DataFrame, alpha: float, lang: str,
+) -> list[str]:
+    """Three to five sentences built from the computed tables."""
+    n = len(df)
+    cawi = int((df["mode"] == "CAWI").sum())
+    probs = plottable(problems)
+    top = probs.iloc[0]
+    want = plottable(wanted).iloc[0]
+    sig = tests[tests["significant"]]
+    msig = modes[modes["significant"]]
+    if lang == "pl":
+        out = [
+            f"Ankietę wypełniło {n} osób ({cawi} przez internet, {n - cawi} na papierze).",
+            f"Najczęstszy problem w kontaktach z cudzoziemcami to: {top['option']} "
+            f"({top['pct']:.0f} % osób mających kontakt; 95 % CI {top['ci_low']:.0f}–"
+            f"{top['ci_high']:.0f} %).",
+            f"Najbardziej pożądana kompetencja: {want['item']} ({want['pct']:.0f} % gotowych).",
+            f"Skala gotowości ma alfę Cronbacha {rel['alpha']:.2f} "
+            f"(95 % CI {rel['ci_low']:.2f}–{rel['ci_high']:.2f}).",
+            f"Po korekcie {len(sig)} z {len(tests)} porównań grup jest istotnych na poziomie "
+            f"{alpha}; tryb badania różnicuje {len(msig)} z {len(modes)} wskaźników.",
+        ]
+        return out
+    return [
+        f"{n} workers answered ({cawi} online, {n - cawi} on paper).",
+        f"The most common problem with foreign clients is {top['option'].lower()} "
+        f"({top['pct']:.0f} % of those with contact; 95 % CI {top['ci_low']:.0f}–"
+        f"{top['ci_high']:.0f} %).",
+        f"The competence most wanted is {want['item'].lower()} ({want['pct']:.0f} % ready).",
+        f"The readiness scale has Cronbach's alpha {rel['alpha']:.2f} "
+        f"(95 % CI {rel['ci_low']:.2f}–{rel['ci_high']:.2f}).",
+        f"After correction {len(sig)} of {len(tests)} group comparisons are significant at "
+        f"{alpha}; the mode differs on {len(msig)} of {len(modes)} indicators.",
+    ]

@@ -1,0 +1,217 @@
+"""Tests for compendium.plots: exact diverging geometry, figure contents, byte-stable saving."""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib as mpl  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.patches import Rectangle  # noqa: E402
+
+from compendium import plots as P  # noqa: E402
+from compendium.errors import ParameterError  # noqa: E402
+
+SCALE5 = ["zdecydowanie nie", "raczej nie", "ani tak, ani nie", "raczej tak", "zdecydowanie tak"]
+
+
+# --------------------------------------------------------------------------- layout
+def test_diverging_layout_splits_the_neutral_category_across_zero():
+    pct = pd.DataFrame([[10, 20, 30, 25, 15]], index=["item"], columns=SCALE5)
+    lay = P.diverging_layout(pct, neutral="ani tak, ani nie")
+    # negatives 10 + 20 and half the neutral (15) lie left of zero: start at -45
+    assert lay["category"].tolist() == SCALE5
+    assert lay["left"].tolist() == pytest.approx([-45, -35, -15, 15, 40])
+    assert lay["width"].tolist() == pytest.approx([10, 20, 30, 25, 15])
+    neutral = lay[lay["category"] == "ani tak, ani nie"].iloc[0]
+    assert neutral["left"] + neutral["width"] / 2 == pytest.approx(0)
+
+
+def test_diverging_layout_without_neutral_splits_between_the_middle_two():
+    pct = pd.DataFrame(
+        [[10, 30, 40, 20], [0, 0, 50, 50]], index=["a", "b"], columns=["--", "-", "+", "++"]
+    )
+    lay = P.diverging_layout(pct, neutral=None)
+    assert lay["item"].tolist() == ["a"] * 4 + ["b"] * 4
+    assert lay["left"].tolist() == pytest.approx([-40, -30, 0, 40, 0, 0, 0, 50])
+    assert lay["width"].tolist() == pytest.approx([10, 30, 40, 20, 0, 0, 50, 50])
+
+
+def test_diverging_layout_rejects_bad_scales_and_rows():
+    pct = pd.DataFrame([[20, 30, 50]], index=["x"], columns=["no", "meh", "yes"])
+    with pytest.raises(ParameterError, match="odd number of categories"):
+        P.diverging_layout(pct)
+    with pytest.raises(ParameterError, match="'maybe' is not a column"):
+        P.diverging_layout(pct, neutral="maybe")
+    with pytest.raises(ParameterError, match="item 'x' sums to 90"):
+        P.diverging_layout(pct.assign(yes=40), neutral="meh")
+
+
+# --------------------------------------------------------------------------- likert
+def _bars(fig: Figure) -> list[Rectangle]:
+    ax = fig.axes[0]
+    return [p for p in ax.patches if isinstance(p, Rectangle) and p.get_height() < 1]
+
+
+def test_diverging_likert_draws_the_layout_sorted_by_agreement_with_n():
+    counts = pd.DataFrame(
+        [[1, 1, 2, 4, 2], [6, 2, 0, 1, 1]],
+        index=["Pomoc sąsiedzka", "Urząd ma zasoby"],
+        columns=SCALE5,
+    )
+    fig = P.diverging_likert(counts, neutral="ani tak, ani nie", title="Opinie")
+    assert isinstance(fig, Figure)
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    positions = [t.get_position()[1] for t in ax.get_yticklabels()]
+    top_first = [lab for _, lab in sorted(zip(positions, labels, strict=True), reverse=True)]
+    # 60 % agree vs 20 % agree: "Pomoc sąsiedzka" on top; base shown per item
+    assert top_first == ["Pomoc sąsiedzka (n = 10)", "Urząd ma zasoby (n = 10)"]
+    bars = _bars(fig)
+    assert len(bars) == 10
+    # first item (top row): lefts -30, -20, -10, 10, 50 (neutral 20 % split across zero)
+    top_y = max(positions)
+    top = sorted((b.get_x(), b.get_width()) for b in bars if b.get_y() + 0.35 == top_y)
+    assert [x for x, _ in top] == pytest.approx([-30, -20, -10, 10, 50])
+    legend = fig.legends[0]
+    assert [t.get_text() for t in legend.get_texts()] == SCALE5
+    assert ax.get_title(loc="left") == "Opinie"
+
+
+def test_diverging_likert_rejects_an_item_without_answers():
+    counts = pd.DataFrame([[0, 0], [1, 2]], index=["a", "b"], columns=["no", "yes"])
+    with pytest.raises(ParameterError, match="item 'a' has no answers"):
+        P.diverging_likert(counts)
+
+
+# --------------------------------------------------------------------------- ranked bars
+def test_ranked_bars_orders_values_and_keeps_zero_and_missing_rows():
+    table = pd.DataFrame(
+        {
+            "option": ["Szkoła", "Praca", "Język", "Mieszkanie"],
+            "pct": [0.0, 62.0, np.nan, 40.0],
+            "lo": [0.0, 55.0, np.nan, 33.0],
+            "hi": [3.5, 68.0, np.nan, 48.0],
+        }
+    )
+    fig = P.ranked_bars(table, "option", "pct", "lo", "hi", title="Potrzeby")
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    ys = [t.get_position()[1] for t in ax.get_yticklabels()]
+    top_first = [lab for _, lab in sorted(zip(ys, labels, strict=True), reverse=True)]
+    assert top_first == ["Praca", "Mieszkanie", "Szkoła", "Język"]
+    widths = sorted(b.get_width() for b in _bars(fig))
+    assert widths == pytest.approx([0.0, 0.0, 40.0, 62.0])
+    texts = {t.get_text() for t in ax.texts}
+    assert {"62", "40", "0", "n/a"} <= texts
+    # one whisker set, for the three rows with an interval
+    assert len(ax.containers[-1].lines[2][0].get_segments()) == 3
+
+
+# --------------------------------------------------------------------------- heatmap
+def test_heatmap_shows_annotations_including_markers_on_missing_cells():
+    matrix = pd.DataFrame(
+        [[0.5, 0.2, np.nan], [0.1, 0.9, 0.3]], index=["Kalisz", "Konin"], columns=list("ABC")
+    )
+    annot = pd.DataFrame(
+        [["n=5", "n=2", "<5"], ["n=1", "n=9", "n=3"]],
+        index=["Kalisz", "Konin"],
+        columns=list("ABC"),
+    )
+    mask = np.zeros((2, 3), dtype=bool)
+    mask[1, 0] = True
+    fig = P.heatmap(matrix, annot=annot, mask=mask, cbar_label="udział")
+    ax = fig.axes[0]
+    texts = {(t.get_position(), t.get_text()) for t in ax.texts}
+    assert ((2.5, 0.5), "<5") in texts  # suppressed cell still labelled
+    assert ((1.5, 1.5), "n=9") in texts
+    assert not any(pos == (0.5, 1.5) for pos, _ in texts)  # masked cell left blank
+    assert fig.axes[1].get_ylabel() == "udział"
+
+
+def test_heatmap_rejects_annotations_with_other_labels():
+    matrix = pd.DataFrame([[1.0]], index=["a"], columns=["x"])
+    with pytest.raises(ParameterError, match="same row and column labels"):
+        P.heatmap(matrix, annot=pd.DataFrame([["1"]], index=["b"], columns=["x"]))
+
+
+# --------------------------------------------------------------------------- theme and saving
+def test_set_theme_fixes_font_palette_and_svg_determinism():
+    with mpl.rc_context():
+        P.set_theme()
+        assert mpl.rcParams["svg.hashsalt"] == P.SVG_HASHSALT
+        assert mpl.rcParams["svg.fonttype"] == "path"
+        assert mpl.rcParams["font.sans-serif"][0] == "DejaVu Sans"
+        colours = mpl.rcParams["axes.prop_cycle"].by_key()["color"]
+        assert colours[:2] == ["#0173b2", "#de8f05"]  # seaborn "colorblind"
+
+
+def test_polish_letters_render_without_missing_glyphs(tmp_path):
+    counts = pd.DataFrame([[1, 2, 3, 4]], index=["Zażółć gęślą jaźń"], columns=list("ąćęł"))
+    fig = P.diverging_likert(counts, title="Źródła: ŁÓDŹ, Śrem")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "Glyph ... missing from font" would be a warning
+        P.save_figure(fig, tmp_path / "pl", formats=("png",))
+
+
+def _figure() -> Figure:
+    table = pd.DataFrame({"label": ["a", "b"], "value": [3.0, 1.0]})
+    return P.ranked_bars(table, "label", "value", title="Wynik")
+
+
+def test_save_figure_is_byte_identical_and_free_of_dates_and_paths(tmp_path):
+    fig = _figure()
+    first = P.save_figure(fig, tmp_path / "one" / "fig_2.1")
+    second = P.save_figure(fig, tmp_path / "two" / "fig_2.1")
+    third = P.save_figure(_figure(), tmp_path / "three" / "fig_2.1")
+    assert [p.name for p in first] == ["fig_2.1.png", "fig_2.1.svg"]
+    for a, b, c in zip(first, second, third, strict=True):
+        assert a.read_bytes() == b.read_bytes() == c.read_bytes()
+    svg = first[1].read_text(encoding="utf-8")
+    assert not re.search(r"\d{4}-\d{2}-\d{2}", svg)
+    assert "<dc:date>" not in svg
+    assert str(tmp_path) not in svg and "fig_2.1" not in svg
+    png = first[0].read_bytes()
+    assert png.startswith(b"\x89PNG") and b"Software" not in png
+    assert not list(tmp_path.rglob("*.tmp"))  # atomic write left no temp files
+
+
+def _heatmap() -> Figure:
+    matrix = pd.DataFrame([[0.5, np.nan], [0.1, 0.9]], index=["a", "b"], columns=["x", "y"])
+    annot = pd.DataFrame([["n=5", "<5"], ["n=1", "n=9"]], index=["a", "b"], columns=["x", "y"])
+    return P.heatmap(matrix, annot=annot, cbar_label="udział")
+
+
+def _likert() -> Figure:
+    counts = pd.DataFrame([[1, 2, 3, 4], [4, 3, 2, 1]], index=["p", "q"], columns=list("ABCD"))
+    return P.diverging_likert(counts, legend_title="Odpowiedź")
+
+
+@pytest.mark.parametrize("build", [_heatmap, _likert])
+def test_every_figure_type_saves_identically_twice(tmp_path, build):
+    fig = build()
+    first = P.save_figure(fig, tmp_path / "a")
+    second = P.save_figure(fig, tmp_path / "b")
+    fresh = P.save_figure(build(), tmp_path / "c")
+    for a, b, c in zip(first, second, fresh, strict=True):
+        assert a.read_bytes() == b.read_bytes() == c.read_bytes()
+
+
+def test_figures_stay_out_of_pyplot_state():
+    import matplotlib.pyplot as plt
+
+    before = plt.get_fignums()
+    _heatmap(), _likert(), _figure()
+    assert plt.get_fignums() == before
+
+
+def test_save_figure_rejects_unknown_formats(tmp_path):
+    with pytest.raises(ParameterError, match="unsupported \\['jpg'\\]"):
+        P.save_figure(_figure(), tmp_path / "x", formats=("jpg",))
