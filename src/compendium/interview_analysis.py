@@ -366,7 +366,9 @@ def agreement_table(corpus: CodedCorpus, labels: Labels, lang: str) -> pd.DataFr
     leaf = ~ag["code_id"].isin(corpus.codes["parent_id"].dropna())
     ag = ag[leaf].reset_index(drop=True)
     ag.insert(1, "label", code_labels(ag["code_id"], labels, lang))
-    ag = ag.drop(columns=[c for c in ("title", "level", "parent_id") if c in ag.columns])
+    # per-coder application counts are not published (small counts); n_units is the base
+    drop = ("title", "level", "parent_id", "n_a", "n_b", "n_both")
+    ag = ag.drop(columns=[c for c in drop if c in ag.columns])
     ag["flag"] = ag["flag"].fillna("")
     return ag
 

@@ -27,6 +27,7 @@ from typing import Any
 
 import matplotlib as mpl
 import matplotlib.colors as mcolors
+import matplotlib.patches as mpatches
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -464,3 +465,65 @@ def save_figure(
     finally:
         plt.close(fig)
     return paths
+
+
+# --------------------------------------------------------------------------- curves, panels
+def saturation_curves(
+    sat: pd.DataFrame, xlabel: str = "interviews", ylabel: str = "distinct codes",
+    title: str | None = None,
+) -> Figure:
+    """Cumulative distinct codes by interview order, one step line per group.
+
+    ``sat`` is :func:`compendium.qual.saturation` output (with or without ``group``).
+    """
+    needed = ["order", "cumulative_codes"]
+    missing = [c for c in needed if c not in sat.columns]
+    if missing:
+        raise ParameterError("sat", f"columns {missing} not found", allowed=list(sat.columns))
+    groups = sat.groupby("group", sort=False) if "group" in sat.columns else [("all", sat)]
+    with _themed():
+        fig = Figure(figsize=(7, 4), layout="constrained")
+        ax = fig.add_subplot()
+        for name, part in groups:
+            ax.step(part["order"], part["cumulative_codes"], where="post", label=str(name),
+                    linewidth=2)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.set_ylim(bottom=0)
+        if "group" in sat.columns:
+            ax.legend(loc="lower right")
+        if title:
+            ax.set_title(title)
+    return fig
+
+
+def side_by_side(
+    table: pd.DataFrame, panel_col: str = "study", label_col: str = "label",
+    value_col: str = "pct", group_col: str = "theme", xlabel: str = "% of interviews",
+) -> Figure:
+    """One horizontal bar panel per value of ``panel_col`` (e.g. per study), bars coloured by
+    ``group_col``, zeros drawn and labelled, each panel ranked within its groups."""
+    panels = list(dict.fromkeys(table[panel_col]))
+    sizes = [int((table[panel_col] == p).sum()) for p in panels]
+    colours = dict(zip(dict.fromkeys(table[group_col]), _palette(), strict=False))
+    with _themed():
+        fig = Figure(figsize=(7 * len(panels), 1.2 + 0.38 * max(sizes)), layout="constrained")
+        axes = fig.subplots(1, len(panels), squeeze=False)[0]
+        for ax, panel in zip(axes, panels, strict=True):
+            part = table[table[panel_col] == panel].copy()
+            part["__g"] = pd.Categorical(part[group_col], categories=list(colours))
+            part = part.sort_values(["__g", value_col], ascending=[False, True], kind="stable")
+            y = np.arange(len(part))
+            vals = part[value_col].to_numpy(float)
+            ax.barh(y, vals, color=[colours[g] for g in part[group_col]], height=0.65)
+            for yy, v in zip(y, vals, strict=True):
+                ax.text(v + 1, yy, f"{v:.0f}", va="center", fontsize=9)
+            ax.set_yticks(y, [str(v) for v in part[label_col]])
+            ax.set_xlim(0, 112)
+            ax.set_xlabel(xlabel)
+            ax.set_title(str(panel))
+            ax.grid(axis="y", visible=False)
+            handles = [mpatches.Patch(color=colours[g], label=str(g))
+                       for g in dict.fromkeys(part[group_col])]
+            ax.legend(handles=handles, loc="lower right", fontsize=9)
+    return fig
