@@ -14,6 +14,7 @@ from compendium.sdc import (
     small_counts_in_csv,
     suppress,
     suppress_counts_column,
+    suppress_one_way,
     suppression_mask,
 )
 
@@ -288,3 +289,25 @@ def test_scanner_treats_every_numeric_cell_of_a_counts_file_as_a_count(tmp_path)
 def test_scanner_names_a_missing_file(tmp_path):
     with pytest.raises(DataError, match="nothing.csv.*file not found"):
         small_counts_in_csv(tmp_path / "nothing.csv")
+
+
+def test_one_way_secondary_hides_a_second_category_of_the_same_variable():
+    df = pd.DataFrame({
+        "variable": ["a", "a", "a", "b", "b"],
+        "n": [2, 7, 30, 6, 9],
+        "pct": [5.1, 17.9, 76.9, 40.0, 60.0],
+        "n_base": [39, 39, 39, 15, 15],
+    })
+    out = suppress_one_way(df, "n", "variable", min_cell=5, pct_cols=["pct"],
+                               base_col="n_base")
+    # 2 is primary; 7 is the smallest other non-zero count of "a", so 2 = 39 - 7 - 30
+    # cannot be worked out; variable "b" has nothing small and stays as it is.
+    assert out["n"].tolist() == ["<5", "<5", 30, 6, 9]
+    assert out["pct"].isna().tolist() == [True, True, False, False, False]
+    assert out.attrs["n_suppressed"] == 2
+
+
+def test_one_way_secondary_not_needed_when_two_categories_are_small():
+    df = pd.DataFrame({"variable": ["a"] * 3, "n": [2, 3, 30], "n_base": [35] * 3})
+    out = suppress_one_way(df, "n", "variable", min_cell=5, base_col="n_base")
+    assert out["n"].tolist() == ["<5", "<5", 30]

@@ -90,7 +90,7 @@ def at_level(corpus: CodedCorpus, level: str) -> CodedCorpus:
 
 
 def theme_codes(corpus: CodedCorpus, parents: str | Iterable[str]) -> list[str]:
-    """The children of ``parents`` present in the codebook, or the parents themselves at top level."""
+    """Children of ``parents`` in the codebook, or the parents themselves at top level."""
     parents = [parents] if isinstance(parents, str) else list(parents)
     codes = corpus.codes
     kids = codes.loc[codes["parent_id"].isin(parents), "code_id"].tolist()
@@ -448,7 +448,8 @@ def city_findings(
         + (f"codes below 0.6: {_fmt_list(flagged, lang)}." if flagged else "no code below 0.6.")
         if lang == "en" else
         f"Łączna kappa Cohena na podwójnie kodowanych wywiadach wynosi {kappa:.2f}; "
-        + (f"kody poniżej 0,6: {_fmt_list(flagged, lang)}." if flagged else "brak kodów poniżej 0,6.")
+        + (f"kody poniżej 0,6: {_fmt_list(flagged, lang)}." if flagged
+           else "brak kodów poniżej 0,6.")
     )
     return out
 
@@ -495,7 +496,8 @@ def synthesis_findings(side: pd.DataFrame, lang: str) -> list[str]:
             top = sub.sort_values("pct", ascending=False, kind="mergesort").iloc[0]
             none = sub.loc[sub["n"] == 0, "label"].tolist()
             if lang == "en":
-                s = f"{study}, {theme}: {top['label']} is the most widespread ({top['pct']:.0f} % of interviews)"
+                s = (f"{study}, {theme}: {top['label']} is the most widespread "
+                     f"({top['pct']:.0f} % of interviews)")
                 s += f"; absent: {_fmt_list(none, lang)}." if none else "."
             else:
                 s = f"{study}, {theme}: najczęściej {top['label']} ({top['pct']:.0f} % wywiadów)"

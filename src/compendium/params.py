@@ -97,7 +97,7 @@ class FourCitiesParams(_Params):
 class SynthesisParams(_Params):
     """Parameters of the synthesis notebook."""
 
-    results_dir: str = Field("outputs/results", description="where the other notebooks' results are")
+    results_dir: str = Field("outputs/results", description="the other notebooks' results")
 
 
 SCHEMAS: dict[str, type[_Params]] = {
@@ -113,8 +113,9 @@ def schema_for(notebook: str) -> type[_Params]:
     try:
         return SCHEMAS[notebook]
     except KeyError:
-        raise ParameterError("notebook", f"no parameter schema for {notebook!r}",
-                             allowed=sorted(SCHEMAS)) from None
+        raise ParameterError(
+            "notebook", f"no parameter schema for {notebook!r}", allowed=sorted(SCHEMAS)
+        ) from None
 
 
 def validate(notebook: str, values: Mapping[str, Any]) -> _Params:

@@ -107,8 +107,8 @@ def add_toc(body: str) -> str:
         items.append(f'<li{cls}><a href="#{anchor}">{text}</a></li>')
     toc = ""
     if items:
-        toc = ('<nav class="compendium-toc" aria-label="Contents"><strong>Contents</strong><ol>'
-               + "".join(items) + "</ol></nav>")
+        toc = ('<nav class="compendium-toc" aria-label="Contents"><strong>Contents</strong><ul>'
+               + "".join(items) + "</ul></nav>")
     return body.replace("<!--COMPENDIUM-TOC-->", toc, 1)
 
 

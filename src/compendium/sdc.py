@@ -72,6 +72,7 @@ __all__ = [
     "small_counts_in_csv",
     "suppress",
     "suppress_counts_column",
+    "suppress_one_way",
     "suppression_mask",
 ]
 
@@ -389,3 +390,41 @@ def small_counts_in_csv(path: str | Path, min_cell: int = 5) -> list[tuple[int, 
                 if value is not None and 1 <= value < min_cell:
                     found.append((row_no, header[k], value))
     return found
+
+
+def suppress_one_way(
+    df: pd.DataFrame,
+    count_col: str,
+    group_col: str,
+    min_cell: int = 5,
+    pct_cols: Sequence[str] = (),
+    min_base: int = 10,
+    base_col: str | None = None,
+    marker: str | None = None,
+) -> pd.DataFrame:
+    """Stacked one-way frequency tables (one per ``group_col`` value, categories exhaustive).
+
+    Primary suppression as :func:`suppress_counts_column`; secondary within each group:
+    when a group's base is published and exactly one of its counts is hidden, the smallest
+    other non-zero count of the group is hidden too, so the hidden one cannot be recovered
+    by subtraction. Percentages of hidden rows (and of small bases) are blanked.
+    """
+    min_cell = _check_min_cell(min_cell)
+    marker = f"<{min_cell}" if marker is None else str(marker)
+    num = pd.to_numeric(df[count_col], errors="coerce")
+    hide = ((num >= 1) & (num < min_cell)).fillna(False)
+    for _, idx in df.groupby(group_col, sort=False).groups.items():
+        part = num.loc[idx]
+        if int(hide.loc[idx].sum()) == 1:
+            rest = part[(~hide.loc[idx]) & (part > 0)]
+            if len(rest):
+                hide.loc[rest.sort_values(kind="mergesort").index[0]] = True
+    out = df.copy()
+    out[count_col] = df[count_col].astype(object).where(~hide, marker)
+    base = pd.to_numeric(df[base_col], errors="coerce") if base_col else None
+    blank = hide if base is None else hide | ~(base >= min_base)
+    for col in pct_cols:
+        out[col] = pd.to_numeric(df[col], errors="coerce").astype(float).where(~blank)
+    out.attrs = dict(df.attrs)
+    out.attrs["n_suppressed"] = int(hide.sum())
+    return out

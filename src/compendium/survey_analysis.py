@@ -42,7 +42,9 @@ def sample_table(
         parts.append(tab.assign(variable=label, n_base=base))
     out = pd.concat(parts, ignore_index=True)
     out = out[["variable", "category", "n", "pct", "ci_low", "ci_high", "n_base"]]
-    return _publish(out, min_cell, base_col="n_base")
+    shown = sdc.suppress_one_way(out, "n", "variable", min_cell,
+                                 pct_cols=["pct", "ci_low", "ci_high"], base_col="n_base")
+    return _publish(shown, min_cell, base_col="n_base")
 
 
 def multi_table(
