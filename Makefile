@@ -36,7 +36,7 @@ CITIES_DATA := data/raw/four_cities/dedoose_excerpts.xlsx data/raw/four_cities/d
 RAW_DATA := $(SURVEY_DATA) $(IDI_DATA) $(CITIES_DATA) data/raw/dataset.yaml
 
 .PHONY: all help env data notebooks site ops-survey idi four-cities synthesis synthetic \
-        test test-browser lint verify manifest bench lab lock clean distclean FORCE
+        test test-browser browser-deps lint verify manifest bench lab lock clean distclean FORCE
 
 ## all: build everything (environment, data checks, every notebook, HTML site)
 all: site
@@ -72,12 +72,20 @@ lock:
 	$(PY) -m compendium.envfile requirements.txt environment.yml
 
 # ---------------------------------------------------------------- data
-## data: validate every raw file against the data contract
-data: outputs/.stamps/data-check
+## data: validate every raw file against the data contract (one check per source)
+SOURCES := ops_survey idi_wielkopolska four_cities
+DATA_CHECKS := $(SOURCES:%=outputs/.stamps/data-%)
+READERS := $(wildcard $(addprefix src/compendium/,datacheck.py survey.py codebook.py textio.py \
+             dedoose.py qdpx.py corpus.py errors.py))
+data: $(DATA_CHECKS)
 
-outputs/.stamps/data-check: $(RAW_DATA) $(PKG_SRC) | $(ENV_STAMP)
-	@$(PY) -m compendium.datacheck data
+outputs/.stamps/data-%: $(READERS) $(ENV_STAMP)
+	@$(PY) -m compendium.datacheck data --source $*
 	@mkdir -p $(@D) && touch $@
+
+outputs/.stamps/data-ops_survey: $(SURVEY_DATA)
+outputs/.stamps/data-idi_wielkopolska: $(IDI_DATA)
+outputs/.stamps/data-four_cities: $(CITIES_DATA)
 
 ## synthetic: regenerate the synthetic raw files from data/calibration (byte-identical)
 synthetic: | $(ENV_STAMP)
@@ -88,13 +96,16 @@ notebooks: $(PAGES)
 
 # One rule for every notebook: execute with papermill, publish HTML, in one process.
 outputs/html/%.html outputs/notebooks/%.ipynb: notebooks/%.ipynb params/%.yaml \
-    outputs/.stamps/%.override outputs/.stamps/data-check $(PKG_SRC) $(ENV_STAMP)
+    outputs/.stamps/%.override data/raw/dataset.yaml $(PKG_SRC) $(ENV_STAMP)
 	@$(PY) -m compendium.runner $* $(PARAMS) $(if $(HIDE_CODE),--hide-code)
 
 # The data each notebook reads, and what the synthesis reads from the others.
-outputs/html/01_ops_survey.html outputs/notebooks/01_ops_survey.ipynb: $(SURVEY_DATA)
-outputs/html/02_idi_wielkopolska.html outputs/notebooks/02_idi_wielkopolska.ipynb: $(IDI_DATA)
-outputs/html/03_four_cities.html outputs/notebooks/03_four_cities.ipynb: $(CITIES_DATA)
+outputs/html/01_ops_survey.html outputs/notebooks/01_ops_survey.ipynb: \
+    $(SURVEY_DATA) outputs/.stamps/data-ops_survey
+outputs/html/02_idi_wielkopolska.html outputs/notebooks/02_idi_wielkopolska.ipynb: \
+    $(IDI_DATA) outputs/.stamps/data-idi_wielkopolska
+outputs/html/03_four_cities.html outputs/notebooks/03_four_cities.ipynb: \
+    $(CITIES_DATA) outputs/.stamps/data-four_cities
 outputs/html/04_synthesis.html outputs/notebooks/04_synthesis.ipynb: \
     outputs/html/02_idi_wielkopolska.html outputs/html/03_four_cities.html
 
@@ -118,8 +129,21 @@ outputs/html/index.html: $(PAGES) $(PKG_SRC)
 
 # ---------------------------------------------------------------- checks
 ## test: unit tests, the end-to-end pipeline test and the browser test (pytest)
-test: $(ENV_STAMP)
+test: $(ENV_STAMP) browser-deps
 	$(PY) -m pytest
+
+## test-browser: only the browser test of the published site (headless Chromium)
+test-browser: $(ENV_STAMP) browser-deps
+	$(PY) -m pytest -m browser
+
+# Debian's Chromium for the browser test (Playwright drives it; no browser download).
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "[test] installing Debian's chromium for the browser test"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
+	      >/dev/null 2>&1 || echo "[test] could not install chromium: the browser test will be skipped"; \
+	  else echo "[test] chromium is missing and cannot be installed here: the browser test will be skipped"; fi; }
 
 ## lint: ruff on the package and the tests
 lint: $(ENV_STAMP)
@@ -153,4 +177,5 @@ distclean: clean
 FORCE:
 
 # Stamps and executed notebooks are real files, never intermediates to delete.
-.SECONDARY: $(NOTEBOOKS:%=outputs/.stamps/%.override) $(NOTEBOOKS:%=outputs/notebooks/%.ipynb)
+.SECONDARY: $(NOTEBOOKS:%=outputs/.stamps/%.override) $(NOTEBOOKS:%=outputs/notebooks/%.ipynb) \
+            $(DATA_CHECKS)

@@ -7,63 +7,18 @@ builds, determinism, failure safety and the published outputs on it. They run in
 
 from __future__ import annotations
 
-import hashlib
 import os
-import shutil
 import signal
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 import yaml
+from conftest import ROOT, VENV, make, ran, snapshot
 
 from compendium.sdc import small_counts_in_csv
 
 pytestmark = pytest.mark.slow
-
-ROOT = Path(__file__).resolve().parents[1]
-VENV = Path(sys.prefix)
-IGNORE = shutil.ignore_patterns(".venv", ".git", "outputs", "__pycache__", "*.egg-info",
-                                ".pytest_cache", ".ruff_cache", ".hypothesis")
-
-
-def make(project: Path, *args: str, check: bool = True, timeout: int = 900):
-    """Run make in ``project`` with the current environment's venv; return the result."""
-    env = {k: v for k, v in os.environ.items() if k not in ("PARAMS", "HIDE_CODE", "MAKEFLAGS")}
-    res = subprocess.run(["make", "-C", str(project), f"VENV={VENV}", *args],
-                         capture_output=True, text=True, env=env, timeout=timeout)
-    if check and res.returncode != 0:
-        raise AssertionError(f"make {' '.join(args)} failed:\n{res.stdout[-3000:]}\n"
-                             f"{res.stderr[-3000:]}")
-    return res
-
-
-def snapshot(folder: Path) -> dict[str, str]:
-    """sha256 of every file under ``folder`` (relative paths)."""
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file() and ".stamps" not in p.parts}
-
-
-def ran(result) -> list[str]:
-    """Notebooks the runner executed in a make call."""
-    return [ln.split()[-1] for ln in result.stderr.splitlines()
-            if ln.startswith("[compendium] running")]
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Path:
-    """A copy of the project (mtimes preserved) built with `make -j2 all`."""
-    project = tmp_path_factory.mktemp("compendium") / "project"
-    shutil.copytree(ROOT, project, ignore=IGNORE, copy_function=shutil.copy2)
-    (project / "outputs").mkdir(exist_ok=True)
-    for name in ("MANIFEST.sha256", "README.md"):
-        if (ROOT / "outputs" / name).exists():
-            shutil.copy2(ROOT / "outputs" / name, project / "outputs" / name)
-    make(project, "-j2", "all")
-    return project
-
 
 def notebooks() -> list[str]:
     return sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9]*.ipynb"))

@@ -33,6 +33,13 @@ def test_clean_metadata_drops_times_and_paths_keeps_parameters():
     assert nb.metadata["papermill"]["parameters"] == {"a": 1}
 
 
+def test_clean_metadata_gives_the_injected_cell_a_fixed_id():
+    cell = new_code_cell("a = 1")
+    cell.metadata["tags"] = ["injected-parameters"]
+    nb = new_notebook(cells=[cell])
+    assert runner.clean_metadata(nb).cells[0]["id"] == "injected-parameters"
+
+
 def test_toc_links_every_section_heading_but_not_the_colophon():
     body = ('<!--COMPENDIUM-TOC--><h2 id="Sample">Sample<a href="#Sample">¶</a></h2>'
             '<h3 id="Modes">Modes</h3><h2 id="Colophon">Colophon</h2>')

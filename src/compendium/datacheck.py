@@ -7,10 +7,11 @@ per source, and exits 2 with the reader's message on the first broken file.
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
-from compendium.errors import CompendiumError
+from compendium.errors import CompendiumError, ParameterError
 
 
 def sources(data_dir: Path) -> dict[str, dict[str, Path]]:
@@ -34,37 +35,47 @@ def sources(data_dir: Path) -> dict[str, dict[str, Path]]:
     }
 
 
-def check(data_dir: Path) -> list[str]:
-    """Read every source; return one summary line each (raises the readers' DataError)."""
-    from compendium.codebook import load_codebook
-    from compendium.dedoose import read_dedoose
-    from compendium.qdpx import read_qdpx
-    from compendium.survey import read_survey
-
+def check_source(data_dir: Path, source: str) -> list[str]:
+    """Read one source; return summary lines (raises the readers' DataError)."""
     src = sources(data_dir)
-    s = src["ops_survey"]
-    survey = read_survey(s["cawi"], s["papi"], load_codebook(s["codebook"]))
-    modes = survey["mode"].value_counts().sort_index().to_dict()
-    lines = [f"ops_survey: {len(survey)} respondents {modes}"]
-    idi = read_dedoose(src["idi_wielkopolska"]["excerpts"], src["idi_wielkopolska"]["codes"])
-    lines.append(f"idi_wielkopolska: {len(idi.documents)} interviews, "
-                 f"{len(idi.segments)} segments, {len(idi.codes)} codes")
-    fc = src["four_cities"]
-    cities = read_dedoose(fc["excerpts"], fc["codes"])
-    lines.append(f"four_cities (Dedoose): {len(cities.documents)} interviews, "
-                 f"{len(cities.segments)} segments, {len(cities.codes)} codes")
-    if fc["qdpx"].exists():
-        q = read_qdpx(fc["qdpx"])
-        lines.append(f"four_cities (REFI-QDA): {len(q.documents)} interviews, "
+    if source not in src:
+        raise ParameterError("source", f"unknown source {source!r}", allowed=sorted(src))
+    files = src[source]
+    if source == "ops_survey":
+        from compendium.codebook import load_codebook
+        from compendium.survey import read_survey
+
+        survey = read_survey(files["cawi"], files["papi"], load_codebook(files["codebook"]))
+        modes = survey["mode"].value_counts().sort_index().to_dict()
+        return [f"ops_survey: {len(survey)} respondents {modes}"]
+    from compendium.dedoose import read_dedoose
+
+    corpus = read_dedoose(files["excerpts"], files["codes"])
+    lines = [f"{source} (Dedoose): {len(corpus.documents)} interviews, "
+             f"{len(corpus.segments)} segments, {len(corpus.codes)} codes"]
+    if "qdpx" in files and files["qdpx"].exists():
+        from compendium.qdpx import read_qdpx
+
+        q = read_qdpx(files["qdpx"])
+        lines.append(f"{source} (REFI-QDA): {len(q.documents)} interviews, "
                      f"{len(q.segments)} segments")
     return lines
 
 
+def check(data_dir: Path) -> list[str]:
+    """Read every source; return the summary lines (raises the readers' DataError)."""
+    return [line for source in sources(data_dir) for line in check_source(data_dir, source)]
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = argv if argv is not None else sys.argv[1:]
-    data_dir = Path(args[0] if args else "data")
+    ap = argparse.ArgumentParser(prog="python -m compendium.datacheck", description=__doc__)
+    ap.add_argument("data_dir", nargs="?", default="data")
+    ap.add_argument("--source", default=None, help="check one source only")
+    args = ap.parse_args(argv)
+    data_dir = Path(args.data_dir)
     try:
-        for line in check(data_dir):
+        lines = check_source(data_dir, args.source) if args.source else check(data_dir)
+        for line in lines:
             print(f"[data] {line}")
     except (CompendiumError, FileNotFoundError) as exc:
         print(f"\n*** data check failed: {exc}\n", file=sys.stderr)

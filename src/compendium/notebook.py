@@ -78,8 +78,8 @@ class Report:
         if show:
             cap = self._caption(caption)
             display(Markdown(f"**Table {self.tables}.** {cap}"))
-            styled = df.style.format(precision=1, na_rep="")
-            display(styled if index else styled.hide(axis="index"))
+            styled = df.style.format(precision=1, na_rep="").set_uuid(f"t{self.tables}")
+            display(HTML((styled if index else styled.hide(axis="index")).to_html()))
         return path
 
     def figure(self, fig: Any, name: str, caption: str | Mapping[str, str]) -> list[Path]:

@@ -87,6 +87,8 @@ def clean_metadata(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     for key in RUN_KEYS:
         pm.pop(key, None)
     for cell in nb.cells:
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            cell["id"] = "injected-parameters"  # papermill draws a random id
         cell.metadata.pop("execution", None)
         cpm = cell.metadata.get("papermill")
         if cpm is not None:
