@@ -94,19 +94,21 @@ synthetic: | $(ENV_STAMP)
 # ---------------------------------------------------------------- notebooks
 notebooks: $(PAGES)
 
-# One rule for every notebook: execute with papermill, publish HTML, in one process.
-outputs/html/%.html outputs/notebooks/%.ipynb: notebooks/%.ipynb params/%.yaml \
+# One rule for every notebook: execute with papermill, publish HTML, in one process. The
+# runner also writes outputs/notebooks/%.ipynb and the notebook's tables, figures and
+# results, each atomically, the page last (so the page is the target Make compares).
+outputs/html/%.html: notebooks/%.ipynb params/%.yaml \
     outputs/.stamps/%.override data/raw/dataset.yaml $(PKG_SRC) $(ENV_STAMP)
 	@$(PY) -m compendium.runner $* $(PARAMS) $(if $(HIDE_CODE),--hide-code)
 
 # The data each notebook reads, and what the synthesis reads from the others.
-outputs/html/01_ops_survey.html outputs/notebooks/01_ops_survey.ipynb: \
+outputs/html/01_ops_survey.html: \
     $(SURVEY_DATA) outputs/.stamps/data-ops_survey
-outputs/html/02_idi_wielkopolska.html outputs/notebooks/02_idi_wielkopolska.ipynb: \
+outputs/html/02_idi_wielkopolska.html: \
     $(IDI_DATA) outputs/.stamps/data-idi_wielkopolska
-outputs/html/03_four_cities.html outputs/notebooks/03_four_cities.ipynb: \
+outputs/html/03_four_cities.html: \
     $(CITIES_DATA) outputs/.stamps/data-four_cities
-outputs/html/04_synthesis.html outputs/notebooks/04_synthesis.ipynb: \
+outputs/html/04_synthesis.html: \
     outputs/html/02_idi_wielkopolska.html outputs/html/03_four_cities.html
 
 # A command-line override is a dependency too: this file changes only when PARAMS does.
@@ -177,5 +179,4 @@ distclean: clean
 FORCE:
 
 # Stamps and executed notebooks are real files, never intermediates to delete.
-.SECONDARY: $(NOTEBOOKS:%=outputs/.stamps/%.override) $(NOTEBOOKS:%=outputs/notebooks/%.ipynb) \
-            $(DATA_CHECKS)
+.SECONDARY: $(NOTEBOOKS:%=outputs/.stamps/%.override) $(DATA_CHECKS)

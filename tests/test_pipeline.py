@@ -153,3 +153,31 @@ def test_outputs_hold_no_personal_data(built):
     from compendium.privacy import scan_tree
 
     assert scan_tree(built / "outputs") == []
+
+
+def test_four_cities_runs_on_one_city_in_polish(built):
+    res = make(built, "four-cities", "PARAMS=-p cities [Berlin] -p lang pl")
+    assert ran(res) == ["03_four_cities"]
+    html = (built / "outputs" / "html" / "03_four_cities.html").read_text(encoding="utf-8")
+    assert "Only one city selected" in html
+    assert "Aktorzy" in html  # a Polish label from the code labels
+    tables = built / "outputs" / "tables" / "03_four_cities"
+    assert not (tables / "city_tests.csv").exists()
+    make(built, "all")  # the override is gone: back to the defaults
+
+
+def test_survey_runs_in_polish_with_labels_from_the_codebook(built):
+    make(built, "ops-survey", "PARAMS=-p lang pl")
+    sample = (built / "outputs" / "tables" / "01_ops_survey" / "sample.csv").read_text("utf-8")
+    assert "miejsko-wiejska" in sample and "urban-rural" not in sample
+    make(built, "all")
+    sample = (built / "outputs" / "tables" / "01_ops_survey" / "sample.csv").read_text("utf-8")
+    assert "urban-rural" in sample
+
+
+def test_dedoose_and_refi_qda_sources_give_identical_tables(built):
+    tables = built / "outputs" / "tables" / "03_four_cities"
+    dedoose = snapshot(tables)
+    make(built, "four-cities", "PARAMS=-p source qdpx")
+    assert snapshot(tables) == dedoose
+    make(built, "all")

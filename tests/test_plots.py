@@ -215,3 +215,11 @@ def test_figures_stay_out_of_pyplot_state():
 def test_save_figure_rejects_unknown_formats(tmp_path):
     with pytest.raises(ParameterError, match="unsupported \\['jpg'\\]"):
         P.save_figure(_figure(), tmp_path / "x", formats=("jpg",))
+
+
+def test_heatmap_of_thousands_of_rows_drops_cell_texts_and_caps_height():
+    big = pd.DataFrame(np.arange(3000).reshape(1000, 3) % 7, columns=["a", "b", "c"])
+    fig = P.heatmap(big, annot=big.astype(str))
+    ax = fig.axes[0]
+    assert len(ax.texts) == 0
+    assert fig.get_size_inches()[1] <= 12.0

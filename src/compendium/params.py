@@ -10,7 +10,7 @@ An unknown parameter name is an error, not papermill's silent warning.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -149,8 +149,18 @@ def describe(notebook: str) -> list[tuple[str, str, str]]:
     rows = []
     for name, field in schema_for(notebook).model_fields.items():
         default = field.default_factory() if field.default_factory else field.default
-        rows.append((name, repr(default), field.description or str(field.annotation)))
+        rows.append((name, repr(default), field.description or _type_text(field.annotation)))
     return rows
+
+
+def _type_text(annotation: Any) -> str:
+    """'one of a, b' / 'list of: a, b' / the type's name, for people."""
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin is Literal:
+        return "one of: " + ", ".join(map(str, args))
+    if origin is list and args and get_origin(args[0]) is Literal:
+        return "list of: " + ", ".join(map(str, get_args(args[0])))
+    return getattr(annotation, "__name__", str(annotation))
 
 
 def main() -> int:
@@ -158,7 +168,7 @@ def main() -> int:
     for notebook in SCHEMAS:
         print(f"Parameters of {notebook} (params/{notebook}.yaml):")
         for name, default, desc in describe(notebook):
-            print(f"  {name:22} {default:40} {desc}")
+            print(f"  {name:22} {default:32} {desc}")
     return 0
 
 

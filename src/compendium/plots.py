@@ -356,8 +356,12 @@ def heatmap(
     cmap: str = "Blues",
     cbar_label: str | None = None,
     mask: pd.DataFrame | np.ndarray | None = None,
+    max_annotated_rows: int = 60,
 ) -> Figure:
     """Heat map of a numeric matrix (``seaborn.heatmap``) with per-cell annotations.
+
+    A matrix with more than ``max_annotated_rows`` rows (e.g. thousands of interviews in a
+    scaled-up data set) is drawn without cell texts or row labels, at a capped height.
 
     ``annot`` (same labels as ``matrix``) holds the text of each cell, e.g.
     ``"n=3"`` or a suppression marker; numbers in ``annot`` are formatted with
@@ -375,14 +379,16 @@ def heatmap(
         else np.zeros(matrix.shape, dtype=bool)
     )
     text = None
-    if annot is not None:
+    big = matrix.shape[0] > max_annotated_rows
+    if annot is not None and not big:
         a = _aligned(annot, matrix, "annot")
         text = np.array(
             [[_cell_text(v, fmt) for v in row] for row in a.to_numpy(dtype=object)], dtype=object
         )
     n_rows, n_cols = matrix.shape
     with _themed():
-        fig = Figure(figsize=(2.5 + 0.9 * n_cols, 1.5 + 0.45 * n_rows), layout="constrained")
+        height = min(1.5 + 0.45 * n_rows, 12.0)
+        fig = Figure(figsize=(2.5 + 0.9 * n_cols, height), layout="constrained")
         ax = fig.add_subplot()
         ax.set_facecolor("0.93")
         sns.heatmap(
@@ -391,7 +397,8 @@ def heatmap(
             cmap=cmap,
             mask=hide | values.isna().to_numpy(),
             annot=False,
-            linewidths=0.5,
+            yticklabels=not big,
+            linewidths=0 if big else 0.5,
             linecolor="white",
             cbar_kws={"label": cbar_label} if cbar_label else None,
         )

@@ -15,6 +15,7 @@ import argparse
 import re
 import shutil
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -139,6 +140,10 @@ def render_html(
     return add_toc(body)
 
 
+def _import_exporter() -> None:
+    from nbconvert import HTMLExporter  # noqa: F401
+
+
 def _move_tree(staged: Path, final: Path) -> None:
     """Replace ``final`` by ``staged`` (a folder), keeping the old one until the new is in place."""
     if not staged.exists():
@@ -172,6 +177,9 @@ def run(
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     executed = staging / f"{stem}.ipynb"
+    # While the kernel works, import the HTML exporter in this (otherwise idle) process.
+    warm = threading.Thread(target=_import_exporter, daemon=True)
+    warm.start()
     try:
         papermill.execute_notebook(
             str(source), str(executed), parameters=values, kernel_name=KERNEL,
@@ -189,6 +197,7 @@ def run(
             f"The executed notebook with the full traceback: {failed.relative_to(root)}\n"
             f"Previous outputs of {stem} are unchanged."
         ) from None
+    warm.join()
     nb = clean_metadata(nbformat.read(executed, as_version=4))
     pages = list_pages(root / "notebooks")
     page = next((p for p in pages if p.stem == stem), Page(stem, stem, ""))
