@@ -35,6 +35,22 @@ def test_make_all_builds_every_notebook_page_and_the_index(built):
     assert not list((built / "outputs").glob(".staging/*"))
 
 
+def test_verify_reproduces_the_committed_manifest_and_names_a_changed_figure(built):
+    assert (built / "outputs" / "MANIFEST.sha256").exists(), "run `make manifest` and commit it"
+    res = make(built, "verify", check=False)
+    assert res.returncode == 0, res.stdout[-3000:]
+    assert "DIFFERS" not in res.stdout and "OK       figures/" in res.stdout
+    fig = next((built / "outputs" / "figures").rglob("*.png"))
+    original = fig.read_bytes()
+    fig.write_bytes(original + b"\0")
+    try:
+        res = make(built, "verify", check=False)
+        assert res.returncode != 0
+        assert f"DIFFERS  {fig.relative_to(built / 'outputs').as_posix()}" in res.stdout
+    finally:
+        fig.write_bytes(original)
+
+
 def test_second_make_all_executes_nothing(built):
     res = make(built, "all")
     assert ran(res) == []

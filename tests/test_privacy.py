@@ -28,6 +28,11 @@ def test_scanner_ignores_ordinary_numbers_dates_and_embedded_images():
     assert find_personal_data(text) == []
 
 
+def test_scanner_ignores_svg_geometry_but_not_svg_text():
+    svg = '<path d="M 434 634 434 L 12 13"/><text x="601 234 567">call 601 234 567</text>'
+    assert find_personal_data(svg) == [("phone", "601 234 567")]
+
+
 def test_scan_reads_inside_xlsx_like_zip_files(tmp_path):
     with zipfile.ZipFile(tmp_path / "x.xlsx", "w") as zf:
         zf.writestr("xl/sharedStrings.xml", "<t>contact: anna@example.org</t>")

@@ -39,7 +39,9 @@ def environment_yaml(lock_text: str) -> str:
     """The ``environment.yml`` text: python 3.11, pip, and the lock's exact pins."""
     lines = [
         "# Generated from requirements.txt by `make lock`; do not edit by hand.",
-        "# conda env create -f environment.yml   (Binder/repo2docker use it as it is)",
+        "# conda env create -f environment.yml && conda activate compendium",
+        "# then: make all VENV=$CONDA_PREFIX   (installs the package, registers the kernel)",
+        "# Binder/repo2docker use this file as it is, then run postBuild.",
         "name: compendium",
         "channels:",
         "  - conda-forge",
@@ -50,7 +52,6 @@ def environment_yaml(lock_text: str) -> str:
         "  - pip:",
     ]
     lines += [f"      - {n}=={v}" for n, v in sorted(pins_from_lock(lock_text).items())]
-    lines.append("      - -e .")
     return "\n".join(lines) + "\n"
 
 

@@ -301,6 +301,7 @@ def heatmap_frames(long: pd.DataFrame, min_cell: int) -> tuple[pd.DataFrame, pd.
     rows = list(dict.fromkeys(long["label"]))
     cols = list(dict.fromkeys(long["group_label"]))
     pct, n = pct.reindex(index=rows, columns=cols), n.reindex(index=rows, columns=cols)
+    pct.index.name = pct.columns.name = None
     small = (n > 0) & (n < min_cell)
     annot = pct.round(0).astype(int).astype(str) + "% (" + n.astype(int).astype(str) + ")"
     annot = annot.mask(small, f"<{min_cell}")

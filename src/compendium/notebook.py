@@ -58,7 +58,7 @@ class Report:
     def table(
         self, df: pd.DataFrame, name: str, caption: str | Mapping[str, str], *,
         min_cell: int | None = None, index: bool = False, show: bool = True,
-    ) -> Path:
+    ) -> None:
         """Publish ``df`` as ``tables/<notebook>/<name>.csv`` and show it with a numbered caption.
 
         Refuses (raises) when a count column shows a value in 1..min_cell-1 (see ``sdc``).
@@ -80,9 +80,8 @@ class Report:
             display(Markdown(f"**Table {self.tables}.** {cap}"))
             styled = df.style.format(precision=1, na_rep="").set_uuid(f"t{self.tables}")
             display(HTML((styled if index else styled.hide(axis="index")).to_html()))
-        return path
 
-    def figure(self, fig: Any, name: str, caption: str | Mapping[str, str]) -> list[Path]:
+    def figure(self, fig: Any, name: str, caption: str | Mapping[str, str]) -> None:
         """Save ``fig`` as PNG and SVG under ``figures/<notebook>/`` and show it with a caption."""
         from compendium.plots import save_figure
 
@@ -96,7 +95,6 @@ class Report:
             f'src="data:image/png;base64,{data}"/><figcaption><b>Figure {self.figures}.</b> '
             f"{cap}</figcaption></figure>"
         ))
-        return paths
 
     def result(self, **values: Any) -> None:
         """Record key numbers in ``results/<notebook>.json`` (what a manuscript would cite)."""

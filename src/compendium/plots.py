@@ -388,7 +388,7 @@ def heatmap(
     n_rows, n_cols = matrix.shape
     with _themed():
         height = min(1.5 + 0.45 * n_rows, 12.0)
-        fig = Figure(figsize=(2.5 + 0.9 * n_cols, height), layout="constrained")
+        fig = Figure(figsize=(3 + 1.25 * n_cols, height), layout="constrained")
         ax = fig.add_subplot()
         ax.set_facecolor("0.93")
         sns.heatmap(

@@ -29,9 +29,17 @@ TEXT_SUFFIXES = {".csv", ".txt", ".yaml", ".yml", ".json", ".md", ".html", ".ipy
 ZIP_SUFFIXES = {".xlsx", ".qdpx", ".zip"}
 
 
+GEOMETRY = re.compile(r'\s(?:d|points|transform|viewBox|x|y|width|height)="[^"]*"')
+
+
 def find_personal_data(text: str) -> list[tuple[str, str]]:
-    """``(kind, matched text)`` for every suspicious string in ``text``."""
-    text = re.sub(r"data:image/[a-z+]+;base64,[A-Za-z0-9+/=]+", "", text)
+    """``(kind, matched text)`` for every suspicious string in ``text``.
+
+    Embedded images (base64) and SVG geometry (path data, coordinates) are not text a
+    person wrote, and are left out before matching.
+    """
+    text = re.sub(r"data:image/[a-z+]+;base64,[A-Za-z0-9+/=\\n]+", "", text)
+    text = GEOMETRY.sub(" ", text)
     return [(kind, m.group(0)) for kind, pat in PATTERNS.items() for m in pat.finditer(text)]
 
 

@@ -28,6 +28,7 @@ import io
 import uuid
 import xml.etree.ElementTree as ET
 import zipfile
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -39,6 +40,10 @@ from compendium.dedoose import codes_frame, tidy_corpus
 from compendium.errors import DataError, ParameterError
 
 NS = "urn:QDA-XML:project:1.0"
+# what zipfile raises for a damaged archive: bad headers or CRC, broken deflate data, a
+# truncated entry, an unknown compression method, an encrypted entry, a bad seek
+_ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError,
+               ValueError, OSError)
 _VALUE_TAGS = (
     "TextValue",
     "BooleanValue",
@@ -60,7 +65,12 @@ def read_qdpx(path: str | Path) -> CodedCorpus:
             "not a zip archive",
             expected="a REFI-QDA .qdpx project (a zip holding project.qde)",
         )
-    with zipfile.ZipFile(path) as zf:
+    try:
+        zf = zipfile.ZipFile(path)
+    except _ZIP_ERRORS as exc:
+        raise DataError(path, f"the zip archive is damaged ({exc})",
+                        expected="an intact REFI-QDA .qdpx project") from None
+    with zf:
         names = zf.namelist()
         qde = [n for n in names if n.lower() == "project.qde"]
         if not qde:
@@ -71,7 +81,7 @@ def read_qdpx(path: str | Path) -> CodedCorpus:
                 found=names[:5],
             )
         try:
-            root = ET.fromstring(zf.read(qde[0]))
+            root = ET.fromstring(_read_member(zf, qde[0], path))
         except ET.ParseError as exc:
             raise DataError(path, f"project.qde is not well-formed XML ({exc})") from None
         if _local(root.tag) != "Project":
@@ -309,6 +319,15 @@ def deterministic_zip(
 # --------------------------------------------------------------------------- helpers
 
 
+def _read_member(zf: zipfile.ZipFile, member: str, path: Path) -> bytes:
+    """One entry's bytes; DataError when the zip is damaged (bad header, CRC, deflate data)."""
+    try:
+        return zf.read(member)
+    except _ZIP_ERRORS as exc:
+        raise DataError(path, f"the zip entry {member} is damaged ({exc})",
+                        expected="an intact REFI-QDA .qdpx project") from None
+
+
 def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
@@ -395,7 +414,7 @@ def _text_sources(root: ET.Element, zf: zipfile.ZipFile, path: Path) -> list[dic
                     found=ref,
                 )
             try:
-                raw = zf.read(member).decode("utf-8-sig")
+                raw = _read_member(zf, member, path).decode("utf-8-sig")
             except UnicodeDecodeError as exc:
                 raise DataError(path, f"{member} is not UTF-8 text ({exc})") from None
         text = raw.replace("\r\n", "\n").replace("\r", "\n")

@@ -32,8 +32,11 @@ from compendium import textio
 from compendium.codebook import CODED_TYPES, ORDERED_TYPES, Codebook, _check_lang
 from compendium.errors import DataError, ParameterError
 
-_INT = r"[+-]?\d+"
-_NUMBER = {".": r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)", ",": r"[+-]?(?:\d+(?:,\d*)?|,\d+)"}
+# ASCII digits only: "\d" would also take Arabic-Indic or full-width digits, which
+# pd.to_numeric turns into NA without a word
+_INT = r"[+-]?[0-9]+"
+_NUMBER = {".": r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)",
+           ",": r"[+-]?(?:[0-9]+(?:,[0-9]*)?|,[0-9]+)"}
 _IN_MEMORY = "<survey table>"
 _SPSS_SETTINGS = {"decimal": ".", "id_format": None, "multi_ticked": ["1"],
                   "multi_unticked": ["0"], "known_columns": []}
@@ -283,14 +286,14 @@ class _Failer:
         if mask.any():
             pos = int(np.flatnonzero(mask)[0])
             raise DataError(self.path, problem, row=int(self.rows[pos]), column=self.column,
-                            expected=expected, found=self.values.iloc[pos])
+                            expected=expected, found=_shorten(self.values.iloc[pos]))
 
 
 def _type_id(values: pd.Series, id_format: str | None, fail: _Failer) -> pd.Series:
     fail.where(values == "", "respondent id is empty", "a questionnaire number")
     if id_format is None:
         return pd.Series(values.to_numpy(), dtype="str")
-    fail.where(~values.str.fullmatch(r"\d+"), "respondent id is not a whole number",
+    fail.where(~values.str.fullmatch(r"[0-9]+"), "respondent id is not a whole number",
                "a positive whole number")
     return pd.Series([id_format.format(int(v)) for v in values], dtype="str")
 
@@ -307,11 +310,11 @@ def _type_coded(values: pd.Series, valid: list[int], codes: dict, missing: dict,
     else:
         fail.where(~empty & ~values.str.fullmatch(_INT), "answer is not a code",
                    f"one of {listing} or empty")
-        parsed = pd.to_numeric(values.where(~empty, None), errors="coerce")
-    out = pd.array(parsed.to_numpy(dtype=object), dtype="Int64")
-    bad = ~empty & ~pd.Series(out).isin(valid).to_numpy(dtype=bool, na_value=False)
+        # Python ints: a 300-digit "code" must be refused, not overflow Int64
+        parsed = pd.Series([int(v) if v != "" else None for v in values], dtype=object)
+    bad = ~empty & ~parsed.isin(valid).to_numpy(dtype=bool)
     fail.where(bad, "answer code not in the codebook", f"one of {listing} or empty")
-    return pd.Series(out)
+    return pd.Series(pd.array(parsed.to_numpy(dtype=object), dtype="Int64"))
 
 
 def _type_multi(values: pd.Series, settings: dict[str, Any], other_text: bool,
@@ -337,7 +340,8 @@ def _type_numeric(values: pd.Series, decimal: str, lo: float, hi: float,
                f"(e.g. {example}) or empty")
     nums = pd.to_numeric(values.str.replace(decimal, ".", regex=False).where(~empty, None),
                          errors="coerce")
-    fail.where(~empty & ((nums < lo) | (nums > hi)).to_numpy(dtype=bool),
+    # NaN (a digit string too long for a float) fails the range test too, never NA silently
+    fail.where(~empty & ~((nums >= lo) & (nums <= hi)).to_numpy(dtype=bool),
                "number out of range", f"a value from {lo:g} to {hi:g}")
     return pd.Series(pd.array(nums.to_numpy(dtype=float), dtype="Float64"))
 
@@ -379,6 +383,11 @@ def _validate(df: pd.DataFrame, codebook: Codebook, where: str | Path) -> pd.Dat
         column = getattr(exc, "column_name", None)
         raise DataError(where, f"tidy table breaks the survey schema: {str(exc)[:300]}",
                         column=column if isinstance(column, str) else None) from None
+
+
+def _shorten(text: str, width: int = 80) -> str:
+    """A raw cell for a message: text longer than ``width`` is cut, its length noted."""
+    return text if len(text) <= width else f"{text[:width]}... ({len(text)} characters)"
 
 
 def _plain(x: Any) -> Any:
