@@ -11,10 +11,16 @@ the HTML page, and only then move everything into ``outputs/``. A failure prints
 
 from __future__ import annotations
 
+import sys
+
+# jsonschema (via nbformat) imports the optional IRI checker rfc3987_syntax, which builds a
+# grammar at import time (~2 s per process; python-jsonschema/jsonschema#1392, #1521).
+# Notebook validation never checks IRIs, so this process declines the optional import.
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+
 import argparse
 import re
 import shutil
-import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path

@@ -293,8 +293,8 @@ def _type_id(values: pd.Series, id_format: str | None, fail: _Failer) -> pd.Seri
     fail.where(values == "", "respondent id is empty", "a questionnaire number")
     if id_format is None:
         return pd.Series(values.to_numpy(), dtype="str")
-    fail.where(~values.str.fullmatch(r"[0-9]+"), "respondent id is not a whole number",
-               "a positive whole number")
+    fail.where(~values.str.fullmatch(r"[0-9]{1,18}"), "respondent id is not a whole number",
+               "a positive whole number (at most 18 digits)")
     return pd.Series([id_format.format(int(v)) for v in values], dtype="str")
 
 
@@ -310,8 +310,10 @@ def _type_coded(values: pd.Series, valid: list[int], codes: dict, missing: dict,
     else:
         fail.where(~empty & ~values.str.fullmatch(_INT), "answer is not a code",
                    f"one of {listing} or empty")
-        # Python ints: a 300-digit "code" must be refused, not overflow Int64
-        parsed = pd.Series([int(v) if v != "" else None for v in values], dtype=object)
+        # Python ints: a 300-digit "code" must be refused, not overflow Int64 (and int()
+        # refuses more than 4300 digits): anything longer than 18 characters is no code
+        parsed = pd.Series([int(v) if v != "" and len(v) <= 18 else None for v in values],
+                           dtype=object)
     bad = ~empty & ~parsed.isin(valid).to_numpy(dtype=bool)
     fail.where(bad, "answer code not in the codebook", f"one of {listing} or empty")
     return pd.Series(pd.array(parsed.to_numpy(dtype=object), dtype="Int64"))
