@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -201,3 +202,32 @@ def test_routing_on_an_unknown_variable_is_refused(tmp_path, doc):
 def test_missing_codebook_file_is_a_data_error(tmp_path):
     with pytest.raises(DataError, match="codebook file not found"):
         load_codebook(tmp_path / "none.yaml")
+
+
+@pytest.mark.parametrize(("where", "value", "message"), [
+    (("rules", "dont_know_as_missing", "applies_to"), None, "applies_to lists unknown types"),
+    (("rules", "dont_know_as_missing", "applies_to"), [["likert"]], "lists unknown types"),
+    (("sources", "cawi"), None, "sources.cawi must be a mapping"),
+    (("sources", "papi", "encoding"), "x", "sources.papi.encoding is not a text encoding"),
+    (("sources", "papi", "encoding"), "base64", "is not a text encoding"),
+    (("sources", "cawi", "sep"), 0, "sources.cawi.sep must be one character"),
+    (("sources", "cawi", "decimal"), 0, "sources.cawi.decimal must be '.' or ','"),
+    (("sources", "papi", "multi_ticked"), -1, "multi_ticked must be a list of texts"),
+    (("sources", "cawi", "multi_unticked"), {}, "multi_unticked must be a list of texts"),
+    (("scales", "difficulty"), None, "scale 'difficulty' must be a mapping"),
+    (("scales", "difficulty", "missing"), -1, "'missing' must map codes to labels"),
+    (("groups", "difficulty", "scale"), [], "group 'difficulty': unknown scale"),
+    (("variables", "difficulty_culture", "group"), ["x"], "'difficulty_culture': unknown group"),
+    (("variables", "contact", "cawi_values"), {"Y": [], "N": 0}, "maps to undeclared codes"),
+])
+def test_a_wrongly_typed_entry_is_a_data_error_not_a_type_error(tmp_path, doc, where, value,
+                                                                message):
+    # each of these raised TypeError, AttributeError, KeyError or LookupError (the last five
+    # only when the survey readers used the codebook) before the loader checked the types
+    *parents, last = where
+    node = doc
+    for key in parents:
+        node = _var(doc, key) if node is doc["variables"] else node[key]
+    node[last] = value
+    with pytest.raises(DataError, match=re.escape(message)):
+        load_codebook(_write(tmp_path, doc))

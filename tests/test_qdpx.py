@@ -207,3 +207,42 @@ def test_write_qdpx_refuses_users_that_leave_out_a_coder(tmp_path):
     texts = {"Doc one": TEXT_ONE.replace("\r\n", "\n"), "Doc two": TEXT_TWO}
     with pytest.raises(ParameterError, match=r"coders missing from users: \['ben'\]"):
         write_qdpx(corpus, texts, tmp_path / "out.qdpx", users=["anna"])
+
+
+def _damage(path: Path, entry: str, at: int, data: bytes) -> Path:
+    """Overwrite bytes of one zip entry, ``at`` counted from its local header (0 = signature)
+    or, when negative, back from the end of its stored data."""
+    with zipfile.ZipFile(path) as zf:
+        info = zf.getinfo(entry)
+    raw = bytearray(path.read_bytes())
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    pos = info.header_offset + at if at >= 0 else start + info.compress_size + at
+    raw[pos : pos + len(data)] = data
+    path.write_bytes(bytes(raw))
+    return path
+
+
+@pytest.mark.parametrize(("entry", "at", "compression", "problem"), [
+    ("project.qde", -5, zipfile.ZIP_STORED, "Bad CRC-32"),
+    ("project.qde", 0, zipfile.ZIP_STORED, "Bad magic number"),
+    ("project.qde", 30 + 11, zipfile.ZIP_DEFLATED, "invalid block type"),  # 1st data byte
+    ("Sources/s1.txt", -3, zipfile.ZIP_STORED, "Bad CRC-32"),
+])
+def test_read_qdpx_refuses_a_damaged_zip_entry(tmp_path, entry, at, compression, problem):
+    # zipfile's BadZipFile and zlib.error used to escape the reader
+    path = tmp_path / "p.qdpx"
+    with zipfile.ZipFile(path, "w", compression=compression) as zf:
+        zf.writestr("project.qde", _qde().encode("utf-8"))
+        zf.writestr("Sources/s1.txt", TEXT_ONE.encode("utf-8"))
+    msg = _message(lambda: read_qdpx(_damage(path, entry, at, b"\xff\x00\xff")))
+    assert f"file p.qdpx ({path}): the zip entry {entry} is damaged (" in msg
+    assert problem in msg
+    assert msg.endswith("expected an intact REFI-QDA .qdpx project")
+
+
+def test_read_qdpx_refuses_a_zip_whose_central_directory_is_damaged(tmp_path):
+    path = _qdpx(tmp_path / "p.qdpx", _qde())
+    raw = path.read_bytes()
+    cd = raw.rfind(b"PK\x01\x02")  # the last central directory record
+    path.write_bytes(raw[:cd] + b"XX" + raw[cd + 2 :])
+    assert "the zip archive is damaged" in _message(lambda: read_qdpx(path))

@@ -286,6 +286,56 @@ def test_decimal_point_in_the_papi_file_is_refused(tmp_path, raw, cb):
         survey.read_papi(path, cb)
 
 
+@pytest.mark.parametrize("digits", [300, 5000])
+def test_answer_code_of_hundreds_of_digits_is_refused_and_cut_short_in_the_message(
+        tmp_path, raw, cb, digits):
+    # 300 digits overflowed Int64, 5000 digits hit int()'s 4300-digit limit
+    path = tmp_path / "papi.csv"
+    path.write_bytes(_papi_bytes(_set(_parse(raw[1], "cp1250"), 4, "P12_1", "9" * digits)))
+    with pytest.raises(DataError) as err:
+        survey.read_papi(path, cb)
+    assert (err.value.row, err.value.column) == (4, "P12_1")
+    assert "answer code not in the codebook" in str(err.value)
+    assert err.value.found == "9" * 80 + f"... ({digits} characters)"
+    assert len(str(err.value)) < 1000
+
+
+def test_respondent_id_of_5000_digits_is_refused(tmp_path, raw, cb):
+    path = tmp_path / "papi.csv"
+    path.write_bytes(_papi_bytes(_set(_parse(raw[1], "cp1250"), 2, "Nr ankiety", "9" * 5000)))
+    with pytest.raises(DataError, match="row 2, column 'Nr ankiety': respondent id is not a "
+                                        r"whole number; expected .*at most 18 digits"):
+        survey.read_papi(path, cb)
+
+
+@pytest.mark.parametrize("value", ["\u0663", "\uff11\uff12"])  # Arabic-Indic 3, full-width 12
+def test_digits_other_than_0_to_9_are_refused_not_read_as_missing(tmp_path, raw, cb, value):
+    rows = _parse(raw[1], "cp1250")
+    row = next(i for i, r in enumerate(rows, 1) if i > 1 and r[rows[0].index("P10_odsetek")])
+    path = tmp_path / "papi.csv"
+    path.write_bytes(_papi_bytes(_set(rows, row, "P10_odsetek", value), encoding="utf-8"))
+    codebook = load_codebook(CODEBOOK)
+    codebook.sources["papi"] = {**codebook.sources["papi"], "encoding": "utf-8"}
+    with pytest.raises(DataError, match=f"row {row}, column 'P10_odsetek': not a number"):
+        survey.read_papi(path, codebook)
+    path.write_bytes(_papi_bytes(_set(rows, 3, "P12_1", value), encoding="utf-8"))
+    with pytest.raises(DataError, match="row 3, column 'P12_1': answer is not a code"):
+        survey.read_papi(path, codebook)
+
+
+def test_number_too_long_for_a_float_is_refused_not_read_as_missing(tmp_path, raw, cb):
+    # pd.to_numeric turns 5000 digits into NaN, which passed the range check as NA
+    rows = _parse(raw[1], "cp1250")
+    row = next(i for i, r in enumerate(rows, 1) if i > 1 and r[rows[0].index("P10_odsetek")])
+    path = tmp_path / "papi.csv"
+    path.write_bytes(_papi_bytes(_set(rows, row, "P10_odsetek", "1" * 5000)))
+    with pytest.raises(DataError) as err:
+        survey.read_papi(path, cb)
+    assert (err.value.row, err.value.column) == (row, "P10_odsetek")
+    assert "number out of range; expected a value from 0 to 100" in str(err.value)
+    assert len(str(err.value)) < 1000
+
+
 def test_answer_to_a_question_that_was_not_asked_is_refused(tmp_path, raw, cb):
     rows = _parse(raw[0], "utf-8-sig")
     row = next(i for i, r in enumerate(rows, 1) if i > 1 and r[rows[0].index("Q7")] == "N")

@@ -240,7 +240,9 @@ def _build(path: Path, doc: Any) -> Codebook:
     dk = rules["dont_know_as_missing"]
     v.require(isinstance(dk, Mapping) and isinstance(dk.get("default"), bool),
               "rules.dont_know_as_missing.default must be true or false")
-    v.require(set(dk.get("applies_to", [])) <= set(TYPES),
+    applies = dk.get("applies_to", [])
+    v.require(isinstance(applies, list) and all(isinstance(t, str) for t in applies)
+              and set(applies) <= set(TYPES),
               "rules.dont_know_as_missing.applies_to lists unknown types", f"types from {TYPES}")
     for rule_name, rule in rules.items():
         v.require(isinstance(rule, Mapping), f"rule {rule_name!r} must be a mapping")
@@ -248,6 +250,8 @@ def _build(path: Path, doc: Any) -> Codebook:
     sources = doc["sources"]
     for src in SOURCES:
         v.require(isinstance(sources, Mapping) and src in sources, f"sources: missing {src!r}")
+        v.require(isinstance(sources[src], Mapping), f"sources.{src} must be a mapping",
+                  found=sources[src])
         for key in ("encoding", "sep", "decimal", "id_format", "multi_ticked", "multi_unticked"):
             v.require(key in sources[src], f"sources.{src}: missing key {key!r}")
         try:
@@ -255,23 +259,49 @@ def _build(path: Path, doc: Any) -> Codebook:
         except (ValueError, IndexError, KeyError, AttributeError):
             v.fail(f"sources.{src}.id_format is not a format for one number",
                    "e.g. 'CAWI-{:04d}'")
+        _check_source(v, src, sources[src])
     scales = doc.get("scales") or {}
     groups = doc.get("groups") or {}
     v.require(isinstance(scales, Mapping) and isinstance(groups, Mapping),
               "'scales' and 'groups' must be mappings")
+    for sname, scale in scales.items():
+        v.require(isinstance(scale, Mapping), f"scale {sname!r} must be a mapping", found=scale)
     for gname, g in groups.items():
         v.require(isinstance(g, Mapping), f"group {gname!r} must be a mapping")
         v.require(g.get("type") in ("multi", "likert"), f"group {gname!r}: type must be "
                   "multi or likert", found=g.get("type"))
         v.texts(g.get("question"), f"group {gname!r} question")
         if g["type"] == "likert":
-            v.require(g.get("scale") in scales, f"group {gname!r}: unknown scale",
+            v.require(isinstance(g.get("scale"), str) and g["scale"] in scales,
+                      f"group {gname!r}: unknown scale",
                       f"one of {sorted(scales)}", found=g.get("scale"))
     raw_vars = doc["variables"]
     v.require(isinstance(raw_vars, list) and raw_vars, "'variables' must be a non-empty list")
     variables = [_variable(v, i, raw, scales, groups) for i, raw in enumerate(raw_vars, 1)]
     _cross_checks(v, variables, groups)
     return Codebook(path, dict(study), dict(rules), dict(sources), dict(groups), variables)
+
+
+def _check_source(v: _Validator, src: str, spec: Mapping) -> None:
+    """The reading settings of one raw source: what the CSV readers will be handed."""
+    enc = spec["encoding"]
+    try:  # LookupError also for codecs that are not text encodings (base64)
+        b" ".decode(enc)
+    except UnicodeDecodeError:
+        pass  # a text encoding that needs more than one byte (utf-16)
+    except (LookupError, TypeError):
+        v.fail(f"sources.{src}.encoding is not a text encoding", "e.g. utf-8-sig or cp1250",
+               found=enc)
+    sep = spec["sep"]
+    v.require(isinstance(sep, str) and len(sep) == 1 and sep not in '"\r\n',
+              f"sources.{src}.sep must be one character", "e.g. ';'", found=sep)
+    v.require(spec["decimal"] in (".", ","), f"sources.{src}.decimal must be '.' or ','",
+              found=spec["decimal"])
+    for key in ("multi_ticked", "multi_unticked", "known_columns"):
+        marks = spec.get(key, [])
+        v.require(isinstance(marks, list) and all(isinstance(x, str) for x in marks)
+                  and (marks or key == "known_columns"),
+                  f"sources.{src}.{key} must be a list of texts", "e.g. ['Y']", found=marks)
 
 
 class _Validator:
@@ -308,7 +338,8 @@ def _variable(v: _Validator, i: int, raw: Any, scales: Mapping, groups: Mapping)
     group = raw.get("group")
     g: Mapping = {}
     if group is not None:
-        v.require(group in groups, f"{where}: unknown group", f"one of {sorted(groups)}", group)
+        v.require(isinstance(group, str) and group in groups, f"{where}: unknown group",
+                  f"one of {sorted(groups)}", group)
         g = groups[group]
         v.require(g["type"] == vtype, f"{where}: type differs from its group {group!r}",
                   g["type"], vtype)
@@ -333,6 +364,8 @@ def _variable(v: _Validator, i: int, raw: Any, scales: Mapping, groups: Mapping)
             raw_codes, raw_missing = raw.get("codes"), raw.get("missing") or {}
         v.require(isinstance(raw_codes, Mapping) and len(raw_codes) >= 2,
                   f"{where}: needs at least two answer codes", found=raw_codes)
+        v.require(isinstance(raw_missing, Mapping), f"{where}: 'missing' must map codes to "
+                  "labels", found=raw_missing)
         key_type = str if vtype == "mode" else int
         for block, target in ((raw_codes, codes), (raw_missing, missing)):
             for code, lab in block.items():
@@ -368,7 +401,8 @@ def _variable(v: _Validator, i: int, raw: Any, scales: Mapping, groups: Mapping)
             continue
         v.require(vtype in CODED_TYPES and isinstance(mapping, Mapping),
                   f"{where}: {src}_values needs a coded variable and a mapping")
-        v.require(set(mapping.values()) <= set(codes) | set(missing),
+        v.require(all(isinstance(x, int) and not isinstance(x, bool) for x in mapping.values())
+                  and set(mapping.values()) <= set(codes) | set(missing),
                   f"{where}: {src}_values maps to undeclared codes",
                   f"codes {sorted(codes)}", found=mapping)
         raw_values[src] = {str(k): int(val) for k, val in mapping.items()}
