@@ -14,6 +14,11 @@ UV_VERSION := 0.13.9
 export PYTHONHASHSEED := 0
 export MPLBACKEND := Agg
 export SOURCE_DATE_EPOCH := 0
+# One BLAS/OpenMP thread per process: the same sums in the same order on every machine,
+# and no oversubscription when `make -j2` runs two notebooks at once.
+export OMP_NUM_THREADS := 1
+export OPENBLAS_NUM_THREADS := 1
+export MKL_NUM_THREADS := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 # Bytecode caches matter here: a notebook's imports cost ~3x more without them.
 unexport PYTHONDONTWRITEBYTECODE
