@@ -23,6 +23,22 @@ def project_root() -> Path:
     return ROOT
 
 
+@pytest.fixture(scope="session")
+def cb():
+    """The survey codebook."""
+    from compendium.codebook import load_codebook
+
+    return load_codebook(ROOT / "data" / "codebooks" / "ops_survey.yaml")
+
+
+@pytest.fixture(scope="session")
+def cal() -> dict:
+    """The survey generator's calibration targets."""
+    import yaml
+
+    return yaml.safe_load((ROOT / "data" / "calibration" / "survey.yaml").read_text("utf-8"))
+
+
 def make(project: Path, *args: str, check: bool = True, timeout: int = 900):
     """Run make in ``project`` with the current environment's venv; return the result."""
     env = {k: v for k, v in os.environ.items() if k not in ("PARAMS", "HIDE_CODE", "MAKEFLAGS")}

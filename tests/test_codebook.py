@@ -27,11 +27,6 @@ REQUIRED = [
 ]
 
 
-@pytest.fixture(scope="module")
-def cb():
-    return load_codebook(CODEBOOK)
-
-
 @pytest.fixture()
 def doc():
     return yaml.safe_load(CODEBOOK.read_text(encoding="utf-8"))

@@ -22,16 +22,6 @@ CAWI_ADMIN = ["id", "submitdate", "lastpage", "startlanguage", "seed"]
 
 
 @pytest.fixture(scope="module")
-def cb():
-    return load_codebook(CODEBOOK)
-
-
-@pytest.fixture(scope="module")
-def cal():
-    return yaml.safe_load(CALIBRATION.read_text(encoding="utf-8"))
-
-
-@pytest.fixture(scope="module")
 def raw(tmp_path_factory, cal):
     out = tmp_path_factory.mktemp("raw")
     cawi, papi = synthetic.write(out, CODEBOOK, cal, seed=cal["seed"])

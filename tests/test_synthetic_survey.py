@@ -12,10 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
 from compendium import survey
-from compendium.codebook import load_codebook
 from compendium.errors import ParameterError
 from compendium.synthetic import survey as synthetic
 
@@ -23,16 +21,6 @@ ROOT = Path(__file__).resolve().parents[1]
 CODEBOOK = ROOT / "data" / "codebooks" / "ops_survey.yaml"
 CALIBRATION = ROOT / "data" / "calibration" / "survey.yaml"
 COMMITTED = ROOT / "data" / "raw" / "ops_survey"
-
-
-@pytest.fixture(scope="module")
-def cb():
-    return load_codebook(CODEBOOK)
-
-
-@pytest.fixture(scope="module")
-def cal():
-    return yaml.safe_load(CALIBRATION.read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="module")
