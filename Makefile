@@ -79,20 +79,16 @@ lock:
 	$(PY) -m compendium.envfile requirements.txt environment.yml
 
 # ---------------------------------------------------------------- data
-## data: validate every raw file against the data contract (one check per source)
-SOURCES := ops_survey idi_wielkopolska four_cities
-DATA_CHECKS := $(SOURCES:%=outputs/.stamps/data-%)
+## data: validate every raw file against the data contract (re-reads only what changed)
+DATA_CHECK := outputs/.stamps/data-check
 READERS := $(wildcard $(addprefix src/compendium/,datacheck.py survey.py codebook.py textio.py \
              dedoose.py qdpx.py corpus.py errors.py))
-data: $(DATA_CHECKS)
+data: $(DATA_CHECK)
 
-outputs/.stamps/data-%: $(READERS) $(ENV_STAMP)
-	@$(PY) -m compendium.datacheck data --source $*
+# One process; when only raw files changed ($?), only their sources are read again.
+$(DATA_CHECK): $(RAW_DATA) $(READERS) $(ENV_STAMP)
+	@$(PY) -m compendium.datacheck data $(if $(filter-out $(RAW_DATA),$?),,--changed $?)
 	@mkdir -p $(@D) && touch $@
-
-outputs/.stamps/data-ops_survey: $(SURVEY_DATA)
-outputs/.stamps/data-idi_wielkopolska: $(IDI_DATA)
-outputs/.stamps/data-four_cities: $(CITIES_DATA)
 
 ## synthetic: regenerate the synthetic raw files from data/calibration (byte-identical)
 synthetic: | $(ENV_STAMP)
@@ -105,16 +101,14 @@ notebooks: $(PAGES)
 # runner also writes outputs/notebooks/%.ipynb and the notebook's tables, figures and
 # results, each atomically, the page last (so the page is the target Make compares).
 outputs/html/%.html: notebooks/%.ipynb params/%.yaml \
-    outputs/.stamps/%.override data/raw/dataset.yaml $(PKG_SRC) $(ENV_STAMP)
+    outputs/.stamps/%.override data/raw/dataset.yaml $(PKG_SRC) $(ENV_STAMP) | $(DATA_CHECK)
 	@$(PY) -m compendium.runner $* $(PARAMS) $(if $(HIDE_CODE),--hide-code)
 
-# The data each notebook reads, and what the synthesis reads from the others.
-outputs/html/01_ops_survey.html: \
-    $(SURVEY_DATA) outputs/.stamps/data-ops_survey
-outputs/html/02_idi_wielkopolska.html: \
-    $(IDI_DATA) outputs/.stamps/data-idi_wielkopolska
-outputs/html/03_four_cities.html: \
-    $(CITIES_DATA) outputs/.stamps/data-four_cities
+# The data each notebook reads (the data check runs first: order-only above, so a check of
+# one source never re-runs the notebooks of the others), and what the synthesis reads.
+outputs/html/01_ops_survey.html: $(SURVEY_DATA)
+outputs/html/02_idi_wielkopolska.html: $(IDI_DATA)
+outputs/html/03_four_cities.html: $(CITIES_DATA)
 outputs/html/04_synthesis.html: \
     outputs/html/02_idi_wielkopolska.html outputs/html/03_four_cities.html
 
@@ -186,4 +180,4 @@ distclean: clean
 FORCE:
 
 # Stamps and executed notebooks are real files, never intermediates to delete.
-.SECONDARY: $(NOTEBOOKS:%=outputs/.stamps/%.override) $(DATA_CHECKS)
+.SECONDARY: $(NOTEBOOKS:%=outputs/.stamps/%.override)

@@ -26,3 +26,14 @@ def test_broken_source_fails_naming_the_file(project_root, tmp_path, capsys):
     assert "papi_excel.csv" in capsys.readouterr().err
     # the other sources are still fine on their own
     assert datacheck.main([str(data), "--source", "idi_wielkopolska"]) == 0
+
+
+def test_only_the_sources_owning_changed_files_are_checked(project_root):
+    data = project_root / "data"
+    papi = str(data / "raw" / "ops_survey" / "papi_excel.csv")
+    qdpx = str(data / "raw" / "four_cities" / "project.qdpx")
+    assert datacheck.sources_to_check(data, [papi]) == ["ops_survey"]
+    assert datacheck.sources_to_check(data, [qdpx, papi]) == ["ops_survey", "four_cities"]
+    everything = ["ops_survey", "idi_wielkopolska", "four_cities"]
+    assert datacheck.sources_to_check(data, [str(data / "raw" / "dataset.yaml")]) == everything
+    assert datacheck.sources_to_check(data, None) == everything

@@ -3,6 +3,9 @@
 ``python -m compendium.datacheck data`` reads the survey (CAWI + PAPI), the Wielkopolska
 IDIs and the four-city interviews (Dedoose export and REFI-QDA project), prints one line
 per source, and exits 2 with the reader's message on the first broken file.
+
+Make runs it in one process for all sources with ``--changed $?``: only the sources whose
+files changed are read again (one set of imports, no repeated work).
 """
 
 from __future__ import annotations
@@ -67,14 +70,30 @@ def check(data_dir: Path) -> list[str]:
     return [line for source in sources(data_dir) for line in check_source(data_dir, source)]
 
 
+def sources_to_check(data_dir: Path, changed: list[str] | None) -> list[str]:
+    """The sources owning the ``changed`` files; every source when ``changed`` is None or
+    names a file that belongs to no single source (e.g. the data-set marker)."""
+    src = sources(data_dir)
+    if changed is None:
+        return list(src)
+    owner = {Path(f).resolve(): name for name, files in src.items() for f in files.values()}
+    picked = {owner.get(Path(path).resolve()) for path in changed}
+    if None in picked:
+        return list(src)
+    return [name for name in src if name in picked]
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m compendium.datacheck", description=__doc__)
     ap.add_argument("data_dir", nargs="?", default="data")
     ap.add_argument("--source", default=None, help="check one source only")
+    ap.add_argument("--changed", nargs="+", default=None,
+                    help="check only the sources these files belong to (Make passes $?)")
     args = ap.parse_args(argv)
     data_dir = Path(args.data_dir)
+    names = [args.source] if args.source else sources_to_check(data_dir, args.changed)
     try:
-        lines = check_source(data_dir, args.source) if args.source else check(data_dir)
+        lines = [line for name in names for line in check_source(data_dir, name)]
         for line in lines:
             print(f"[data] {line}")
     except (CompendiumError, FileNotFoundError) as exc:
