@@ -23,6 +23,7 @@ same range it is one segment with codings from both coders.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -153,6 +154,40 @@ def _refs(
             expected=f"one of the {len(known)} {target} ids",
             found=sorted(map(str, bad.unique()))[:5],
         )
+
+
+def codes_frame(
+    rows: Iterable[tuple[str, str | None, str, str, int]],
+    source: str | Path = "<codebook>",
+    column: str = "title",
+) -> pd.DataFrame:
+    """The tidy ``codes`` table from ``(code_id, parent_id, title, description, level)``
+    tuples in codebook (depth-first) order. Every reader builds its codebook here.
+
+    Raises :class:`DataError` naming ``source`` and ``column`` when two sibling codes share
+    a title, so that their backslash paths would collide.
+    """
+    rows = list(rows)
+    frame = pd.DataFrame(
+        {
+            "code_id": pd.Series([r[0] for r in rows], dtype=str),
+            "parent_id": pd.Series([r[1] for r in rows], dtype=str),
+            "title": pd.Series([r[2] for r in rows], dtype=str),
+            "description": pd.Series([r[3] for r in rows], dtype=str),
+            "level": pd.Series([r[4] for r in rows], dtype="int64"),
+            "position": pd.Series(range(len(rows)), dtype="int64"),
+        }
+    )
+    dup = frame["code_id"].duplicated()
+    if dup.any():
+        raise DataError(
+            source,
+            "two sibling codes share one title, so their paths collide",
+            column=column,
+            expected="unique titles among siblings",
+            found=frame.loc[dup, "code_id"].iloc[0],
+        )
+    return frame
 
 
 def attributes_wide(corpus: CodedCorpus) -> pd.DataFrame:

@@ -28,13 +28,13 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from compendium.corpus import CodedCorpus, validate_corpus
+from compendium.corpus import CodedCorpus, codes_frame, validate_corpus
 from compendium.errors import DataError
 
 FIXED_COLUMNS = (
@@ -178,17 +178,7 @@ def read_dedoose_codes(path: str | Path) -> pd.DataFrame:
             expected="a tree of codes under top-level codes",
             found=parents.iloc[i],
         )
-    codes = _codes_frame(rows)
-    dup_path = codes["code_id"].duplicated()
-    if dup_path.any():
-        raise DataError(
-            path,
-            "two sibling codes share one title, so their paths collide",
-            column="Title",
-            expected="unique titles among siblings",
-            found=codes.loc[dup_path, "code_id"].iloc[0],
-        )
-    return codes
+    return codes_frame(rows, path, "Title")
 
 
 def tidy_corpus(
@@ -269,26 +259,7 @@ def tidy_corpus(
     return validate_corpus(corpus, source)
 
 
-def codes_frame(rows: Iterable[tuple[str, str | None, str, str, int]]) -> pd.DataFrame:
-    """The tidy ``codes`` table from ``(code_id, parent_id, title, description, level)``
-    tuples given in codebook (depth-first) order."""
-    return _codes_frame(list(rows))
-
-
 # --------------------------------------------------------------------------- helpers
-
-
-def _codes_frame(rows: list[tuple[str, str | None, str, str, int]]) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "code_id": pd.Series([r[0] for r in rows], dtype=str),
-            "parent_id": pd.Series([r[1] for r in rows], dtype=str),
-            "title": pd.Series([r[2] for r in rows], dtype=str),
-            "description": pd.Series([r[3] for r in rows], dtype=str),
-            "level": pd.Series([r[4] for r in rows], dtype="int64"),
-            "position": pd.Series(range(len(rows)), dtype="int64"),
-        }
-    )
 
 
 def _read_sheet(path: Path, what: str) -> pd.DataFrame:

@@ -35,8 +35,8 @@ from pathlib import Path
 import pandas as pd
 
 from compendium.artifacts import atomic_write_bytes
-from compendium.corpus import CodedCorpus, validate_corpus
-from compendium.dedoose import codes_frame, tidy_corpus
+from compendium.corpus import CodedCorpus, codes_frame, validate_corpus
+from compendium.dedoose import tidy_corpus
 from compendium.errors import DataError, ParameterError
 
 NS = "urn:QDA-XML:project:1.0"
@@ -362,17 +362,7 @@ def _codebook(root: ET.Element, path: Path) -> tuple[pd.DataFrame, dict[str, str
 
     for codes in _find(root, "CodeBook/Codes"):
         walk(codes, None, 1)
-    frame = codes_frame(rows)
-    dup = frame["code_id"].duplicated()
-    if dup.any():
-        raise DataError(
-            path,
-            "two sibling codes share one name, so their paths collide",
-            column="Code/@name",
-            expected="unique names among siblings",
-            found=frame.loc[dup, "code_id"].iloc[0],
-        )
-    return frame, by_guid
+    return codes_frame(rows, path, "Code/@name"), by_guid
 
 
 def _text_sources(root: ET.Element, zf: zipfile.ZipFile, path: Path) -> list[dict]:
