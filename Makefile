@@ -127,7 +127,9 @@ synthesis: outputs/html/04_synthesis.html
 ## site: the index page linking every analysis, figure and table
 site: outputs/html/index.html
 
-outputs/html/index.html: $(PAGES) $(PKG_SRC)
+# The synthesis first: under `make -j` its chain (02 and 03, which it waits for) starts before
+# the independent 01, so the longest path is never left for last.
+outputs/html/index.html: outputs/html/04_synthesis.html $(PAGES) $(PKG_SRC)
 	@$(PY) -m compendium.site --root .
 
 # ---------------------------------------------------------------- checks

@@ -146,6 +146,57 @@ def render_html(
     return add_toc(body)
 
 
+def start_kernel(root: Path) -> Any:
+    """Launch the project's kernel in ``root`` without waiting for it to be ready."""
+    from jupyter_client.manager import KernelManager
+
+    km = KernelManager(kernel_name=KERNEL)
+    km.start_kernel(cwd=str(root))
+    return km
+
+
+def stop_kernel(km: Any) -> None:
+    """Kill the kernel at once and remove its connection file (no graceful wait)."""
+    try:
+        if km.has_kernel:
+            km.shutdown_kernel(now=True)
+    finally:
+        km.cleanup_resources()
+
+
+def execute(
+    source: Path, executed: Path, values: dict[str, Any], *, root: Path, failed: Path,
+) -> nbformat.NotebookNode:
+    """Run ``source`` with papermill in the project's kernel; the executed notebook in memory.
+
+    The kernel boots while this process imports papermill, and is stopped at once after the
+    last cell (every output has arrived by then) instead of waiting for a graceful exit. On a
+    failing cell the executed notebook, traceback included, is copied to ``failed``.
+    """
+    km = start_kernel(root)
+    try:
+        import papermill
+
+        try:
+            return papermill.execute_notebook(
+                str(source), str(executed), parameters=values, kernel_name=KERNEL,
+                progress_bar=False, cwd=str(root), request_save_on_cell_execute=False, km=km,
+            )
+        except papermill.PapermillExecutionError as exc:
+            failed.parent.mkdir(parents=True, exist_ok=True)
+            if executed.exists():
+                shutil.copyfile(executed, failed)
+            shown = failed.relative_to(root) if failed.is_relative_to(root) else failed
+            raise CompendiumError(
+                f"notebook {source.stem} failed in cell {exc.cell_index} (execution count "
+                f"{exc.exec_count}):\n  {exc.ename}: {exc.evalue}\n"
+                f"The executed notebook with the full traceback: {shown}\n"
+                f"Previous outputs of {source.stem} are unchanged."
+            ) from None
+    finally:
+        stop_kernel(km)
+
+
 def _import_exporter() -> None:
     from nbconvert import HTMLExporter  # noqa: F401
 
@@ -168,8 +219,6 @@ def run(
     outputs: Path | None = None,
 ) -> Path:
     """Execute and publish one notebook; return the HTML path."""
-    import papermill
-
     outputs = outputs or root / "outputs"
     source = root / "notebooks" / f"{stem}.ipynb"
     if not source.exists():
@@ -186,25 +235,10 @@ def run(
     # While the kernel works, import the HTML exporter in this (otherwise idle) process.
     warm = threading.Thread(target=_import_exporter, daemon=True)
     warm.start()
-    try:
-        papermill.execute_notebook(
-            str(source), str(executed), parameters=values, kernel_name=KERNEL,
-            progress_bar=False, cwd=str(root),
-        )
-    except papermill.PapermillExecutionError as exc:
-        logs = outputs / "logs"
-        logs.mkdir(parents=True, exist_ok=True)
-        failed = logs / f"{stem}.failed.ipynb"
-        if executed.exists():
-            shutil.copyfile(executed, failed)
-        raise CompendiumError(
-            f"notebook {stem} failed in cell {exc.cell_index} (execution count "
-            f"{exc.exec_count}):\n  {exc.ename}: {exc.evalue}\n"
-            f"The executed notebook with the full traceback: {failed.relative_to(root)}\n"
-            f"Previous outputs of {stem} are unchanged."
-        ) from None
+    failed = outputs / "logs" / f"{stem}.failed.ipynb"
+    nb = execute(source, executed, values, root=root, failed=failed)
     warm.join()
-    nb = clean_metadata(nbformat.read(executed, as_version=4))
+    nb = clean_metadata(nb)
     pages = list_pages(root / "notebooks")
     page = next((p for p in pages if p.stem == stem), Page(stem, stem, ""))
     html_text = render_html(nb, page, pages, synthetic=is_synthetic(root / "data"),
@@ -219,7 +253,7 @@ def run(
     atomic_write_text(outputs / "notebooks" / f"{stem}.ipynb", nbformat.writes(nb) + "\n")
     html_path = atomic_write_text(outputs / "html" / f"{stem}.html", html_text)
     shutil.rmtree(staging, ignore_errors=True)
-    (outputs / "logs" / f"{stem}.failed.ipynb").unlink(missing_ok=True)
+    failed.unlink(missing_ok=True)
     return html_path
 
 
