@@ -1,4 +1,6 @@
-"""The runner's pure parts: parameters, metadata cleaning, contents."""
+"""The runner: parameters, metadata cleaning, contents, and the kernel it starts and stops."""
+
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -53,3 +55,21 @@ def test_list_pages_reads_title_and_summary(project_root):
     pages = runner.list_pages(project_root / "notebooks")
     assert [p.stem for p in pages][:1] == ["01_ops_survey"]
     assert all(p.title and p.summary for p in pages)
+
+
+def test_kernel_talks_over_private_sockets_and_is_gone_after_stop(project_root):
+    km = runner.start_kernel(project_root)
+    sockets = Path(km.connection_file).parent
+    try:
+        assert km.transport == "ipc"
+        assert sockets.is_dir() and sockets.name.startswith("compendium-kernel-")
+        assert not any(project_root.glob("kernel-ipc*"))
+        client = km.client()
+        client.start_channels()
+        client.wait_for_ready(timeout=60)
+        client.stop_channels()
+        assert km.is_alive()
+    finally:
+        runner.stop_kernel(km)
+    assert not km.has_kernel
+    assert not sockets.exists()

@@ -21,18 +21,21 @@ sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 import argparse
 import re
 import shutil
+import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import nbformat
 import yaml
 
 from compendium import params as param_schemas
 from compendium.artifacts import atomic_write_text
 from compendium.errors import CompendiumError, ParameterError
 from compendium.provenance import is_synthetic
+
+if TYPE_CHECKING:  # imported where used: the kernel starts before this process needs it
+    import nbformat
 
 KERNEL = "compendium"
 TEMPLATES = Path(__file__).parent / "templates"
@@ -55,6 +58,8 @@ class Page:
 
 def list_pages(notebooks_dir: Path) -> list[Page]:
     """Every notebook in ``notebooks_dir``, in file-name order, with title and summary."""
+    import nbformat
+
     pages = []
     for path in sorted(notebooks_dir.glob("[0-9]*.ipynb")):
         nb = nbformat.read(path, as_version=4)
@@ -147,21 +152,28 @@ def render_html(
 
 
 def start_kernel(root: Path) -> Any:
-    """Launch the project's kernel in ``root`` without waiting for it to be ready."""
+    """Launch the project's kernel in ``root`` without waiting for it to be ready.
+
+    The kernel talks over Unix sockets in a private temporary folder: no TCP ports that two
+    notebooks started together by ``make -j`` could both pick, nothing open to the network.
+    """
     from jupyter_client.manager import KernelManager
 
-    km = KernelManager(kernel_name=KERNEL)
+    sockets = Path(tempfile.mkdtemp(prefix="compendium-kernel-"))
+    km = KernelManager(kernel_name=KERNEL, transport="ipc", ip=str(sockets / "ipc"),
+                       connection_file=str(sockets / "kernel.json"))
     km.start_kernel(cwd=str(root))
     return km
 
 
 def stop_kernel(km: Any) -> None:
-    """Kill the kernel at once and remove its connection file (no graceful wait)."""
+    """Kill the kernel at once (no graceful wait) and remove its sockets folder."""
     try:
         if km.has_kernel:
             km.shutdown_kernel(now=True)
     finally:
         km.cleanup_resources()
+        shutil.rmtree(Path(km.connection_file).parent, ignore_errors=True)
 
 
 def execute(
@@ -250,6 +262,8 @@ def run(
     if result.exists():
         (outputs / "results").mkdir(parents=True, exist_ok=True)
         result.replace(outputs / "results" / f"{stem}.json")
+    import nbformat
+
     atomic_write_text(outputs / "notebooks" / f"{stem}.ipynb", nbformat.writes(nb) + "\n")
     html_path = atomic_write_text(outputs / "html" / f"{stem}.html", html_text)
     shutil.rmtree(staging, ignore_errors=True)
