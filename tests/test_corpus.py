@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from compendium.corpus import CodedCorpus, codes_frame, validate_corpus
+from compendium.corpus import CodedCorpus, codes_frame, tidy_corpus, validate_corpus
 from compendium.errors import DataError
 
 ROWS = [("Risks", None, "Risks", "", 1), ("Risks\\Underfunding", "Risks", "Underfunding", "d", 2)]
@@ -33,3 +33,29 @@ def test_coding_with_a_code_missing_from_the_codebook_is_refused():
     corpus = CodedCorpus(docs, attrs, codes_frame(ROWS), segs, cods)
     with pytest.raises(DataError, match="refers to code_id values missing from 'codes'"):
         validate_corpus(corpus, "excerpts.xlsx")
+
+
+def test_tidy_corpus_orders_by_document_and_merges_two_coders_of_one_range():
+    attrs = pd.DataFrame({"doc_id": ["b", "a"], "attribute": ["city", "city"],
+                          "value": ["Oslo", "Berlin"]})
+    codings = pd.DataFrame(
+        [("b", 0, 4, "late", "Risks", "y"),
+         ("a", 6, 9, "two", "Risks\\Underfunding", "x"),
+         ("a", 0, 5, "first", "Risks\\Underfunding", "y"),
+         ("a", 0, 5, "first copy", "Risks", "x"),
+         ("a", 0, 5, "first", "Risks", "x")],
+        columns=["doc_id", "start", "end", "text", "code_id", "coder"],
+    )
+    corpus = tidy_corpus(["a", "b"], attrs, codes_frame(ROWS), codings, "export.xlsx")
+    assert corpus.documents["doc_id"].tolist() == ["a", "b"]
+    assert corpus.doc_attributes["value"].tolist() == ["Berlin", "Oslo"]
+    assert corpus.segments["segment_id"].tolist() == ["a#0-5", "a#6-9", "b#0-4"]
+    assert corpus.segments["text"].tolist() == ["first", "two", "late"]
+    # one segment, both coders; the repeated (segment, code, coder) row counts once;
+    # within a segment codes follow codebook order
+    assert corpus.codings.values.tolist() == [
+        ["a#0-5", "Risks", "x"],
+        ["a#0-5", "Risks\\Underfunding", "y"],
+        ["a#6-9", "Risks\\Underfunding", "x"],
+        ["b#0-4", "Risks", "y"],
+    ]

@@ -23,7 +23,7 @@ same range it is one segment with codings from both coders.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -140,6 +140,84 @@ def validate_corpus(corpus: CodedCorpus, source: str | Path) -> CodedCorpus:
     parents = corpus.codes["parent_id"].dropna()
     _refs(source, parents.to_frame(), "parent_id", codes, "codes", "codes")
     return corpus
+
+
+def tidy_corpus(
+    doc_ids: Sequence[str],
+    attributes: pd.DataFrame,
+    codes: pd.DataFrame,
+    codings: pd.DataFrame,
+    source: str | Path,
+    titles: Sequence[str] | None = None,
+) -> CodedCorpus:
+    """Assemble the five contract tables in their canonical order and validate them.
+
+    ``attributes`` has ``doc_id, attribute, value``; ``codings`` one row per coding
+    with ``doc_id, start, end, text, code_id, coder`` (the first ``text`` of a range
+    is kept). Shared by every reader so that tables from two sources compare equal.
+    """
+    doc_ids = list(doc_ids)
+    pos = {d: i for i, d in enumerate(doc_ids)}
+    documents = pd.DataFrame(
+        {
+            "doc_id": pd.Series(doc_ids, dtype=str),
+            "title": pd.Series(list(titles) if titles is not None else doc_ids, dtype=str),
+            "position": pd.Series(range(len(doc_ids)), dtype="int64"),
+        }
+    )
+    attrs = attributes.assign(_p=attributes["doc_id"].map(pos))
+    attrs = attrs.sort_values(["_p", "attribute"], kind="stable")
+    doc_attributes = pd.DataFrame(
+        {
+            "doc_id": pd.Series(attrs["doc_id"].tolist(), dtype=str),
+            "attribute": pd.Series(attrs["attribute"].tolist(), dtype=str),
+            "value": pd.Series(attrs["value"].tolist(), dtype=str),
+        }
+    )
+    cod = codings.assign(_p=codings["doc_id"].map(pos))
+    cod = cod.sort_values(["_p", "start", "end"], kind="stable")
+    seg = cod.drop_duplicates(["_p", "start", "end"])
+    seg_ids = [
+        f"{d}#{s}-{e}" for d, s, e in zip(seg["doc_id"], seg["start"], seg["end"], strict=True)
+    ]
+    segments = pd.DataFrame(
+        {
+            "segment_id": pd.Series(seg_ids, dtype=str),
+            "doc_id": pd.Series(seg["doc_id"].tolist(), dtype=str),
+            "start": pd.Series(seg["start"].tolist(), dtype="int64"),
+            "end": pd.Series(seg["end"].tolist(), dtype="int64"),
+            "text": pd.Series(seg["text"].tolist(), dtype=str),
+        }
+    )
+    code_pos = dict(zip(codes["code_id"], codes["position"], strict=True))
+    cid = [f"{d}#{s}-{e}" for d, s, e in zip(cod["doc_id"], cod["start"], cod["end"], strict=True)]
+    seg_order = {s: i for i, s in enumerate(seg_ids)}
+    long = pd.DataFrame(
+        {
+            "segment_id": cid,
+            "code_id": cod["code_id"].tolist(),
+            "coder": cod["coder"].tolist(),
+        }
+    )
+    long["_s"] = long["segment_id"].map(seg_order)
+    long["_c"] = long["code_id"].map(code_pos)
+    long = long.drop_duplicates(["segment_id", "code_id", "coder"])
+    long = long.sort_values(["_s", "_c", "coder"], kind="stable")
+    codings_t = pd.DataFrame(
+        {
+            "segment_id": pd.Series(long["segment_id"].tolist(), dtype=str),
+            "code_id": pd.Series(long["code_id"].tolist(), dtype=str),
+            "coder": pd.Series(long["coder"].tolist(), dtype=str),
+        }
+    )
+    corpus = CodedCorpus(
+        documents=documents,
+        doc_attributes=doc_attributes,
+        codes=codes.reset_index(drop=True),
+        segments=segments,
+        codings=codings_t,
+    )
+    return validate_corpus(corpus, source)
 
 
 def _refs(

@@ -35,8 +35,7 @@ from pathlib import Path
 import pandas as pd
 
 from compendium.artifacts import atomic_write_bytes
-from compendium.corpus import CodedCorpus, codes_frame, validate_corpus
-from compendium.dedoose import tidy_corpus
+from compendium.corpus import CodedCorpus, codes_frame, tidy_corpus, validate_corpus
 from compendium.errors import DataError, ParameterError
 
 NS = "urn:QDA-XML:project:1.0"

@@ -22,7 +22,7 @@ import argparse
 import re
 import shutil
 import tempfile
-import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -126,16 +126,38 @@ def add_toc(body: str) -> str:
     return body.replace("<!--COMPENDIUM-TOC-->", toc, 1)
 
 
-def render_html(
-    nb: nbformat.NotebookNode, page: Page, pages: list[Page], *, synthetic: bool,
-    hide_code: bool = False,
-) -> str:
-    """The HTML page of an executed notebook, with navigation, banner and contents."""
+def make_exporter() -> Any:
+    """nbconvert's HTML exporter with the compendium template (navigation, banner, colophon)."""
     from nbconvert import HTMLExporter
 
-    idx = [p.stem for p in pages].index(page.stem) if page in pages else -1
     exporter = HTMLExporter(template_name="compendium", extra_template_basedirs=[str(TEMPLATES)])
     exporter.exclude_input_prompt = False
+    return exporter
+
+
+def warm_exporter() -> Any:
+    """An exporter that has rendered a two-cell notebook: its templates are compiled and the
+    code highlighter loaded, so the real page costs only its own rendering."""
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+    exporter = make_exporter()
+    cell = new_code_cell("x = 1\nx", execution_count=1,
+                         outputs=[new_output("execute_result", {"text/plain": "1"},
+                                             execution_count=1)])
+    nb = new_notebook(cells=[new_markdown_cell("# Warm-up\n\n## Part"), cell],
+                      metadata={"language_info": {"name": "python",
+                                                  "pygments_lexer": "ipython3"}})
+    render_html(nb, Page("warm-up", "Warm-up", ""), [], synthetic=True, exporter=exporter)
+    return exporter
+
+
+def render_html(
+    nb: nbformat.NotebookNode, page: Page, pages: list[Page], *, synthetic: bool,
+    hide_code: bool = False, exporter: Any = None,
+) -> str:
+    """The HTML page of an executed notebook, with navigation, banner and contents."""
+    exporter = exporter or make_exporter()
+    idx = [p.stem for p in pages].index(page.stem) if page in pages else -1
     resources = {
         "metadata": {"name": page.title},
         "compendium": {
@@ -177,40 +199,30 @@ def stop_kernel(km: Any) -> None:
 
 
 def execute(
-    source: Path, executed: Path, values: dict[str, Any], *, root: Path, failed: Path,
+    source: Path, executed: Path, values: dict[str, Any], *, km: Any, root: Path, failed: Path,
 ) -> nbformat.NotebookNode:
-    """Run ``source`` with papermill in the project's kernel; the executed notebook in memory.
+    """Run ``source`` with papermill in the kernel of ``km``; the executed notebook in memory.
 
-    The kernel boots while this process imports papermill, and is stopped at once after the
-    last cell (every output has arrived by then) instead of waiting for a graceful exit. On a
-    failing cell the executed notebook, traceback included, is copied to ``failed``.
+    On a failing cell the executed notebook, traceback included, is copied to ``failed``.
     """
-    km = start_kernel(root)
+    import papermill
+
     try:
-        import papermill
-
-        try:
-            return papermill.execute_notebook(
-                str(source), str(executed), parameters=values, kernel_name=KERNEL,
-                progress_bar=False, cwd=str(root), request_save_on_cell_execute=False, km=km,
-            )
-        except papermill.PapermillExecutionError as exc:
-            failed.parent.mkdir(parents=True, exist_ok=True)
-            if executed.exists():
-                shutil.copyfile(executed, failed)
-            shown = failed.relative_to(root) if failed.is_relative_to(root) else failed
-            raise CompendiumError(
-                f"notebook {source.stem} failed in cell {exc.cell_index} (execution count "
-                f"{exc.exec_count}):\n  {exc.ename}: {exc.evalue}\n"
-                f"The executed notebook with the full traceback: {shown}\n"
-                f"Previous outputs of {source.stem} are unchanged."
-            ) from None
-    finally:
-        stop_kernel(km)
-
-
-def _import_exporter() -> None:
-    from nbconvert import HTMLExporter  # noqa: F401
+        return papermill.execute_notebook(
+            str(source), str(executed), parameters=values, kernel_name=KERNEL,
+            progress_bar=False, cwd=str(root), request_save_on_cell_execute=False, km=km,
+        )
+    except papermill.PapermillExecutionError as exc:
+        failed.parent.mkdir(parents=True, exist_ok=True)
+        if executed.exists():
+            shutil.copyfile(executed, failed)
+        shown = failed.relative_to(root) if failed.is_relative_to(root) else failed
+        raise CompendiumError(
+            f"notebook {source.stem} failed in cell {exc.cell_index} (execution count "
+            f"{exc.exec_count}):\n  {exc.ename}: {exc.evalue}\n"
+            f"The executed notebook with the full traceback: {shown}\n"
+            f"Previous outputs of {source.stem} are unchanged."
+        ) from None
 
 
 def _move_tree(staged: Path, final: Path) -> None:
@@ -244,17 +256,23 @@ def run(
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     executed = staging / f"{stem}.ipynb"
-    # While the kernel works, import the HTML exporter in this (otherwise idle) process.
-    warm = threading.Thread(target=_import_exporter, daemon=True)
-    warm.start()
     failed = outputs / "logs" / f"{stem}.failed.ipynb"
-    nb = execute(source, executed, values, root=root, failed=failed)
-    warm.join()
+    # The kernel boots while this process imports papermill, and the HTML exporter gets ready
+    # in a thread while the kernel works. The kernel is killed as soon as the last cell has
+    # replied (every output has arrived by then) instead of waiting for a graceful exit.
+    km = start_kernel(root)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        exporter = pool.submit(warm_exporter)
+        try:
+            nb = execute(source, executed, values, km=km, root=root, failed=failed)
+        finally:
+            stop_kernel(km)
+        exporter = exporter.result()
     nb = clean_metadata(nb)
     pages = list_pages(root / "notebooks")
     page = next((p for p in pages if p.stem == stem), Page(stem, stem, ""))
     html_text = render_html(nb, page, pages, synthetic=is_synthetic(root / "data"),
-                            hide_code=hide_code)
+                            hide_code=hide_code, exporter=exporter)
     # Publish: the notebook's own tables, figures and results first, the page last.
     for kind in ("tables", "figures"):
         _move_tree(staging / kind / stem, outputs / kind / stem)

@@ -326,24 +326,37 @@ def suppress_counts_column(
             f"columns {missing} not in the table",
             allowed=list(df.columns),
         )
-    out = df.copy()
-    hidden = pd.Series(False, index=df.index)
-    for col in count_cols:
-        num = pd.to_numeric(df[col], errors="coerce")
-        small = (num >= 1) & (num < min_cell)
-        hidden |= small.fillna(False)
-        out[col] = df[col].astype(object).where(~small, marker)
+    small = {col: _small_counts(df[col], min_cell) for col in count_cols}
+    hidden = pd.concat(small.values(), axis=1).any(axis=1)
     if base_col is not None:
         base = pd.to_numeric(df[base_col], errors="coerce")
     elif "base" in df.attrs:
         base = pd.Series(float(df.attrs["base"]), index=df.index)
     else:
         base = pd.Series(float(pd.to_numeric(df[count_cols[0]]).sum()), index=df.index)
-    blank = hidden | ~(base >= min_base)
+    return _hide(df, small, pct_cols, hidden | ~(base >= min_base), marker)
+
+
+def _small_counts(values: pd.Series, min_cell: int) -> pd.Series:
+    """True where a value is a count in ``1 .. min_cell - 1`` (text and gaps are not)."""
+    num = pd.to_numeric(values, errors="coerce")
+    return ((num >= 1) & (num < min_cell)).fillna(False).astype(bool)
+
+
+def _hide(
+    df: pd.DataFrame, hidden: dict[str, pd.Series], pct_cols: Sequence[str],
+    blank: pd.Series, marker: str,
+) -> pd.DataFrame:
+    """``df`` with the ``hidden`` cells of each count column replaced by ``marker`` and the
+    percentage columns blanked (NaN) on the ``blank`` rows; ``attrs["n_suppressed"]`` counts
+    the rows with a hidden count."""
+    out = df.copy()
+    for col, mask in hidden.items():
+        out[col] = df[col].astype(object).where(~mask, marker)
     for col in pct_cols:
         out[col] = pd.to_numeric(df[col], errors="coerce").astype(float).where(~blank)
     out.attrs = dict(df.attrs)
-    out.attrs["n_suppressed"] = int(hidden.sum())
+    out.attrs["n_suppressed"] = int(pd.concat(hidden.values(), axis=1).any(axis=1).sum())
     return out
 
 
@@ -412,19 +425,13 @@ def suppress_one_way(
     min_cell = _check_min_cell(min_cell)
     marker = f"<{min_cell}" if marker is None else str(marker)
     num = pd.to_numeric(df[count_col], errors="coerce")
-    hide = ((num >= 1) & (num < min_cell)).fillna(False)
+    hide = _small_counts(df[count_col], min_cell)
     for _, idx in df.groupby(group_col, sort=False).groups.items():
         part = num.loc[idx]
         if int(hide.loc[idx].sum()) == 1:
             rest = part[(~hide.loc[idx]) & (part > 0)]
             if len(rest):
                 hide.loc[rest.sort_values(kind="mergesort").index[0]] = True
-    out = df.copy()
-    out[count_col] = df[count_col].astype(object).where(~hide, marker)
     base = pd.to_numeric(df[base_col], errors="coerce") if base_col else None
     blank = hide if base is None else hide | ~(base >= min_base)
-    for col in pct_cols:
-        out[col] = pd.to_numeric(df[col], errors="coerce").astype(float).where(~blank)
-    out.attrs = dict(df.attrs)
-    out.attrs["n_suppressed"] = int(hide.sum())
-    return out
+    return _hide(df, {count_col: hide}, pct_cols, blank, marker)

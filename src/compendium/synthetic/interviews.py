@@ -29,8 +29,8 @@ import pandas as pd
 from openpyxl import Workbook
 
 from compendium.artifacts import atomic_write_bytes
-from compendium.corpus import CodedCorpus, codes_frame
-from compendium.dedoose import CODES_ALL_COLUMNS, FIXED_COLUMNS, tidy_corpus
+from compendium.corpus import CodedCorpus, codes_frame, tidy_corpus
+from compendium.dedoose import CODES_ALL_COLUMNS, FIXED_COLUMNS
 from compendium.errors import ParameterError
 from compendium.qdpx import deterministic_zip, write_qdpx
 
