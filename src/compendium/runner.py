@@ -22,7 +22,8 @@ import argparse
 import re
 import shutil
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -200,10 +201,12 @@ def stop_kernel(km: Any) -> None:
 
 def execute(
     source: Path, executed: Path, values: dict[str, Any], *, km: Any, root: Path, failed: Path,
+    on_kernel_ready: Callable[[], None] = lambda: None,
 ) -> nbformat.NotebookNode:
     """Run ``source`` with papermill in the kernel of ``km``; the executed notebook in memory.
 
-    On a failing cell the executed notebook, traceback included, is copied to ``failed``.
+    ``on_kernel_ready`` is called once the kernel answers, just before the first cell. On a
+    failing cell the executed notebook, traceback included, is copied to ``failed``.
     """
     import papermill
 
@@ -211,6 +214,7 @@ def execute(
         return papermill.execute_notebook(
             str(source), str(executed), parameters=values, kernel_name=KERNEL,
             progress_bar=False, cwd=str(root), request_save_on_cell_execute=False, km=km,
+            on_notebook_start=lambda **_: on_kernel_ready(),
         )
     except papermill.PapermillExecutionError as exc:
         failed.parent.mkdir(parents=True, exist_ok=True)
@@ -257,17 +261,18 @@ def run(
     staging.mkdir(parents=True)
     executed = staging / f"{stem}.ipynb"
     failed = outputs / "logs" / f"{stem}.failed.ipynb"
-    # The kernel boots while this process imports papermill, and the HTML exporter gets ready
-    # in a thread while the kernel works. The kernel is killed as soon as the last cell has
-    # replied (every output has arrived by then) instead of waiting for a graceful exit.
+    # The kernel boots while this process imports papermill; once it answers, the HTML
+    # exporter gets ready in a thread while the cells run. The kernel is killed as soon as the
+    # last cell has replied (every output has arrived by then), not waited for.
     km = start_kernel(root)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        exporter = pool.submit(warm_exporter)
+        warm: list[Future[Any]] = []
         try:
-            nb = execute(source, executed, values, km=km, root=root, failed=failed)
+            nb = execute(source, executed, values, km=km, root=root, failed=failed,
+                         on_kernel_ready=lambda: warm.append(pool.submit(warm_exporter)))
         finally:
             stop_kernel(km)
-        exporter = exporter.result()
+        exporter = warm[0].result() if warm else None
     nb = clean_metadata(nb)
     pages = list_pages(root / "notebooks")
     page = next((p for p in pages if p.stem == stem), Page(stem, stem, ""))
