@@ -56,6 +56,18 @@ def test_second_make_all_executes_nothing(built):
     assert ran(res) == []
 
 
+def test_make_starts_the_synthesis_chain_before_the_independent_notebook():
+    # A dry run of everything (-n -B, environment held as it is): under `make -j2` the first
+    # two notebooks started are the two the synthesis waits for.
+    res = make(ROOT, "-n", "-B", "-o", f"{VENV}/.compendium-installed", "all")
+    order = [ln.split("compendium.runner ")[1].split()[0]
+             for ln in res.stdout.splitlines() if "compendium.runner " in ln]
+    assert sorted(order) == ["01_ops_survey", "02_idi_wielkopolska", "03_four_cities",
+                             "04_synthesis"]
+    assert order[:2] == ["02_idi_wielkopolska", "03_four_cities"]
+    assert order.index("04_synthesis") < order.index("01_ops_survey")
+
+
 def test_touching_one_params_file_reruns_exactly_that_notebook(built):
     os.utime(built / "params" / "01_ops_survey.yaml")
     res = make(built, "all")
