@@ -4,10 +4,11 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from jupyter_core.utils import run_sync
 from nbformat.v4 import new_code_cell, new_notebook
 
 from compendium import runner
-from compendium.errors import ParameterError
+from compendium.errors import CompendiumError, ParameterError
 
 
 def test_overrides_are_parsed_as_yaml_and_win_over_the_file(tmp_path):
@@ -66,10 +67,31 @@ def test_kernel_talks_over_private_sockets_and_is_gone_after_stop(project_root):
         assert not any(project_root.glob("kernel-ipc*"))
         client = km.client()
         client.start_channels()
-        client.wait_for_ready(timeout=60)
+        run_sync(client.wait_for_ready)(timeout=60)
         client.stop_channels()
-        assert km.is_alive()
+        assert run_sync(km.is_alive)()
     finally:
         runner.stop_kernel(km)
     assert not km.has_kernel
     assert not sockets.exists()
+
+
+def test_missing_kernel_is_named_with_the_command_that_registers_it(monkeypatch, tmp_path):
+    monkeypatch.setattr(runner, "KERNEL", "no-such-kernel-here")
+    monkeypatch.setattr(runner.tempfile, "tempdir", str(tmp_path))
+    with pytest.raises(CompendiumError, match="'no-such-kernel-here' is not registered.*make env"):
+        runner.start_kernel(tmp_path)
+    assert list(tmp_path.iterdir()) == []  # no sockets folder left behind
+
+
+def test_a_kernel_that_dies_is_reported_with_its_cell(tmp_path):
+    nb = new_notebook(cells=[new_code_cell("x = 1"), new_code_cell("import os\nos._exit(1)")])
+    source = tmp_path / "dies.ipynb"
+    nbformat.write(nb, source)
+    km = runner.start_kernel(tmp_path)
+    try:
+        with pytest.raises(CompendiumError, match="dies stopped: its kernel died in cell 1"):
+            runner.execute(source, tmp_path / "out.ipynb", {}, km=km, root=tmp_path,
+                           failed=tmp_path / "failed.ipynb")
+    finally:
+        runner.stop_kernel(km)

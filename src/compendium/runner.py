@@ -180,22 +180,37 @@ def start_kernel(root: Path) -> Any:
     The kernel talks over Unix sockets in a private temporary folder: no TCP ports that two
     notebooks started together by ``make -j`` could both pick, nothing open to the network.
     """
-    from jupyter_client.manager import KernelManager
+    from jupyter_client.kernelspec import NoSuchKernel
+    from jupyter_client.manager import AsyncKernelManager
+    from jupyter_core.utils import run_sync
 
     sockets = Path(tempfile.mkdtemp(prefix="compendium-kernel-"))
-    km = KernelManager(kernel_name=KERNEL, transport="ipc", ip=str(sockets / "ipc"),
-                       connection_file=str(sockets / "kernel.json"))
-    km.start_kernel(cwd=str(root))
+    try:
+        # The asynchronous manager, as nbclient's own: with a blocking client nbclient could
+        # not notice a kernel that dies in the middle of a cell, and would wait for ever.
+        km = AsyncKernelManager(kernel_name=KERNEL, transport="ipc", ip=str(sockets / "ipc"),
+                                connection_file=str(sockets / "kernel.json"))
+        run_sync(km.start_kernel)(cwd=str(root))
+    except BaseException as exc:
+        shutil.rmtree(sockets, ignore_errors=True)
+        if isinstance(exc, NoSuchKernel):
+            raise CompendiumError(
+                f"the Jupyter kernel {KERNEL!r} is not registered in this environment "
+                f"({sys.prefix}); `make env` registers it"
+            ) from None
+        raise
     return km
 
 
 def stop_kernel(km: Any) -> None:
     """Kill the kernel at once (no graceful wait) and remove its sockets folder."""
+    from jupyter_core.utils import run_sync
+
     try:
         if km.has_kernel:
-            km.shutdown_kernel(now=True)
+            run_sync(km.shutdown_kernel)(now=True)
     finally:
-        km.cleanup_resources()
+        run_sync(km.cleanup_resources)()
         shutil.rmtree(Path(km.connection_file).parent, ignore_errors=True)
 
 
@@ -209,13 +224,23 @@ def execute(
     failing cell the executed notebook, traceback included, is copied to ``failed``.
     """
     import papermill
+    from nbclient.exceptions import DeadKernelError
+
+    cell: list[int] = []  # the cell being executed, for a kernel that dies
 
     try:
         return papermill.execute_notebook(
             str(source), str(executed), parameters=values, kernel_name=KERNEL,
             progress_bar=False, cwd=str(root), request_save_on_cell_execute=False, km=km,
             on_notebook_start=lambda **_: on_kernel_ready(),
+            on_cell_execute=lambda cell_index, **_: cell.append(cell_index),
         )
+    except DeadKernelError:
+        where = f"in cell {cell[-1]}" if cell else "before the first cell"
+        raise CompendiumError(
+            f"notebook {source.stem} stopped: its kernel died {where} (out of memory, or the "
+            f"process was killed). Previous outputs of {source.stem} are unchanged."
+        ) from None
     except papermill.PapermillExecutionError as exc:
         failed.parent.mkdir(parents=True, exist_ok=True)
         if executed.exists():
