@@ -17,6 +17,9 @@ import sys
 # grammar at import time (~2 s per process; python-jsonschema/jsonschema#1392, #1521).
 # Notebook validation never checks IRIs, so this process declines the optional import.
 sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+# papermill imports pyarrow (0.13 s) only for its HDFS handler, which the runner never uses;
+# the kernel, a separate process, imports pyarrow for pandas as usual.
+sys.modules.setdefault("pyarrow", None)  # type: ignore[arg-type]
 
 import argparse
 import re
