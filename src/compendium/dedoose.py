@@ -28,6 +28,7 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -64,16 +65,9 @@ def read_dedoose(excerpts_path: str | Path, codes_path: str | Path) -> CodedCorp
     excerpts_path = Path(excerpts_path)
     codes = read_dedoose_codes(codes_path)
     raw = _read_sheet(excerpts_path, "excerpt rows")
-    missing = [c for c in FIXED_COLUMNS if c not in raw.columns]
-    if missing:
-        raise DataError(
-            excerpts_path,
-            "the excerpt export lacks a fixed Dedoose column",
-            row=1,
-            column=missing[0],
-            expected=f"the fixed columns {list(FIXED_COLUMNS)}",
-            found=list(raw.columns[:10]),
-        )
+    _require_columns(raw, FIXED_COLUMNS, excerpts_path,
+                     "the excerpt export lacks a fixed Dedoose column",
+                     f"the fixed columns {list(FIXED_COLUMNS)}", list(raw.columns[:10]))
     applied = _applied_columns(raw, codes, excerpts_path, Path(codes_path))
     descriptors = _descriptor_columns(raw, excerpts_path)
 
@@ -114,16 +108,8 @@ def read_dedoose_codes(path: str | Path) -> pd.DataFrame:
     """Read a Dedoose codes export into the tidy ``codes`` table (depth-first order)."""
     path = Path(path)
     raw = _read_sheet(path, "codes")
-    missing = [c for c in CODES_COLUMNS if c not in raw.columns]
-    if missing:
-        raise DataError(
-            path,
-            "the codes export lacks a column",
-            row=1,
-            column=missing[0],
-            expected=f"the columns {list(CODES_ALL_COLUMNS)}",
-            found=list(raw.columns),
-        )
+    _require_columns(raw, CODES_COLUMNS, path, "the codes export lacks a column",
+                     f"the columns {list(CODES_ALL_COLUMNS)}", list(raw.columns))
     ids = _text_column(raw["Id"])
     parents = _text_column(raw["Parent Id"])
     titles = _text_column(raw["Title"])
@@ -236,6 +222,16 @@ def _cell_text(value: object) -> str | None:
 
 def _text_column(col: pd.Series) -> pd.Series:
     return pd.Series([_cell_text(v) for v in col.tolist()], index=col.index, dtype=object)
+
+
+def _require_columns(
+    raw: pd.DataFrame, required: Sequence[str], path: Path, problem: str, expected: str,
+    found: list[str],
+) -> None:
+    """Refuse a header row (row 1) that lacks one of the ``required`` columns."""
+    missing = [c for c in required if c not in raw.columns]
+    if missing:
+        raise DataError(path, problem, row=1, column=missing[0], expected=expected, found=found)
 
 
 def _require_filled(col: pd.Series, path: Path, column: str, expected: str) -> None:

@@ -334,7 +334,7 @@ def suppress_counts_column(
         base = pd.Series(float(df.attrs["base"]), index=df.index)
     else:
         base = pd.Series(float(pd.to_numeric(df[count_cols[0]]).sum()), index=df.index)
-    return _hide(df, small, pct_cols, hidden | ~(base >= min_base), marker)
+    return _hide(df, small, hidden, pct_cols, hidden | ~(base >= min_base), marker)
 
 
 def _small_counts(values: pd.Series, min_cell: int) -> pd.Series:
@@ -344,19 +344,19 @@ def _small_counts(values: pd.Series, min_cell: int) -> pd.Series:
 
 
 def _hide(
-    df: pd.DataFrame, hidden: dict[str, pd.Series], pct_cols: Sequence[str],
+    df: pd.DataFrame, hidden: dict[str, pd.Series], rows: pd.Series, pct_cols: Sequence[str],
     blank: pd.Series, marker: str,
 ) -> pd.DataFrame:
     """``df`` with the ``hidden`` cells of each count column replaced by ``marker`` and the
     percentage columns blanked (NaN) on the ``blank`` rows; ``attrs["n_suppressed"]`` counts
-    the rows with a hidden count."""
+    the ``rows`` that hold a hidden count."""
     out = df.copy()
     for col, mask in hidden.items():
         out[col] = df[col].astype(object).where(~mask, marker)
     for col in pct_cols:
         out[col] = pd.to_numeric(df[col], errors="coerce").astype(float).where(~blank)
     out.attrs = dict(df.attrs)
-    out.attrs["n_suppressed"] = int(pd.concat(hidden.values(), axis=1).any(axis=1).sum())
+    out.attrs["n_suppressed"] = int(rows.sum())
     return out
 
 
@@ -434,4 +434,4 @@ def suppress_one_way(
                 hide.loc[rest.sort_values(kind="mergesort").index[0]] = True
     base = pd.to_numeric(df[base_col], errors="coerce") if base_col else None
     blank = hide if base is None else hide | ~(base >= min_base)
-    return _hide(df, {count_col: hide}, pct_cols, blank, marker)
+    return _hide(df, {count_col: hide}, hide, pct_cols, blank, marker)
