@@ -32,15 +32,11 @@ export PARAMS HIDE_CODE
 NOTEBOOKS := $(basename $(notdir $(wildcard notebooks/[0-9]*.ipynb)))
 PAGES := $(NOTEBOOKS:%=outputs/html/%.html)
 PKG_SRC := pyproject.toml $(wildcard src/compendium/*.py src/compendium/*/*.py \
-           src/compendium/templates/compendium/*)
+           src/compendium/publish/templates/compendium/*)
 
-SURVEY_DATA := data/raw/ops_survey/cawi_limesurvey.csv data/raw/ops_survey/papi_excel.csv \
-               data/codebooks/ops_survey.yaml
-IDI_DATA := data/raw/idi_wielkopolska/dedoose_excerpts.xlsx \
-            data/raw/idi_wielkopolska/dedoose_codes.xlsx data/codebooks/idi_wielkopolska_labels.yaml
-CITIES_DATA := data/raw/four_cities/dedoose_excerpts.xlsx data/raw/four_cities/dedoose_codes.xlsx \
-               data/raw/four_cities/project.qdpx data/codebooks/four_cities_labels.yaml
-RAW_DATA := $(SURVEY_DATA) $(IDI_DATA) $(CITIES_DATA) data/raw/dataset.yaml
+# The raw files of each study, generated from the declared map (compendium.data.sources).
+DATA_DIR ?= data
+include mk/sources.mk
 
 .PHONY: all help env data notebooks site ops-survey idi four-cities synthesis synthetic \
         test test-browser browser-deps lint verify manifest bench lab lock clean distclean FORCE
@@ -55,7 +51,7 @@ help: ## list targets and parameters
 	@echo
 	@echo "Variables: PARAMS=\"-p name value ...\" (override notebook parameters for one run),"
 	@echo "           HIDE_CODE=1 (publish pages without code), VENV=$(VENV), PYTHON=$(PYTHON)"
-	@if [ -x $(PY) ]; then $(PY) -m compendium.params; else \
+	@if [ -x $(PY) ]; then $(PY) -m compendium.publish.params; else \
 	  echo "(run 'make env' to list every notebook's parameters)"; fi
 
 # ---------------------------------------------------------------- environment
@@ -81,13 +77,12 @@ lock:
 # ---------------------------------------------------------------- data
 ## data: validate every raw file against the data contract (re-reads only what changed)
 DATA_CHECK := outputs/.stamps/data-check
-READERS := $(wildcard $(addprefix src/compendium/,datacheck.py survey.py codebook.py textio.py \
-             dedoose.py qdpx.py corpus.py errors.py))
+READERS := $(wildcard src/compendium/data/*.py src/compendium/errors.py)
 data: $(DATA_CHECK)
 
 # One process; when only raw files changed ($?), only their sources are read again.
 $(DATA_CHECK): $(RAW_DATA) $(READERS) $(ENV_STAMP)
-	@$(PY) -m compendium.datacheck data $(if $(filter-out $(RAW_DATA),$?),,--changed $?)
+	@$(PY) -m compendium.data.datacheck $(DATA_DIR) $(if $(filter-out $(RAW_DATA),$?),,--changed $?)
 	@mkdir -p $(@D) && touch $@
 
 ## synthetic: regenerate the synthetic raw files from data/calibration (byte-identical)
@@ -101,14 +96,14 @@ notebooks: $(PAGES)
 # runner also writes outputs/notebooks/%.ipynb and the notebook's tables, figures and
 # results, each atomically, the page last (so the page is the target Make compares).
 outputs/html/%.html: notebooks/%.ipynb params/%.yaml \
-    outputs/.stamps/%.override data/raw/dataset.yaml $(PKG_SRC) $(ENV_STAMP) | $(DATA_CHECK)
-	@$(PY) -m compendium.runner $* $(PARAMS) $(if $(HIDE_CODE),--hide-code)
+    outputs/.stamps/%.override $(DATA_DIR)/raw/dataset.yaml $(PKG_SRC) $(ENV_STAMP) | $(DATA_CHECK)
+	@$(PY) -m compendium.publish.runner $* $(PARAMS) $(if $(HIDE_CODE),--hide-code)
 
 # The data each notebook reads (the data check runs first: order-only above, so a check of
 # one source never re-runs the notebooks of the others), and what the synthesis reads.
-outputs/html/01_ops_survey.html: $(SURVEY_DATA)
-outputs/html/02_idi_wielkopolska.html: $(IDI_DATA)
-outputs/html/03_four_cities.html: $(CITIES_DATA)
+outputs/html/01_ops_survey.html: $(NOTEBOOK_DATA_01_ops_survey)
+outputs/html/02_idi_wielkopolska.html: $(NOTEBOOK_DATA_02_idi_wielkopolska)
+outputs/html/03_four_cities.html: $(NOTEBOOK_DATA_03_four_cities)
 outputs/html/04_synthesis.html: \
     outputs/html/02_idi_wielkopolska.html outputs/html/03_four_cities.html
 
@@ -130,7 +125,7 @@ site: outputs/html/index.html
 # The synthesis first: under `make -j` its chain (02 and 03, which it waits for) starts before
 # the independent 01, so the longest path is never left for last.
 outputs/html/index.html: outputs/html/04_synthesis.html $(PAGES) $(PKG_SRC)
-	@$(PY) -m compendium.site --root .
+	@$(PY) -m compendium.publish.site --root .
 
 # ---------------------------------------------------------------- checks
 ## test: unit tests, the end-to-end pipeline test and the browser test (pytest)
@@ -156,11 +151,11 @@ lint: $(ENV_STAMP)
 
 ## verify: rebuild what is stale, then compare tables and figures with outputs/MANIFEST.sha256
 verify: all
-	@$(PY) -m compendium.manifest check outputs
+	@$(PY) -m compendium.publish.manifest check outputs
 
 ## manifest: deliberately refresh outputs/MANIFEST.sha256 from the current outputs
 manifest: all
-	$(PY) -m compendium.manifest write outputs
+	$(PY) -m compendium.publish.manifest write outputs
 
 ## bench: measure the pipeline (cold, no-op, incremental, floor, scale); report in outputs/bench
 bench: $(ENV_STAMP)

@@ -53,8 +53,9 @@ ENV_DROP = ("PARAMS", "HIDE_CODE", "MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVER
 MAKE_EXPORTS = {"PYTHONHASHSEED": "0", "MPLBACKEND": "Agg", "SOURCE_DATE_EPOCH": "0",
                 "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
 # What the notebooks import, timed alone: the fixed cost of every notebook process.
-IMPORTS = ("import IPython.display, compendium.notebook, compendium.plots, compendium.qual, "
-           "compendium.survey_analysis, compendium.interview_analysis")
+IMPORTS = ("import IPython.display, compendium.publish.notebook, compendium.publish.plots, "
+           "compendium.analysis.qual, compendium.analysis.survey_analysis, "
+           "compendium.analysis.interview_analysis")
 RUNNING = re.compile(r"^\[compendium\] running (\S+)")
 PUBLISHED = re.compile(r"^\[compendium\] published \S*?([^/\s]+)\.html\s*$")
 
@@ -513,8 +514,8 @@ def run_steps_once(settings: Settings, copy: Path) -> dict[str, float]:
     env = {**settings.env_for(copy), **MAKE_EXPORTS}
     python = str(settings.venv / "bin" / "python")
     steps = {"imports only": [python, "-c", IMPORTS],
-             "data check": [python, "-m", "compendium.datacheck", "data"],
-             "site index": [python, "-m", "compendium.site", "--root", "."]}
+             "data check": [python, "-m", "compendium.data.datacheck", "data"],
+             "site index": [python, "-m", "compendium.publish.site", "--root", "."]}
     times = {}
     for name, cmd in steps.items():
         res = timed(cmd, cwd=copy, env=env, timeout=settings.timeout)
@@ -631,7 +632,7 @@ def measure_env(settings: Settings, ws: Workspace) -> dict[str, Any]:
         ws.discard(copy)
         raise BenchError(f"make env failed with exit status {res.returncode}:\n{res.tail()}")
     check = timed([str(venv / "bin" / "python"), "-c",
-                   "import compendium.runner, papermill, pandas, pingouin, matplotlib"],
+                   "import compendium.publish.runner, papermill, pandas, pingouin, matplotlib"],
                   cwd=copy, env=run_env(None), timeout=settings.timeout)
     verdict = "ok" if check.returncode == 0 else "FAIL"
     progress(f"environment set-up: {res.wall:.1f} s (imports {verdict})")

@@ -26,7 +26,7 @@ def project_root() -> Path:
 @pytest.fixture(scope="session")
 def cb():
     """The survey codebook."""
-    from compendium.codebook import load_codebook
+    from compendium.data.codebook import load_codebook
 
     return load_codebook(ROOT / "data" / "codebooks" / "ops_survey.yaml")
 

@@ -1,4 +1,4 @@
-"""Tests for compendium.sdc: hand-worked suppression patterns and invariants on random tables."""
+"""compendium.analysis.disclosure: hand-worked suppression patterns, invariants on random tables."""
 
 from __future__ import annotations
 
@@ -9,14 +9,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 
-from compendium.errors import DataError, ParameterError
-from compendium.sdc import (
+from compendium.analysis.disclosure import (
     small_counts_in_csv,
     suppress,
     suppress_counts_column,
     suppress_one_way,
     suppression_mask,
 )
+from compendium.errors import DataError, ParameterError
 
 
 def cells(mask: pd.DataFrame) -> set[tuple[object, object]]:

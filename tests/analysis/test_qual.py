@@ -1,4 +1,4 @@
-"""Coded-interview analyses (compendium.qual) on a hand-built corpus.
+"""Coded-interview analyses (compendium.analysis.qual) on a hand-built corpus.
 
 The corpus (every count below is worked out from this picture):
 
@@ -31,9 +31,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import cohen_kappa_score
 
-from compendium.corpus import CodedCorpus, validate_corpus
-from compendium.errors import ParameterError
-from compendium.qual import (
+from compendium.analysis.qual import (
     KAPPA_BANDS,
     agreement,
     agreement_summary,
@@ -50,6 +48,8 @@ from compendium.qual import (
     presence_matrix,
     saturation,
 )
+from compendium.data.corpus import CodedCorpus, validate_corpus
+from compendium.errors import ParameterError
 
 R, U, C = "Risks", "Risks\\Underfunding", "Risks\\Coordination"
 P, S, H = "Response", "Response\\Speed", "Housing"

@@ -1,4 +1,4 @@
-"""Tests for compendium.stats: every number is worked out by hand or by an independent library."""
+"""compendium.analysis.stats: every number worked out by hand or by an independent library."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 import statsmodels.api as sm
 from scipy import stats as sps
 
-from compendium import stats as S
+from compendium.analysis import stats as S
 from compendium.errors import ParameterError
 
 

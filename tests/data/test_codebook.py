@@ -1,4 +1,4 @@
-"""The OPS survey codebook: content, lookups and validation (compendium.codebook)."""
+"""The OPS survey codebook: content, lookups and validation (compendium.data.codebook)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from compendium.codebook import TYPES, load_codebook
+from compendium.data.codebook import TYPES, load_codebook
 from compendium.errors import DataError, ParameterError
 
-CODEBOOK = Path(__file__).resolve().parents[1] / "data" / "codebooks" / "ops_survey.yaml"
+CODEBOOK = Path(__file__).resolve().parents[2] / "data" / "codebooks" / "ops_survey.yaml"
 POLISH_LETTERS = set("ąćęłńóśźż")
 REQUIRED = [
     "respondent_id", "mode", "position", "seniority", "gmina_type", "subregion", "institution",

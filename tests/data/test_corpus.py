@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from compendium.corpus import CodedCorpus, codes_frame, tidy_corpus, validate_corpus
+from compendium.data.corpus import CodedCorpus, codes_frame, tidy_corpus, validate_corpus
 from compendium.errors import DataError
 
 ROWS = [("Risks", None, "Risks", "", 1), ("Risks\\Underfunding", "Risks", "Underfunding", "d", 2)]

@@ -4,7 +4,7 @@ import shutil
 
 import pytest
 
-from compendium import datacheck
+from compendium.data import datacheck
 from compendium.errors import DataError
 
 

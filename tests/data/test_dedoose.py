@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from openpyxl import Workbook
 
-from compendium.dedoose import FIXED_COLUMNS, read_dedoose, read_dedoose_codes
+from compendium.data.dedoose import FIXED_COLUMNS, read_dedoose, read_dedoose_codes
 from compendium.errors import DataError
 
 CODES_HEADER = [

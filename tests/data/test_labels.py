@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 import yaml
 
+from compendium.data.labels import load_labels
 from compendium.errors import DataError, ParameterError
-from compendium.labels import load_labels
 
 SMALL = """
 codes:

@@ -37,15 +37,15 @@ import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from compendium.codebook import Codebook, load_codebook
-from compendium.corpus import CodedCorpus, validate_corpus
-from compendium.datacheck import check, sources
-from compendium.dedoose import read_dedoose
+from compendium.data.codebook import Codebook, load_codebook
+from compendium.data.corpus import CodedCorpus, validate_corpus
+from compendium.data.datacheck import check, sources
+from compendium.data.dedoose import read_dedoose
+from compendium.data.qdpx import deterministic_zip, read_qdpx
+from compendium.data.survey import read_cawi, read_papi, survey_schema
 from compendium.errors import CompendiumError
-from compendium.qdpx import deterministic_zip, read_qdpx
-from compendium.survey import read_cawi, read_papi, survey_schema
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "data"
 RAW = DATA / "raw"
 CODEBOOK = DATA / "codebooks" / "ops_survey.yaml"

@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from compendium.data.qdpx import read_qdpx, write_qdpx
 from compendium.errors import DataError, ParameterError
-from compendium.qdpx import read_qdpx, write_qdpx
 
 TEXT_ONE = "Line one.\r\nWe relied on local NGOs.\r\nEnd."  # CRLF, as ATLAS.ti keeps it
 TEXT_TWO = "Ünïcödé 😀 here."  # the emoji is one code point

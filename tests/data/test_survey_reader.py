@@ -1,4 +1,4 @@
-"""Reading the OPS survey exports into the tidy table (compendium.survey)."""
+"""Reading the OPS survey exports into the tidy table (compendium.data.survey)."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ import pandas as pd
 import pytest
 import yaml
 
-from compendium import survey
-from compendium.codebook import load_codebook
+from compendium.data import survey
+from compendium.data.codebook import load_codebook
 from compendium.errors import DataError, ParameterError
 from compendium.synthetic import survey as synthetic
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CODEBOOK = ROOT / "data" / "codebooks" / "ops_survey.yaml"
 CALIBRATION = ROOT / "data" / "calibration" / "survey.yaml"
 CAWI_ADMIN = ["id", "submitdate", "lastpage", "startlanguage", "seed"]

@@ -1,10 +1,10 @@
-"""Encoding detection and strict CSV parsing of the raw exports (compendium.textio)."""
+"""Encoding detection and strict CSV parsing of the raw exports (compendium.data.textio)."""
 
 from __future__ import annotations
 
 import pytest
 
-from compendium import textio
+from compendium.data import textio
 from compendium.errors import DataError
 
 POLISH = "ąćęłńóśźż ĄĆĘŁŃÓŚŹŻ"

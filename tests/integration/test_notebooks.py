@@ -6,7 +6,7 @@ import nbformat
 import pytest
 from conftest import ROOT
 
-from compendium import params
+from compendium.publish import params
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
 

@@ -16,7 +16,7 @@ import pytest
 import yaml
 from conftest import ROOT, VENV, make, ran, snapshot
 
-from compendium.sdc import small_counts_in_csv
+from compendium.analysis.disclosure import small_counts_in_csv
 
 pytestmark = pytest.mark.slow
 
@@ -60,8 +60,8 @@ def test_make_starts_the_synthesis_chain_before_the_independent_notebook():
     # A dry run of everything (-n -B, environment held as it is): under `make -j2` the first
     # two notebooks started are the two the synthesis waits for.
     res = make(ROOT, "-n", "-B", "-o", f"{VENV}/.compendium-installed", "all")
-    order = [ln.split("compendium.runner ")[1].split()[0]
-             for ln in res.stdout.splitlines() if "compendium.runner " in ln]
+    order = [ln.split("compendium.publish.runner ")[1].split()[0]
+             for ln in res.stdout.splitlines() if "compendium.publish.runner " in ln]
     assert sorted(order) == ["01_ops_survey", "02_idi_wielkopolska", "03_four_cities",
                              "04_synthesis"]
     assert order[:2] == ["02_idi_wielkopolska", "03_four_cities"]
@@ -178,7 +178,7 @@ def test_no_published_table_shows_a_count_below_min_cell(built):
 
 
 def test_outputs_hold_no_personal_data(built):
-    from compendium.privacy import scan_tree
+    from compendium.publish.privacy import scan_tree
 
     assert scan_tree(built / "outputs") == []
 

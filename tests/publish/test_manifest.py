@@ -1,6 +1,6 @@
 """The reviewers' reproduction check."""
 
-from compendium import manifest
+from compendium.publish import manifest
 
 
 def _outputs(tmp_path):

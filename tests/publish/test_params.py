@@ -2,8 +2,8 @@
 
 import pytest
 
-from compendium import params
 from compendium.errors import ParameterError
+from compendium.publish import params
 
 
 def test_defaults_of_every_notebook_validate():

@@ -1,4 +1,4 @@
-"""Tests for compendium.plots: exact diverging geometry, figure contents, byte-stable saving."""
+"""compendium.publish.plots: exact diverging geometry, figure contents, byte-stable saving."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 
-from compendium import plots as P  # noqa: E402
 from compendium.errors import ParameterError  # noqa: E402
+from compendium.publish import plots as P  # noqa: E402
 
 SCALE5 = ["zdecydowanie nie", "raczej nie", "ani tak, ani nie", "raczej tak", "zdecydowanie tak"]
 

@@ -4,7 +4,7 @@ import zipfile
 
 import pytest
 
-from compendium.privacy import find_personal_data, scan_tree
+from compendium.publish.privacy import find_personal_data, scan_tree
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,8 @@ import pytest
 from jupyter_core.utils import run_sync
 from nbformat.v4 import new_code_cell, new_notebook
 
-from compendium import runner
 from compendium.errors import CompendiumError, ParameterError
+from compendium.publish import runner
 
 
 def test_overrides_are_parsed_as_yaml_and_win_over_the_file(tmp_path):

@@ -16,7 +16,7 @@ def test_committed_raw_files_equal_a_fresh_generation(project_root, tmp_path):
 
 
 def test_marker_says_synthetic(project_root):
-    from compendium.provenance import dataset_info, is_synthetic
+    from compendium.publish.provenance import dataset_info, is_synthetic
 
     assert is_synthetic(project_root / "data")
     assert dataset_info(project_root / "data")["files"] == 8

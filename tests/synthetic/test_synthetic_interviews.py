@@ -12,10 +12,10 @@ import pytest
 import yaml
 from sklearn.metrics import cohen_kappa_score
 
-from compendium.corpus import attributes_wide, primary_codings
-from compendium.dedoose import read_dedoose
+from compendium.data.corpus import attributes_wide, primary_codings
+from compendium.data.dedoose import read_dedoose
+from compendium.data.qdpx import read_qdpx
 from compendium.errors import ParameterError
-from compendium.qdpx import read_qdpx
 from compendium.synthetic import interviews
 
 FILES = [

@@ -13,11 +13,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from compendium import survey
+from compendium.data import survey
 from compendium.errors import ParameterError
 from compendium.synthetic import survey as synthetic
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CODEBOOK = ROOT / "data" / "codebooks" / "ops_survey.yaml"
 CALIBRATION = ROOT / "data" / "calibration" / "survey.yaml"
 COMMITTED = ROOT / "data" / "raw" / "ops_survey"

@@ -306,7 +306,7 @@ def suppress_counts_column(
       was suppressed (a percentage of a known base would give the count back).
 
     The base is ``df[base_col]`` per row if given, else ``df.attrs["base"]`` (set
-    by :func:`compendium.stats.proportion_table` and ``multi_response_table``),
+    by :func:`compendium.analysis.stats.proportion_table` and ``multi_response_table``),
     else the sum of the first count column (right for a one-way frequency table).
 
     No secondary suppression is applied across rows: when the base is published,

@@ -1,6 +1,6 @@
 """The coded-interview notebooks' compositions: subsets, labelled tables, tests, findings.
 
-Generic analyses live in :mod:`compendium.qual`; this module puts them together the way
+Generic analyses live in :mod:`compendium.analysis.qual`; this module puts them together the way
 the Wielkopolska IDI, four-city and synthesis notebooks present them, with labels in the
 run's language and disclosure control applied to every published count.
 """
@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from compendium import qual, sdc, stats
-from compendium.corpus import CodedCorpus, attributes_wide
+from compendium.analysis import disclosure, qual, stats
+from compendium.data.corpus import CodedCorpus, attributes_wide
+from compendium.data.labels import Labels
 from compendium.errors import DataError, ParameterError
-from compendium.labels import Labels
 
 UNIT_COLUMN = {"interview": "n_documents", "segment": "n_segments"}
 UNIT_LABEL = {
@@ -33,11 +33,11 @@ def read_four_cities(data_dir: str | Path, source: str) -> CodedCorpus:
     """The four-city interviews from the Dedoose export or the REFI-QDA project."""
     raw = Path(data_dir) / "raw" / "four_cities"
     if source == "dedoose":
-        from compendium.dedoose import read_dedoose
+        from compendium.data.dedoose import read_dedoose
 
         return read_dedoose(raw / "dedoose_excerpts.xlsx", raw / "dedoose_codes.xlsx")
     if source == "qdpx":
-        from compendium.qdpx import read_qdpx
+        from compendium.data.qdpx import read_qdpx
 
         return read_qdpx(raw / "project.qdpx")
     raise ParameterError("source", f"unknown source {source!r}", allowed=["dedoose", "qdpx"])
@@ -131,7 +131,7 @@ def crosstab_docs(
         tab = tab.reindex(columns=[c for c in order if c in tab.columns])
     tab.loc["Total"] = tab.sum()
     tab["Total"] = tab.sum(axis=1)
-    shown = sdc.suppress(tab.astype(int), min_cell=min_cell)
+    shown = disclosure.suppress(tab.astype(int), min_cell=min_cell)
     total = "Total" if lang == "en" else "Razem"
     shown.index = [total if v == "Total" else labels.value(rows, v, lang) for v in shown.index]
     shown.columns = [total if v == "Total" else labels.value(cols, v, lang) for v in shown.columns]
@@ -169,12 +169,12 @@ def publishable(df: pd.DataFrame, min_cell: int) -> pd.DataFrame:
     """Count columns (``n``, ``n_*``) suppressed below ``min_cell``, percentages of them hidden."""
     counts = [c for c in df.columns if c == "n" or c.startswith("n_")]
     pcts = [c for c in df.columns if c.startswith("pct")]
-    return sdc.suppress_counts_column(df, counts, min_cell, pct_cols=pcts, min_base=1)
+    return disclosure.suppress_counts_column(df, counts, min_cell, pct_cols=pcts, min_base=1)
 
 
 def publishable_counts(table: pd.DataFrame, min_cell: int) -> pd.DataFrame:
     """A crosstab of counts with primary and secondary suppression, its row labels a column."""
-    shown = sdc.suppress(table.astype(int), min_cell=min_cell)
+    shown = disclosure.suppress(table.astype(int), min_cell=min_cell)
     return shown.reset_index()
 
 
@@ -290,7 +290,7 @@ def prevalence_by(
 
 def publishable_long(long: pd.DataFrame, min_cell: int) -> pd.DataFrame:
     """A long prevalence table with suppressed counts and percentages hidden where needed."""
-    return sdc.suppress_counts_column(long, ["n"], min_cell, pct_cols=["pct"], min_base=10,
+    return disclosure.suppress_counts_column(long, ["n"], min_cell, pct_cols=["pct"], min_base=10,
                                       base_col="group_size")
 
 

@@ -1,11 +1,11 @@
-"""Coded-interview analyses on a :class:`~compendium.corpus.CodedCorpus`.
+"""Coded-interview analyses on a :class:`~compendium.data.corpus.CodedCorpus`.
 
 Notation as in METHODS.md ("Coded-interview summaries", "Intercoder agreement"):
 documents D, segments S, a(s, c) = 1 when segment s carries code c.
 
 Conventions shared by every function here:
 
-* ``codings`` defaults to :func:`~compendium.corpus.primary_codings` (each document's
+* ``codings`` defaults to :func:`~compendium.data.corpus.primary_codings` (each document's
   primary coder only), so double coding is not counted twice. An explicit codings frame
   (columns ``segment_id``, ``code_id``, ``coder``) may be passed instead; a segment that
   carries a code from several coders still counts once (counts are over distinct
@@ -36,7 +36,7 @@ import pandas as pd
 from scipy import sparse
 from sklearn.metrics import cohen_kappa_score
 
-from compendium.corpus import CodedCorpus, primary_codings
+from compendium.data.corpus import CodedCorpus, primary_codings
 from compendium.errors import DataError, ParameterError
 
 __all__ = [
@@ -113,7 +113,7 @@ def _layout(corpus: CodedCorpus) -> _Layout:
         raise ParameterError(
             "corpus",
             "segments refer to documents missing from the documents table "
-            "(run compendium.corpus.validate_corpus first)",
+            "(run compendium.data.corpus.validate_corpus first)",
         )
     has_parent = codes["parent_id"].notna().to_numpy()
     parent = np.where(has_parent, code_ids.get_indexer(codes["parent_id"]), -1)

@@ -1,8 +1,8 @@
 """The OPS survey notebook's compositions: labelled, suppressed tables, tests and findings.
 
-Generic statistics live in :mod:`compendium.stats`; this module applies them to the survey
+Generic statistics live in :mod:`compendium.analysis.stats`; this module applies them to the survey
 the way the notebook presents it, with labels from the codebook in the run's language and
-disclosure control (:mod:`compendium.sdc`) on every published count.
+disclosure control (:mod:`compendium.analysis.disclosure`) on every published count.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from compendium import sdc, stats
-from compendium.codebook import Codebook
+from compendium.analysis import disclosure, stats
+from compendium.data.codebook import Codebook
 from compendium.errors import CompendiumError
 
 READY_THRESHOLD = 4.0  # readiness score at or above which a respondent counts as "ready"
@@ -25,7 +25,7 @@ NO_CONTACT = {"en": "no foreign clients", "pl": "brak klientów-cudzoziemców"}
 def _publish(table: pd.DataFrame, min_cell: int, base_col: str | None = None) -> pd.DataFrame:
     counts = [c for c in table.columns if c == "n" or c.startswith("n_")]
     pcts = [c for c in table.columns if c in ("pct", "ci_low", "ci_high")]
-    return sdc.suppress_counts_column(table, counts, min_cell, pct_cols=pcts, min_base=10,
+    return disclosure.suppress_counts_column(table, counts, min_cell, pct_cols=pcts, min_base=10,
                                       base_col=base_col)
 
 
@@ -42,7 +42,7 @@ def sample_table(
         parts.append(tab.assign(variable=label, n_base=base))
     out = pd.concat(parts, ignore_index=True)
     out = out[["variable", "category", "n", "pct", "ci_low", "ci_high", "n_base"]]
-    shown = sdc.suppress_one_way(out, "n", "variable", min_cell,
+    shown = disclosure.suppress_one_way(out, "n", "variable", min_cell,
                                  pct_cols=["pct", "ci_low", "ci_high"], base_col="n_base")
     return _publish(shown, min_cell, base_col="n_base")
 
@@ -102,7 +102,7 @@ def likert_counts(df: pd.DataFrame, codebook: Codebook, group: str, lang: str) -
 
 def likert_table(counts: pd.DataFrame, min_cell: int) -> pd.DataFrame:
     """A Likert count table with primary and secondary suppression, item labels as a column."""
-    return sdc.suppress(counts, min_cell=min_cell).reset_index()
+    return disclosure.suppress(counts, min_cell=min_cell).reset_index()
 
 
 def neutral_label(codebook: Codebook, group: str, lang: str) -> str | None:

@@ -1,6 +1,6 @@
 """Validate every raw file against the data contract before any notebook runs.
 
-``python -m compendium.datacheck data`` reads the survey (CAWI + PAPI), the Wielkopolska
+``python -m compendium.data.datacheck data`` reads the survey (CAWI + PAPI), the Wielkopolska
 IDIs and the four-city interviews (Dedoose export and REFI-QDA project), prints one line
 per source, and exits 2 with the reader's message on the first broken file.
 
@@ -14,28 +14,13 @@ import argparse
 import sys
 from pathlib import Path
 
+from compendium.data.sources import source_map
 from compendium.errors import CompendiumError, ParameterError
 
 
 def sources(data_dir: Path) -> dict[str, dict[str, Path]]:
-    """The raw files of each source, by role."""
-    raw = data_dir / "raw"
-    return {
-        "ops_survey": {
-            "cawi": raw / "ops_survey" / "cawi_limesurvey.csv",
-            "papi": raw / "ops_survey" / "papi_excel.csv",
-            "codebook": data_dir / "codebooks" / "ops_survey.yaml",
-        },
-        "idi_wielkopolska": {
-            "excerpts": raw / "idi_wielkopolska" / "dedoose_excerpts.xlsx",
-            "codes": raw / "idi_wielkopolska" / "dedoose_codes.xlsx",
-        },
-        "four_cities": {
-            "excerpts": raw / "four_cities" / "dedoose_excerpts.xlsx",
-            "codes": raw / "four_cities" / "dedoose_codes.xlsx",
-            "qdpx": raw / "four_cities" / "project.qdpx",
-        },
-    }
+    """The raw files of each source, by role (from the declared map in ``sources``)."""
+    return source_map(data_dir)
 
 
 def check_source(data_dir: Path, source: str) -> list[str]:
@@ -45,19 +30,19 @@ def check_source(data_dir: Path, source: str) -> list[str]:
         raise ParameterError("source", f"unknown source {source!r}", allowed=sorted(src))
     files = src[source]
     if source == "ops_survey":
-        from compendium.codebook import load_codebook
-        from compendium.survey import read_survey
+        from compendium.data.codebook import load_codebook
+        from compendium.data.survey import read_survey
 
         survey = read_survey(files["cawi"], files["papi"], load_codebook(files["codebook"]))
         modes = survey["mode"].value_counts().sort_index().to_dict()
         return [f"ops_survey: {len(survey)} respondents {modes}"]
-    from compendium.dedoose import read_dedoose
+    from compendium.data.dedoose import read_dedoose
 
     corpus = read_dedoose(files["excerpts"], files["codes"])
     lines = [f"{source} (Dedoose): {len(corpus.documents)} interviews, "
              f"{len(corpus.segments)} segments, {len(corpus.codes)} codes"]
     if "qdpx" in files and files["qdpx"].exists():
-        from compendium.qdpx import read_qdpx
+        from compendium.data.qdpx import read_qdpx
 
         q = read_qdpx(files["qdpx"])
         lines.append(f"{source} (REFI-QDA): {len(q.documents)} interviews, "
@@ -84,7 +69,7 @@ def sources_to_check(data_dir: Path, changed: list[str] | None) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m compendium.datacheck", description=__doc__)
+    ap = argparse.ArgumentParser(prog="python -m compendium.data.datacheck", description=__doc__)
     ap.add_argument("data_dir", nargs="?", default="data")
     ap.add_argument("--source", default=None, help="check one source only")
     ap.add_argument("--changed", nargs="+", default=None,

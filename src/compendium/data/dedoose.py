@@ -5,7 +5,7 @@ The excerpt export has one row per excerpt and coder: the fixed columns
 then the descriptor fields (whatever is neither fixed nor ``Code: ``). The codes
 export lists the whole codebook (``Id``, ``Parent Id``, ``Title``, ``Description``, ...).
 
-Conventions of this reader (see :mod:`compendium.corpus` for the tables):
+Conventions of this reader (see :mod:`compendium.data.corpus` for the tables):
 
 * ``doc_id`` and ``title`` are the ``Media Title``; document order is the order of
   first appearance in the export.
@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from compendium.corpus import CodedCorpus, codes_frame, tidy_corpus
+from compendium.data.corpus import CodedCorpus, codes_frame, tidy_corpus
 from compendium.errors import DataError
 
 FIXED_COLUMNS = (

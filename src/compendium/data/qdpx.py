@@ -3,7 +3,7 @@
 A ``.qdpx`` is a zip holding ``project.qde`` (XML, namespace ``urn:QDA-XML:project:1.0``)
 and the plain-text sources under ``sources/`` (some tools write ``Sources/``).
 
-Reading conventions (see :mod:`compendium.corpus` for the tables):
+Reading conventions (see :mod:`compendium.data.corpus` for the tables):
 
 * Documents are the ``TextSource`` elements in file order; ``doc_id`` and ``title``
   are the source's ``name``. Other source types (PDF, picture, audio, video) are skipped.
@@ -35,7 +35,7 @@ from pathlib import Path
 import pandas as pd
 
 from compendium.artifacts import atomic_write_bytes
-from compendium.corpus import CodedCorpus, codes_frame, tidy_corpus, validate_corpus
+from compendium.data.corpus import CodedCorpus, codes_frame, tidy_corpus, validate_corpus
 from compendium.errors import DataError, ParameterError
 
 NS = "urn:QDA-XML:project:1.0"

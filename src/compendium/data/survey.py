@@ -28,8 +28,8 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from compendium import textio
-from compendium.codebook import CODED_TYPES, ORDERED_TYPES, Codebook, _check_lang
+from compendium.data import textio
+from compendium.data.codebook import CODED_TYPES, ORDERED_TYPES, Codebook, _check_lang
 from compendium.errors import DataError, ParameterError
 
 # ASCII digits only: "\d" would also take Arabic-Indic or full-width digits, which

@@ -1,7 +1,7 @@
 """Reviewers' reproduction check: SHA-256 of every published table, figure and result.
 
-``python -m compendium.manifest write outputs`` refreshes ``outputs/MANIFEST.sha256``;
-``python -m compendium.manifest check outputs`` prints OK/DIFFERS/MISSING/NEW per file and
+``python -m compendium.publish.manifest write outputs`` refreshes ``outputs/MANIFEST.sha256``;
+``python -m compendium.publish.manifest check outputs`` prints OK/DIFFERS/MISSING/NEW per file and
 exits non-zero on any difference. Pages and executed notebooks are not listed: they carry
 the git commit in their colophon, so they change with every commit by design.
 """
@@ -67,7 +67,7 @@ def compare(outputs: Path) -> list[tuple[str, str]]:
 def main(argv: list[str] | None = None) -> int:
     args = argv if argv is not None else sys.argv[1:]
     if len(args) != 2 or args[0] not in ("write", "check"):
-        print("usage: python -m compendium.manifest write|check OUTPUTS", file=sys.stderr)
+        print("usage: python -m compendium.publish.manifest write|check OUTPUTS", file=sys.stderr)
         return 2
     outputs = Path(args[1])
     if args[0] == "write":

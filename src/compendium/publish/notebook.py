@@ -17,10 +17,10 @@ from typing import Any
 import pandas as pd
 from IPython.display import HTML, Markdown, display
 
-from compendium import params as param_schemas
 from compendium.artifacts import update_results, write_table
 from compendium.errors import CompendiumError
-from compendium.provenance import colophon_markdown, dataset_info
+from compendium.publish import params as param_schemas
+from compendium.publish.provenance import colophon_markdown, dataset_info
 
 BANNER = {
     "en": "SYNTHETIC DATA — illustrative, not the study's results.",
@@ -63,7 +63,7 @@ class Report:
 
         Refuses (raises) when a count column shows a value in 1..min_cell-1 (see ``sdc``).
         """
-        from compendium.sdc import small_counts_in_csv
+        from compendium.analysis.disclosure import small_counts_in_csv
 
         self.tables += 1
         path = write_table(df, self.out / "tables" / self.notebook / f"{name}.csv", index=index)
@@ -83,7 +83,7 @@ class Report:
 
     def figure(self, fig: Any, name: str, caption: str | Mapping[str, str]) -> None:
         """Save ``fig`` as PNG and SVG under ``figures/<notebook>/`` and show it with a caption."""
-        from compendium.plots import save_figure
+        from compendium.publish.plots import save_figure
 
         self.figures += 1
         paths = save_figure(fig, self.out / "figures" / self.notebook / name)
@@ -120,7 +120,7 @@ def start(notebook: str, namespace: Mapping[str, Any]) -> Report:
     """Validate the notebook's parameters, set the figure theme, and show the data banner."""
     warnings.formatwarning = _short_warning
     p = param_schemas.from_namespace(notebook, namespace)
-    from compendium.plots import set_theme
+    from compendium.publish.plots import set_theme
 
     set_theme()
     info = dataset_info(p.data_dir)

@@ -481,7 +481,7 @@ def saturation_curves(
 ) -> Figure:
     """Cumulative distinct codes by interview order, one step line per group.
 
-    ``sat`` is :func:`compendium.qual.saturation` output (with or without ``group``).
+    ``sat`` is :func:`compendium.analysis.qual.saturation` output (with or without ``group``).
     """
     needed = ["order", "cumulative_codes"]
     missing = [c for c in needed if c not in sat.columns]

@@ -1,6 +1,6 @@
 """The runner Make calls: execute one notebook with papermill and publish it as HTML.
 
-``python -m compendium.runner 01_ops_survey [-p name value ...]``
+``python -m compendium.publish.runner 01_ops_survey [-p name value ...]``
 
 In one Python process: read ``params/<name>.yaml``, apply command-line overrides, validate
 them against the notebook's declared schema, execute ``notebooks/<name>.ipynb`` with the
@@ -33,10 +33,10 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from compendium import params as param_schemas
 from compendium.artifacts import atomic_write_text
 from compendium.errors import CompendiumError, ParameterError
-from compendium.provenance import is_synthetic
+from compendium.publish import params as param_schemas
+from compendium.publish.provenance import is_synthetic
 
 if TYPE_CHECKING:  # imported where used: the kernel starts before this process needs it
     import nbformat
@@ -323,7 +323,7 @@ def run(
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m compendium.runner", description=__doc__,
+    ap = argparse.ArgumentParser(prog="python -m compendium.publish.runner", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("notebook", help="notebook file stem, e.g. 01_ops_survey")
     ap.add_argument("-p", "--param", nargs=2, action="append", default=[],

@@ -1,6 +1,6 @@
 """The site index: ``outputs/html/index.html`` listing every analysis with its key numbers.
 
-``python -m compendium.site --root .`` reads the notebooks' titles and summaries, their
+``python -m compendium.publish.site --root .`` reads the notebooks' titles and summaries, their
 ``outputs/results/<notebook>.json`` and the published figures and tables.
 """
 
@@ -14,8 +14,8 @@ from pathlib import Path
 import jinja2
 
 from compendium.artifacts import atomic_write_text
-from compendium.provenance import dataset_info, git_state
-from compendium.runner import TEMPLATES, list_pages
+from compendium.publish.provenance import dataset_info, git_state
+from compendium.publish.runner import TEMPLATES, list_pages
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ def render_index(root: Path, outputs: Path) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m compendium.site", description=__doc__)
+    ap = argparse.ArgumentParser(prog="python -m compendium.publish.site", description=__doc__)
     ap.add_argument("--root", default=".")
     ap.add_argument("--outputs", default=None)
     args = ap.parse_args(argv)

@@ -29,10 +29,10 @@ import pandas as pd
 from openpyxl import Workbook
 
 from compendium.artifacts import atomic_write_bytes
-from compendium.corpus import CodedCorpus, codes_frame, tidy_corpus
-from compendium.dedoose import CODES_ALL_COLUMNS, FIXED_COLUMNS
+from compendium.data.corpus import CodedCorpus, codes_frame, tidy_corpus
+from compendium.data.dedoose import CODES_ALL_COLUMNS, FIXED_COLUMNS
+from compendium.data.qdpx import deterministic_zip, write_qdpx
 from compendium.errors import ParameterError
-from compendium.qdpx import deterministic_zip, write_qdpx
 
 IDI = "idi_wielkopolska"
 FOUR = "four_cities"

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from compendium.artifacts import atomic_write_bytes
-from compendium.codebook import Codebook, load_codebook
+from compendium.data.codebook import Codebook, load_codebook
 from compendium.errors import ParameterError
 
 CAWI_FILE = "cawi_limesurvey.csv"
