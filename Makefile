@@ -145,9 +145,9 @@ browser-deps:
 	      >/dev/null 2>&1 || echo "[test] could not install chromium: the browser test will be skipped"; \
 	  else echo "[test] chromium is missing and cannot be installed here: the browser test will be skipped"; fi; }
 
-## lint: ruff on the package and the tests
+## lint: ruff on the whole repository (package, tests, benchmarks, notebooks)
 lint: $(ENV_STAMP)
-	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff check .
 
 ## verify: rebuild what is stale, then compare tables and figures with outputs/MANIFEST.sha256
 verify: all
