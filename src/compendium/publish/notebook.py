@@ -96,6 +96,10 @@ class Report:
             f"{cap}</figcaption></figure>"
         ))
 
+    def prose(self, en: str, pl: str | None = None) -> None:
+        """Show a paragraph (markdown) whose numbers are computed in this run, never typed."""
+        display(Markdown(self.text(en, pl)))
+
     def result(self, **values: Any) -> None:
         """Record key numbers in ``results/<notebook>.json`` (what a manuscript would cite)."""
         self.results.update(values)
