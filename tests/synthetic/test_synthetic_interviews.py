@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from sklearn.metrics import cohen_kappa_score
+from statsmodels.stats.inter_rater import cohens_kappa
 
 from compendium.data.corpus import attributes_wide, primary_codings
 from compendium.data.dedoose import read_dedoose
@@ -97,6 +97,15 @@ def test_idi_corpus_has_22_interviews_with_both_descriptors(idi):
         "municipal office", "library", "culture centre", "school", "other municipal institution",
     }  # fmt: skip
     assert wide.notna().all().all()
+
+
+def test_idi_strategy_asked_descriptor_follows_the_calibrated_share(idi, calibration):
+    # "asked, none" must be distinguishable from "not asked": a per-interview descriptor
+    wide = attributes_wide(idi)
+    share = calibration["idi_wielkopolska"]["topics_asked"]["strategy_asked"]
+    counts = wide["strategy_asked"].value_counts()
+    assert set(counts.index) == {"asked", "not asked"}
+    assert counts["asked"] == round(share * len(wide))  # largest remainder on 22: 16.94 -> 17
 
 
 def test_idi_culture_has_clearly_the_most_actions(idi):
@@ -190,7 +199,9 @@ def test_four_cities_agreement_is_high_except_for_the_deliberately_noisy_codes(f
         a = segs.isin(by.loc[by["coder"] == "coder_A", "segment_id"]).to_numpy()
         b = segs.isin(by.loc[by["coder"] == "coder_B", "segment_id"]).to_numpy()
         if a.any() or b.any():
-            kappas[code] = cohen_kappa_score(a, b)
+            table = np.zeros((2, 2))
+            np.add.at(table, (a.astype(int), b.astype(int)), 1)
+            kappas[code] = cohens_kappa(table, return_results=False)
     assert all(0.3 <= kappas[c] <= 0.7 for c in noisy), kappas
     assert all(k > 0.8 for c, k in kappas.items() if c not in noisy), kappas
 

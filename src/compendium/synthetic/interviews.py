@@ -3,7 +3,9 @@
 ``write`` produces, from the calibration in ``data/calibration/interviews.yaml``:
 
 * ``idi_wielkopolska/dedoose_excerpts.xlsx`` and ``dedoose_codes.xlsx``: 22 in-depth
-  interviews (2020), one excerpt per local integration action, Polish texts;
+  interviews (2020), one excerpt per local integration action, Polish texts, and a
+  ``strategy_asked`` descriptor ("asked" / "not asked": whether the interviewer asked
+  about a municipal integration strategy, so that "asked, none" differs from "not asked");
 * ``four_cities/dedoose_excerpts.xlsx``, ``dedoose_codes.xlsx`` and ``project.qdpx``:
   50 interviews (2022) in Berlin, Stockholm, London and New York, English texts.
 
@@ -282,6 +284,12 @@ def build_idi(cal: dict, seed: int, scale: int) -> Study:
     titles = [f"{cal['title_prefix']}_{i + 1:0{width}d}" for i in range(n)]
     attributes = {name: _quota(shares, n, rng) for name, shares in cal["descriptors"].items()}
     dates = _dates(cal["resource_dates"], n, rng)
+    # topic-asked descriptors ("asked" / "not asked") from their own stream, so that adding
+    # one leaves every other draw unchanged
+    rng_topics = np.random.default_rng([seed, 1, 1])
+    for name, share in cal.get("topics_asked", {}).items():
+        shares = {"asked": float(share), "not asked": 1.0 - float(share)}
+        attributes[name] = _quota(shares, n, rng_topics)
 
     m = cal["excerpts_per_interview"]
     counts = np.clip(rng.poisson(m["mean"], n), m["min"], m["max"])
