@@ -75,7 +75,8 @@ def count_matrix(
 def presence_matrix(
     corpus: CodedCorpus, codings: pd.DataFrame | None = None, rollup: bool = True
 ) -> pd.DataFrame:
-    """0/1 document x code presence (the X of METHODS.md); uncoded documents are all-zero rows."""
+    """0/1 document x code presence X (``docs/methods.md#parent-roll-up``); uncoded documents
+    are all-zero rows."""
     lay = _layout(corpus)
     seg, code = _pairs(lay, _codings_frame(corpus, codings), rollup)
     return _matrix(lay, _doc_code_counts(lay, seg, code) > 0)
