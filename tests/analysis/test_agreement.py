@@ -239,3 +239,21 @@ def test_near_universal_flags_codes_in_nearly_every_document():
     assert flagged["code_id"].tolist() == [X]
     assert flagged["share_documents"].tolist() == [1.0]
     assert near_universal(corpus, threshold=0.5)["code_id"].tolist() == [X, Y]
+
+
+def test_overlapping_excerpts_are_matched_before_codes_are_compared():
+    corpus = segmentation_corpus()
+    # b's 5-15 overlaps a's 0-10 by 5 characters: one unit, both applied X there
+    over = agreement(corpus, coders=("a", "b")).set_index("code_id")
+    assert over.loc[X, "n_units"] == 2
+    assert over.loc[X, "pct_agreement"] == 100.0 and over.loc[X, "flag"] == "applied to every unit"
+    # Y: a on 20-30 only, b nowhere -> (0, 1) vs (0, 0): kappa 0 by hand
+    assert over.loc[Y, "kappa"] == pytest.approx(0.0)
+    # exact ranges: units 0-10, 5-15, 20-30; X a = (1, 0, 1), b = (0, 1, 1)
+    exact = agreement(corpus, coders=("a", "b"), match="exact").set_index("code_id")
+    assert exact.loc[X, "n_units"] == 3
+    assert exact.loc[X, "pct_agreement"] == pytest.approx(100 / 3)
+    # kappa by hand: p_o = 1/3, p_a = p_b = 2/3, p_e = 4/9 + 1/9 = 5/9 -> (1/3 - 5/9) / (4/9)
+    assert exact.loc[X, "kappa"] == pytest.approx(-0.5)
+    with pytest.raises(ParameterError, match="match"):
+        agreement(corpus, coders=("a", "b"), match="fuzzy")

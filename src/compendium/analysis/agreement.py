@@ -5,9 +5,10 @@ Definitions: ``docs/methods.md#intercoder-agreement``, ``#pooled-kappa``,
 ``#bootstrap-intervals-for-agreement`` and ``#segmentation-agreement``.
 
 Units: every segment of a document coded by BOTH coders that carries a coding from either
-of them, crossed with each code (applied or not). A segment is one range: if the coders
-excerpt different ranges those are different segments, each a disagreement for the codes on
-it; :func:`segmentation_agreement` reports how far the ranges themselves agree.
+of them, crossed with each code (applied or not). By default an excerpt of the second coder
+that overlaps an excerpt of the first (without the same range) is matched to it, so that
+code agreement and boundary agreement are measured apart; :func:`segmentation_agreement`
+reports how far the ranges themselves agree.
 """
 
 from __future__ import annotations
@@ -131,12 +132,46 @@ class _Double:
     sel: np.ndarray  # selected code positions
 
 
+MATCHES = ("overlap", "exact")
+
+
+def _match_overlapping(
+    corpus: CodedCorpus, lay: _Layout, seg_a: np.ndarray, seg_b: np.ndarray, docs: np.ndarray
+) -> np.ndarray:
+    """Coder b's segments, each moved onto coder a's segment it overlaps most (same document;
+    ties to the earlier start) unless a excerpted exactly the same range."""
+    start = corpus.segments["start"].to_numpy(dtype=np.int64)
+    end = corpus.segments["end"].to_numpy(dtype=np.int64)
+    out = seg_b.copy()
+    own = np.unique(seg_a)
+    todo = ~np.isin(seg_b, own) & np.isin(lay.seg_doc[seg_b], docs)
+    for d in np.unique(lay.seg_doc[seg_b[todo]]):  # loop over double-coded documents
+        cand = own[lay.seg_doc[own] == d]
+        rows = np.flatnonzero(todo & (lay.seg_doc[seg_b] == d))
+        b = seg_b[rows]
+        overlap = np.minimum(end[b][:, None], end[cand][None, :]) - np.maximum(
+            start[b][:, None], start[cand][None, :]
+        )
+        overlap = np.where(overlap > 0, overlap, 0)
+        if len(cand) == 0:
+            continue
+        # argmax over candidates sorted by start: ties go to the earlier start
+        order = np.argsort(start[cand], kind="stable")
+        best = order[np.argmax(overlap[:, order], axis=1)]
+        hit = overlap[np.arange(len(b)), best] > 0
+        out[rows[hit]] = cand[best[hit]]
+    return out
+
+
 def _double(
     corpus: CodedCorpus,
     coders: Sequence[str] | None,
     codes: Iterable[str] | None,
     rollup: bool,
+    match: str = "overlap",
 ) -> tuple[_Layout, _Double]:
+    if match not in MATCHES:
+        raise ParameterError("match", f"unknown value {match!r}", allowed=list(MATCHES))
     lay = _layout(corpus)
     sel = _select_codes(lay, codes)
     cod = corpus.codings
@@ -146,6 +181,8 @@ def _double(
         seg, code = _pairs(lay, cod.loc[cod["coder"] == coder], rollup)
         per.append((seg, code))
     docs = np.intersect1d(lay.seg_doc[per[0][0]], lay.seg_doc[per[1][0]])
+    if match == "overlap":
+        per[1] = (_match_overlapping(corpus, lay, per[0][0], per[1][0], docs), per[1][1])
     in_both = np.isin(np.arange(lay.n_docs), docs)
     units = np.unique(np.concatenate([per[0][0], per[1][0]]))
     units = units[in_both[lay.seg_doc[units]]]
@@ -239,11 +276,16 @@ def agreement(
     n_boot: int = 0,
     ci_level: float = 0.95,
     seed: int = 0,
+    match: str = "overlap",
 ) -> pd.DataFrame:
     """Per-code intercoder agreement between two coders (methods.md "Intercoder agreement").
 
     ``coders`` defaults to the two coders with the most codings (ties by name). Codes are
-    judged on their own codings (``rollup=False``) unless asked.
+    judged on their own codings (``rollup=False``) unless asked. ``match="overlap"`` (the
+    default) moves an excerpt of the second coder onto the first coder's excerpt it overlaps
+    most, so that a boundary cut differently is not counted as a code disagreement (boundaries
+    are measured by :func:`segmentation_agreement`); ``match="exact"`` keeps every range a
+    unit of its own.
 
     Columns: code_id, title, level, parent_id, n_units, n_a, n_b (units each coder applied
     the code to), n_both, pct_agreement, kappa (Cohen, ``statsmodels``), alpha
@@ -254,7 +296,7 @@ def agreement(
     kappa < threshold, else "". With no double-coded units every statistic is NaN and flag
     "no double-coded units".
     """
-    lay, d = _double(corpus, coders, codes, rollup)
+    lay, d = _double(corpus, coders, codes, rollup, match)
     st = _code_stats(d)
     u = len(d.units)
     kappa = np.full(len(d.sel), np.nan)
@@ -312,6 +354,7 @@ def pooled_kappa(
     codes: Iterable[str] | None = None,
     rollup: bool = False,
     exclude_unused: bool = True,
+    match: str = "overlap",
 ) -> float:
     """Pooled kappa across codes (De Vries et al. 2008): (Σ p_o - Σ p_e) / (K - Σ p_e).
 
@@ -322,7 +365,7 @@ def pooled_kappa(
     value is the same either way; what they inflate is the percent agreement and the apparent
     number of codes checked (methods.md "Pooled kappa").
     """
-    _, d = _double(corpus, coders, codes, rollup)
+    _, d = _double(corpus, coders, codes, rollup, match)
     return _pooled(_code_stats(d), exclude_unused)
 
 
@@ -332,6 +375,7 @@ def agreement_summary(
     codes: Iterable[str] | None = None,
     threshold: float = 0.6,
     rollup: bool = False,
+    match: str = "overlap",
 ) -> dict:
     """Headline agreement figures for a report.
 
@@ -343,9 +387,11 @@ def agreement_summary(
     pooled_kappa, pooled_kappa_band, mean_alpha (mean of the defined per-code alphas),
     n_codes_below (codes flagged below ``threshold``).
     """
-    lay, d = _double(corpus, coders, codes, rollup)
+    lay, d = _double(corpus, coders, codes, rollup, match)
     st = _code_stats(d)
-    table = agreement(corpus, coders=d.coders, codes=codes, threshold=threshold, rollup=rollup)
+    table = agreement(
+        corpus, coders=d.coders, codes=codes, threshold=threshold, rollup=rollup, match=match
+    )
     pooled = _pooled(st, exclude_unused=True)
     alphas = table["alpha"].dropna()
     u = len(d.units)
