@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from scipy.stats import binom
 from statsmodels.stats.inter_rater import cohens_kappa
 
 from compendium.data.corpus import attributes_wide, primary_codings
@@ -190,9 +191,10 @@ def test_four_cities_codes_vary_between_cities(four):
 
 
 def test_four_cities_agreement_is_high_except_for_the_deliberately_noisy_codes(four, calibration):
-    noisy = {k for k in calibration["four_cities"]["second_coder"] if k != "default"}
-    docs = _double_coded(four)
-    segs = four.segments.loc[four.segments["doc_id"].isin(docs), "segment_id"]
+    noisy = {k for k in calibration["four_cities"]["second_coder"] if "\\" in k}
+    # on the ranges both coders excerpted (boundary differences are tested apart)
+    by_coder = four.codings.groupby("segment_id")["coder"].nunique()
+    segs = pd.Series(sorted(by_coder[by_coder == 2].index))
     kappas = {}
     for code in four.codes["code_id"]:
         by = four.codings[four.codings["code_id"] == code]
@@ -204,6 +206,25 @@ def test_four_cities_agreement_is_high_except_for_the_deliberately_noisy_codes(f
             kappas[code] = cohens_kappa(table, return_results=False)
     assert all(0.3 <= kappas[c] <= 0.7 for c in noisy), kappas
     assert all(k > 0.8 for c, k in kappas.items() if c not in noisy), kappas
+
+
+def test_second_coder_cuts_about_the_calibrated_share_of_excerpts_differently(
+    idi, four, calibration
+):
+    for corpus, name in ((idi, "idi_wielkopolska"), (four, "four_cities")):
+        share = calibration[name]["second_coder"]["boundary"]
+        cod = corpus.codings.merge(corpus.segments[["segment_id", "doc_id", "start"]])
+        cod = cod[cod["doc_id"].isin(_double_coded(corpus))]
+        ranges = cod.groupby("coder")["segment_id"].agg(set)
+        a, b = ranges["coder_A"], ranges["coder_B"]
+        assert len(a) == len(b)  # both coders excerpt every answer once
+        moved = len(a ^ b) / 2  # each differently cut excerpt gives one range per coder
+        # within the central 99.9 % of Binomial(excerpts, share)
+        lo, hi = binom.ppf([0.0005, 0.9995], len(a), share)
+        assert lo <= moved <= hi and moved > 0, (name, moved, len(a))
+        # a differently cut excerpt still starts where the other coder's does
+        starts = cod.groupby("coder")["start"].agg(set)
+        assert starts["coder_A"] == starts["coder_B"]
 
 
 def test_texts_are_flagged_synthetic_and_hold_no_contact_details(raw, idi, four):
