@@ -298,3 +298,32 @@ def test_area_table_ranks_by_unit_and_keeps_zeros(corpus):
     assert np.isfinite(t["pct_documents"]).all()
     with pytest.raises(ParameterError, match="areas"):
         ia.area_table(c, A, ["Sport"], LABELS, "en", "interview")
+
+
+def test_city_findings_caveat_a_flagged_significant_theme(corpus):
+    c = ia.with_primary(corpus, "ana")
+    agree = pd.DataFrame(
+        {"code_id": [AC], "label": ["Culture"], "kappa": [0.3], "flag": ["below 0.6"]}
+    )
+    tests = pd.DataFrame(
+        {
+            "code_id": [AC, PO],
+            "label": ["Culture", "One-off action"],
+            "p": [0.01, 0.5],
+            "significant": [True, False],
+        }
+    )
+    out = fnd.city_findings(
+        c,
+        [P],
+        pd.DataFrame({"code_id": [], "label": []}),
+        tests,
+        agree,
+        {"pooled_kappa": 0.5},
+        "en",
+        0.6,
+    )
+    assert out[1] == (
+        "After Holm correction 1 of 2 tested themes differ between cities "
+        "(Culture (intercoder κ = 0.30, below 0.6: read with caution))."
+    )

@@ -139,7 +139,11 @@ def city_findings(
             f"{parent}: najczęstszy kod to {name}, w {k} z {n} wywiadów{cav}."
         )
     if tests is not None and len(tests):
-        sig = tests.loc[tests["significant"].fillna(False).astype(bool), "label"].tolist()
+        hit = tests.loc[tests["significant"].fillna(False).astype(bool)]
+        sig = [
+            f"{lab}{kappa_caveat(code, low, threshold, lang)}"
+            for code, lab in zip(hit["code_id"], hit["label"], strict=True)
+        ]
         out.append(
             (f"After Holm correction {len(sig)} of {int(tests['p'].notna().sum())} tested "
              "themes differ between cities" + (f" ({_fmt_list(sig, lang)})." if sig else "."))
