@@ -29,7 +29,6 @@ import krippendorff
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.metrics import cohen_kappa_score
 
 from compendium.analysis.qual import (
     KAPPA_BANDS,
@@ -355,7 +354,16 @@ def test_saturation_by_group_restarts_each_curve(corpus):
 ANA_S, BEN_S = [0, 1, 0], [0, 0, 0]
 
 
-def test_agreement_per_code_matches_hand_sklearn_and_krippendorff(corpus):
+def kappa_by_formula(a: list[int], b: list[int]) -> float:
+    """Cohen (1960): (p_o - p_e) / (1 - p_e), p_e from each rater's margins (written here)."""
+    n = len(a)
+    po = sum(x == y for x, y in zip(a, b, strict=True)) / n
+    pa, pb = sum(a) / n, sum(b) / n
+    pe = pa * pb + (1 - pa) * (1 - pb)
+    return (po - pe) / (1 - pe)
+
+
+def test_agreement_per_code_matches_hand_and_krippendorff(corpus):
     a = agreement(corpus).set_index("code_id")
     assert a.index.tolist() == CODEBOOK
     assert (a["n_units"] == 3).all()
@@ -364,7 +372,6 @@ def test_agreement_per_code_matches_hand_sklearn_and_krippendorff(corpus):
     assert a.loc[S, "pct_agreement"] == pytest.approx(200 / 3)
     # hand: (2/3 - 2/3) / (1 - 2/3) = 0
     assert a.loc[S, "kappa"] == pytest.approx(0.0)
-    assert a.loc[S, "kappa"] == pytest.approx(cohen_kappa_score(ANA_S, BEN_S))
     # alpha by hand: pairs (0,0) (1,0) (0,0): D_o = 2/6, D_e = 2*5*1/(6*5) = 1/3 -> alpha 0
     expected_alpha = krippendorff.alpha(
         reliability_data=np.array([ANA_S, BEN_S], float), level_of_measurement="nominal"
@@ -380,7 +387,7 @@ def test_agreement_per_code_matches_hand_sklearn_and_krippendorff(corpus):
     assert agreement(corpus, threshold=0.0).set_index("code_id").loc[S, "flag"] == ""
 
 
-def test_agreement_matches_sklearn_and_krippendorff_on_random_double_coding():
+def test_agreement_matches_formula_and_krippendorff_on_random_double_coding():
     rng = np.random.default_rng(7)
     base = make_corpus()
     segs = pd.DataFrame(
@@ -408,7 +415,7 @@ def test_agreement_matches_sklearn_and_krippendorff_on_random_double_coding():
         va = [int((s, code, "ann") in have) for s in touched]
         vb = [int((s, code, "bob") in have) for s in touched]
         assert got.loc[code, "n_units"] == len(touched)
-        assert got.loc[code, "kappa"] == pytest.approx(cohen_kappa_score(va, vb))
+        assert got.loc[code, "kappa"] == pytest.approx(kappa_by_formula(va, vb))
         assert got.loc[code, "alpha"] == pytest.approx(
             krippendorff.alpha(
                 reliability_data=np.array([va, vb], float), level_of_measurement="nominal"
@@ -420,8 +427,9 @@ def test_pooled_kappa_sums_observed_and_expected_agreement(corpus):
     # sum p_o = 1+1+1+1+2/3+1 = 17/3; sum p_e = 1+5/9+5/9+1+2/3+1 = 43/9; K = 6
     # (17/3 - 43/9) / (6 - 43/9) = (8/9) / (11/9) = 8/11
     assert pooled_kappa(corpus) == pytest.approx(8 / 11)
-    # codes nobody applied (p_o = p_e = 1) do not move it
+    # codes nobody applied (p_o = p_e = 1) are excluded; by the formula they cannot move it
     assert pooled_kappa(corpus, codes=[U, C, S]) == pytest.approx(8 / 11)
+    assert pooled_kappa(corpus, exclude_unused=False) == pytest.approx(8 / 11)
     # only S: (2/3 - 2/3) / (1 - 2/3) = 0
     assert pooled_kappa(corpus, codes=[S]) == pytest.approx(0.0)
 
@@ -431,7 +439,10 @@ def test_agreement_summary_reports_headline_figures(corpus):
     assert s["coders"] == ("ana", "ben")
     assert s["n_documents"] == 1 and s["n_segments"] == 3 and s["n_codes"] == 6
     assert s["share_double_coded"] == 0.25
-    assert s["pct_agreement"] == pytest.approx(100 * 17 / 18)  # 17 of 18 decisions agree
+    # U, C, S vary; R, P, H were applied by nobody in D1 and are left out of the pooled set
+    assert s["n_codes_pooled"] == 3 and s["n_codes_excluded"] == 3
+    assert s["pct_agreement"] == pytest.approx(100 * 8 / 9)  # 8 of the 9 decisions on U, C, S
+    assert s["pct_agreement_all_codes"] == pytest.approx(100 * 17 / 18)  # 17 of 18 decisions
     assert s["pooled_kappa"] == pytest.approx(8 / 11)
     assert s["pooled_kappa_band"] == "substantial"
     assert s["mean_alpha"] == pytest.approx((1 + 1 + 0) / 3)

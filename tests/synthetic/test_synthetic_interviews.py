@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from sklearn.metrics import cohen_kappa_score
+from scipy.stats import binom
+from statsmodels.stats.inter_rater import cohens_kappa
 
 from compendium.data.corpus import attributes_wide, primary_codings
 from compendium.data.dedoose import read_dedoose
@@ -99,6 +100,15 @@ def test_idi_corpus_has_22_interviews_with_both_descriptors(idi):
     assert wide.notna().all().all()
 
 
+def test_idi_strategy_asked_descriptor_follows_the_calibrated_share(idi, calibration):
+    # "asked, none" must be distinguishable from "not asked": a per-interview descriptor
+    wide = attributes_wide(idi)
+    share = calibration["idi_wielkopolska"]["topics_asked"]["strategy_asked"]
+    counts = wide["strategy_asked"].value_counts()
+    assert set(counts.index) == {"asked", "not asked"}
+    assert counts["asked"] == round(share * len(wide))  # largest remainder on 22: 16.94 -> 17
+
+
 def test_idi_culture_has_clearly_the_most_actions(idi):
     areas = _doc_codes(idi)
     areas = areas.loc[areas["code_id"].str.startswith("Integration area\\"), "code_id"]
@@ -181,18 +191,40 @@ def test_four_cities_codes_vary_between_cities(four):
 
 
 def test_four_cities_agreement_is_high_except_for_the_deliberately_noisy_codes(four, calibration):
-    noisy = {k for k in calibration["four_cities"]["second_coder"] if k != "default"}
-    docs = _double_coded(four)
-    segs = four.segments.loc[four.segments["doc_id"].isin(docs), "segment_id"]
+    noisy = {k for k in calibration["four_cities"]["second_coder"] if "\\" in k}
+    # on the ranges both coders excerpted (boundary differences are tested apart)
+    by_coder = four.codings.groupby("segment_id")["coder"].nunique()
+    segs = pd.Series(sorted(by_coder[by_coder == 2].index))
     kappas = {}
     for code in four.codes["code_id"]:
         by = four.codings[four.codings["code_id"] == code]
         a = segs.isin(by.loc[by["coder"] == "coder_A", "segment_id"]).to_numpy()
         b = segs.isin(by.loc[by["coder"] == "coder_B", "segment_id"]).to_numpy()
         if a.any() or b.any():
-            kappas[code] = cohen_kappa_score(a, b)
+            table = np.zeros((2, 2))
+            np.add.at(table, (a.astype(int), b.astype(int)), 1)
+            kappas[code] = cohens_kappa(table, return_results=False)
     assert all(0.3 <= kappas[c] <= 0.7 for c in noisy), kappas
     assert all(k > 0.8 for c, k in kappas.items() if c not in noisy), kappas
+
+
+def test_second_coder_cuts_about_the_calibrated_share_of_excerpts_differently(
+    idi, four, calibration
+):
+    for corpus, name in ((idi, "idi_wielkopolska"), (four, "four_cities")):
+        share = calibration[name]["second_coder"]["boundary"]
+        cod = corpus.codings.merge(corpus.segments[["segment_id", "doc_id", "start"]])
+        cod = cod[cod["doc_id"].isin(_double_coded(corpus))]
+        ranges = cod.groupby("coder")["segment_id"].agg(set)
+        a, b = ranges["coder_A"], ranges["coder_B"]
+        assert len(a) == len(b)  # both coders excerpt every answer once
+        moved = len(a ^ b) / 2  # each differently cut excerpt gives one range per coder
+        # within the central 99.9 % of Binomial(excerpts, share)
+        lo, hi = binom.ppf([0.0005, 0.9995], len(a), share)
+        assert lo <= moved <= hi and moved > 0, (name, moved, len(a))
+        # a differently cut excerpt still starts where the other coder's does
+        starts = cod.groupby("coder")["start"].agg(set)
+        assert starts["coder_A"] == starts["coder_B"]
 
 
 def test_texts_are_flagged_synthetic_and_hold_no_contact_details(raw, idi, four):

@@ -1,13 +1,14 @@
 """The coded-interview notebooks' compositions: subsets, labelled tables, tests, findings.
 
-Generic analyses live in :mod:`compendium.analysis.qual`; this module puts them together the way
-the Wielkopolska IDI, four-city and synthesis notebooks present them, with labels in the
-run's language and disclosure control applied to every published count.
+Generic analyses live in :mod:`compendium.analysis.qual` (re-exporting ``coding``,
+``cooccurrence``, ``saturation``, ``agreement`` and ``quotes``); this module puts them together
+the way the Wielkopolska IDI, four-city and synthesis notebooks present them, with labels in
+the run's language and disclosure control applied to every published count. Methods:
+``docs/methods.md`` sections 2 and 3.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -19,7 +20,7 @@ import pandas as pd
 from compendium.analysis import disclosure, qual, stats
 from compendium.data.corpus import CodedCorpus, attributes_wide
 from compendium.data.labels import Labels
-from compendium.errors import DataError, ParameterError
+from compendium.errors import ParameterError
 
 UNIT_COLUMN = {"interview": "n_documents", "segment": "n_segments"}
 UNIT_LABEL = {
@@ -318,16 +319,25 @@ def overall_prevalence(corpus: CodedCorpus, parents: Sequence[str]) -> dict[str,
     return out
 
 
+NEAR_MARK = " †"
+
+
 def actor_theme_cooccurrence(
     corpus: CodedCorpus, parents: Sequence[str], labels: Labels, lang: str, level: str,
-    measure: str,
+    measure: str, flagged: Sequence[str] = (),
 ) -> pd.DataFrame:
-    """Actors (rows) x theme codes (columns) co-occurrence, labelled."""
+    """Actors (rows) x theme codes (columns) co-occurrence, labelled; codes in ``flagged``
+    (near-universal) carry :data:`NEAR_MARK` after their label."""
     rows, cols = theme_codes(corpus, "Actors"), theme_codes(corpus, parents)
     co = qual.cooccurrence(corpus, codes=rows + cols, level=level, measure=measure)
     out = co.loc[rows, cols].astype(float)
-    out.index = code_labels(rows, labels, lang)
-    out.columns = code_labels(cols, labels, lang)
+    flagged = set(flagged)
+
+    def lab(ids: list[str]) -> list[str]:
+        return [labels.code(c, lang) + (NEAR_MARK if c in flagged else "") for c in ids]
+
+    out.index = lab(rows)
+    out.columns = lab(cols)
     return out
 
 
@@ -361,147 +371,108 @@ def city_tests(
     return out
 
 
-def agreement_table(corpus: CodedCorpus, labels: Labels, lang: str) -> pd.DataFrame:
-    """Per-code κ and α on the double-coded subset (leaf codes), labelled."""
-    ag = qual.agreement(corpus)
+def agreement_table(
+    corpus: CodedCorpus, labels: Labels, lang: str, threshold: float = 0.6, n_boot: int = 0,
+    seed: int = 0, ci_level: float = 0.95,
+) -> pd.DataFrame:
+    """Per-code κ and α with bootstrap intervals on the double-coded subset (leaf codes).
+
+    Per-coder application counts are not published (small counts); n_units is the base.
+    """
+    ag = qual.agreement(corpus, threshold=threshold, n_boot=n_boot, seed=seed, ci_level=ci_level)
     leaf = ~ag["code_id"].isin(corpus.codes["parent_id"].dropna())
     ag = ag[leaf].reset_index(drop=True)
     ag.insert(1, "label", code_labels(ag["code_id"], labels, lang))
-    # per-coder application counts are not published (small counts); n_units is the base
     drop = ("title", "level", "parent_id", "n_a", "n_b", "n_both")
     ag = ag.drop(columns=[c for c in drop if c in ag.columns])
     ag["flag"] = ag["flag"].fillna("")
     return ag
 
 
-# ----------------------------------------------------------------------------- findings
-def _fmt_list(items: Sequence[str], lang: str) -> str:
-    items = list(items)
-    if len(items) <= 1:
-        return "".join(items)
-    conj = " and " if lang == "en" else " i "
-    return ", ".join(items[:-1]) + conj + items[-1]
+def below_threshold(agree: pd.DataFrame) -> dict[str, float]:
+    """``code_id -> kappa`` of the codes an agreement table flags as below its threshold."""
+    low = agree[agree["flag"].astype(str).str.startswith("below")]
+    return dict(zip(low["code_id"], low["kappa"].astype(float), strict=True))
 
 
-def idi_findings(
-    area_freq: pd.DataFrame, policy: pd.DataFrame, n_docs: int, lang: str
-) -> list[str]:
-    """Key-finding sentences of the IDI notebook, built from the computed tables."""
-    top = area_freq.sort_values("n_segments", ascending=False, kind="mergesort").iloc[0]
-    zero = area_freq.loc[area_freq["n_segments"] == 0, "label"].tolist()
-    pol = policy.set_index("code_id")
-    strategy = int(pol.loc["Policy\\Integration strategy", "n_documents"])
-    one_off = int(pol.loc["Policy\\One-off action", "n_segments"])
-    cont = int(pol.loc["Policy\\Continuous action", "n_segments"])
-    if lang == "pl":
-        out = [
-            f"Najwięcej zakodowanych działań dotyczy obszaru: {top['label']} "
-            f"({int(top['n_segments'])} działań w {int(top['n_documents'])} z {n_docs} wywiadów).",
-            f"Strategię integracji gminy wskazano w {strategy} z {n_docs} wywiadów.",
-            f"Działań jednorazowych zakodowano {one_off}, ciągłych {cont}.",
-        ]
-        if zero:
-            out.append(f"Obszary bez żadnego działania: {_fmt_list(zero, lang)}.")
-        return out
-    out = [
-        f"{top['label']} carries the most coded actions ({int(top['n_segments'])} actions in "
-        f"{int(top['n_documents'])} of {n_docs} interviews).",
-        f"A municipal integration strategy is reported in {strategy} of {n_docs} interviews.",
-        f"{one_off} coded actions are one-off and {cont} continuous.",
-    ]
-    if zero:
-        out.append(f"No action is coded in: {_fmt_list(zero, lang)}.")
-    return out
+def segmentation_table(corpus: CodedCorpus) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Per double-coded interview: character Jaccard and exact-boundary match of the two
+    coders' excerpts (ratios only), and the pooled summary."""
+    seg = qual.segmentation_agreement(corpus)
+    shown = seg[["doc_id", "jaccard", "boundary_match"]].reset_index(drop=True)
+    return shown, qual.segmentation_summary(seg)
 
 
-def city_findings(
-    corpus: CodedCorpus, parents: Sequence[str], by_city: pd.DataFrame,
-    tests: pd.DataFrame | None, agree: pd.DataFrame, summary: Mapping[str, Any], lang: str,
-) -> list[str]:
-    """Key-finding sentences of the four-city notebook, built from the computed tables."""
-    n = len(corpus.documents)
-    freq = qual.code_frequency(corpus).set_index("code_id")
-    out = []
-    for parent in parents:
-        ids = theme_codes(corpus, parent)
-        best = max(ids, key=lambda c: (freq.loc[c, "n_documents"], c))
-        k = int(freq.loc[best, "n_documents"])
-        label = by_city.loc[by_city["code_id"] == best, "label"]
-        name = label.iloc[0] if len(label) else best
-        out.append(
-            f"{parent}: the most widespread code is {name}, in {k} of {n} interviews."
-            if lang == "en" else
-            f"{parent}: najczęstszy kod to {name}, w {k} z {n} wywiadów."
-        )
-    if tests is not None and len(tests):
-        sig = tests.loc[tests["significant"].fillna(False).astype(bool), "label"].tolist()
-        out.append(
-            (f"After Holm correction {len(sig)} of {int(tests['p'].notna().sum())} tested "
-             "themes differ between cities" + (f" ({_fmt_list(sig, lang)})." if sig else "."))
-            if lang == "en" else
-            (f"Po korekcie Holma {len(sig)} z {int(tests['p'].notna().sum())} tematów różni "
-             "się między miastami" + (f" ({_fmt_list(sig, lang)})." if sig else "."))
-        )
-    flagged = agree.loc[agree["flag"] != "", "label"].tolist()
-    kappa = summary.get("pooled_kappa", float("nan"))
-    out.append(
-        f"Pooled Cohen's kappa on the double-coded subset is {kappa:.2f}; "
-        + (f"codes below 0.6: {_fmt_list(flagged, lang)}." if flagged else "no code below 0.6.")
-        if lang == "en" else
-        f"Łączna kappa Cohena na podwójnie kodowanych wywiadach wynosi {kappa:.2f}; "
-        + (f"kody poniżej 0,6: {_fmt_list(flagged, lang)}." if flagged
-           else "brak kodów poniżej 0,6.")
-    )
-    return out
+def with_primary(corpus: CodedCorpus, primary: str) -> CodedCorpus:
+    """The corpus with one coding per segment x code by the declared primary-coder rule
+    (:func:`compendium.analysis.coding.declared_codings`); every count then follows it."""
+    return replace(corpus, codings=qual.declared_codings(corpus, primary))
 
 
-# ----------------------------------------------------------------------------- synthesis
-def _results(results_dir: Path, notebook: str) -> dict[str, Any]:
-    path = results_dir / f"{notebook}.json"
-    if not path.exists():
-        raise DataError(path, "results of an earlier notebook are missing",
-                        expected=f"run `make` for {notebook} first")
-    return json.loads(path.read_text(encoding="utf-8")).get("results", {})
+def coding_rules(corpus: CodedCorpus) -> list[str]:
+    """The coders of the double-coded interviews, then ``"consensus"`` (the choices a
+    reader could declare as primary)."""
+    per = corpus.codings.merge(corpus.segments[["segment_id", "doc_id"]], on="segment_id")
+    n = per.groupby("doc_id")["coder"].nunique()
+    multi = per[per["doc_id"].isin(n[n > 1].index)]
+    return sorted(multi["coder"].unique().tolist()) + ["consensus"]
 
 
-def synthesis_table(
-    results_dir: str | Path, idi_labels: Labels, city_labels: Labels, lang: str
+def primary_coder_sensitivity(
+    corpus: CodedCorpus, codes: Sequence[str], primary: str, labels: Labels, lang: str
 ) -> pd.DataFrame:
-    """Document-level prevalence of Wielkopolska areas and four-city qualities and risks."""
-    results_dir = Path(results_dir)
-    idi = _results(results_dir, "02_idi_wielkopolska")
-    fc = _results(results_dir, "03_four_cities")
-    rows = []
-    n_idi = idi["n_interviews"]
-    study_idi = "Wielkopolska 2020"
-    study_fc = "Four cities 2022" if lang == "en" else "Cztery miasta 2022"
-    for code, n in idi["area_interviews"].items():
-        rows.append({"study": study_idi, "theme": idi_labels.code(code.split("\\")[0], lang),
-                     "code_id": code, "label": idi_labels.code(code, lang), "n": n,
-                     "pct": round(100 * n / n_idi, 1)})
-    for code, v in fc["theme_prevalence"].items():
-        parent = code.split("\\")[0]
-        if parent not in ("Qualities", "Risks"):
-            continue
-        rows.append({"study": study_fc, "theme": city_labels.code(parent, lang),
-                     "code_id": code, "label": city_labels.code(code, lang), "n": v["n"],
-                     "pct": v["pct"]})
-    return pd.DataFrame(rows)
+    """Interviews with each code under every primary-coder rule (the declared one first).
 
-
-def synthesis_findings(side: pd.DataFrame, lang: str) -> list[str]:
-    """Sentences comparing the two studies, from the side-by-side table."""
-    out = []
-    for study, part in side.groupby("study", sort=False):
-        for theme, sub in part.groupby("theme", sort=False):
-            top = sub.sort_values("pct", ascending=False, kind="mergesort").iloc[0]
-            none = sub.loc[sub["n"] == 0, "label"].tolist()
-            if lang == "en":
-                s = (f"{study}, {theme}: {top['label']} is the most widespread "
-                     f"({top['pct']:.0f} % of interviews)")
-                s += f"; absent: {_fmt_list(none, lang)}." if none else "."
-            else:
-                s = f"{study}, {theme}: najczęściej {top['label']} ({top['pct']:.0f} % wywiadów)"
-                s += f"; brak: {_fmt_list(none, lang)}." if none else "."
-            out.append(s)
+    Columns: code_id, label, then one ``n_<rule>`` column per rule (interviews with the code),
+    and ``max_change`` = largest absolute difference from the declared rule.
+    """
+    rules = coding_rules(corpus)
+    rules = [primary] + [r for r in rules if r != primary]
+    out = pd.DataFrame({"code_id": list(codes), "label": code_labels(codes, labels, lang)})
+    for rule in rules:  # loop over the alternative rules
+        freq = qual.code_frequency(corpus, codings=qual.declared_codings(corpus, rule))
+        out[f"n_{rule}"] = freq.set_index("code_id").loc[list(codes), "n_documents"].to_numpy()
+    cols = [f"n_{r}" for r in rules]
+    out["max_change"] = out[cols].sub(out[cols[0]], axis=0).abs().max(axis=1).astype(np.int64)
     return out
+
+
+def sensitivity_sentence(sens: pd.DataFrame, primary: str, lang: str) -> str:
+    """How many code prevalences change when another rule replaces the declared one."""
+    changed = int((sens["max_change"] > 0).sum())
+    most = int(sens["max_change"].max()) if len(sens) else 0
+    others = [c[2:] for c in sens.columns if c.startswith("n_")][1:]
+    if lang == "pl":
+        return (f"Przy innej regule ({', '.join(others)}) zamiast `{primary}` zmienia się "
+                f"liczba wywiadów dla {changed} z {len(sens)} kodów, najwyżej o {most}.")
+    return (f"Under another rule ({', '.join(others)}) instead of `{primary}`, the number of "
+            f"interviews changes for {changed} of {len(sens)} codes, by at most {most}.")
+
+
+def topic_asked(
+    corpus: CodedCorpus, code: str, attribute: str
+) -> dict[str, int]:
+    """Interviews in which a topic was asked (``attribute`` = "asked") or not, and in how many
+    of each the ``code`` was applied: asked, not_asked, unknown, with_code_asked,
+    with_code_not_asked (methods.md "Absence of evidence")."""
+    wide = attributes_wide(corpus)
+    if attribute not in wide.columns:
+        raise ParameterError(attribute, "no such descriptor", allowed=sorted(wide.columns))
+    present = qual.presence_matrix(corpus)[code].reindex(wide.index).fillna(0).astype(bool)
+    asked = wide[attribute] == "asked"
+    not_asked = wide[attribute] == "not asked"
+    return {
+        "asked": int(asked.sum()),
+        "not_asked": int(not_asked.sum()),
+        "unknown": int((~asked & ~not_asked).sum()),
+        "with_code_asked": int((present & asked).sum()),
+        "with_code_not_asked": int((present & not_asked).sum()),
+    }
+
+
+def near_universal_codes(
+    corpus: CodedCorpus, codes: Sequence[str], threshold: float
+) -> list[str]:
+    """The given codes present in at least ``threshold`` of all interviews."""
+    flagged = qual.near_universal(corpus, threshold=threshold, codes=codes)
+    return flagged["code_id"].tolist()

@@ -73,6 +73,15 @@ class IdiParams(_Params):
     min_cell: int = Field(3, ge=1, le=50)
     quotes_per_cell: int = Field(1, ge=0, le=5)
     seed: int = Field(2020, ge=0)
+    primary_coder: str = Field(
+        "coder_A",
+        min_length=1,
+        description="whose codings count in double-coded interviews: a coder or 'consensus'",
+    )
+    kappa_threshold: float = Field(
+        0.6, gt=0, lt=1, description="codes with kappa below are flagged"
+    )
+    n_boot: int = Field(1000, ge=0, le=20000, description="bootstrap resamples for kappa/alpha")
 
 
 class FourCitiesParams(_Params):
@@ -87,11 +96,23 @@ class FourCitiesParams(_Params):
     source: Literal["dedoose", "qdpx"] = "dedoose"
     code_level: Literal["top", "leaf"] = "leaf"
     unit: Literal["interview", "segment"] = "interview"
-    cooccurrence_measure: Literal["count", "jaccard", "conditional"] = "jaccard"
+    cooccurrence_measure: Literal["lift", "count", "jaccard", "conditional", "ochiai"] = "lift"
+    near_universal: float = Field(
+        0.9, gt=0, le=1, description="codes in at least this share of interviews are flagged"
+    )
     min_code_frequency: int = Field(0, ge=0)
     min_cell: int = Field(3, ge=1, le=50)
     quotes_per_cell: int = Field(1, ge=0, le=5)
     seed: int = Field(2022, ge=0)
+    primary_coder: str = Field(
+        "coder_A",
+        min_length=1,
+        description="whose codings count in double-coded interviews: a coder or 'consensus'",
+    )
+    kappa_threshold: float = Field(
+        0.6, gt=0, lt=1, description="codes with kappa below are flagged"
+    )
+    n_boot: int = Field(1000, ge=0, le=20000, description="bootstrap resamples for kappa/alpha")
 
 
 class SynthesisParams(_Params):

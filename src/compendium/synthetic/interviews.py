@@ -3,7 +3,9 @@
 ``write`` produces, from the calibration in ``data/calibration/interviews.yaml``:
 
 * ``idi_wielkopolska/dedoose_excerpts.xlsx`` and ``dedoose_codes.xlsx``: 22 in-depth
-  interviews (2020), one excerpt per local integration action, Polish texts;
+  interviews (2020), one excerpt per local integration action, Polish texts, and a
+  ``strategy_asked`` descriptor ("asked" / "not asked": whether the interviewer asked
+  about a municipal integration strategy, so that "asked, none" differs from "not asked");
 * ``four_cities/dedoose_excerpts.xlsx``, ``dedoose_codes.xlsx`` and ``project.qdpx``:
   50 interviews (2022) in Berlin, Stockholm, London and New York, English texts.
 
@@ -282,6 +284,12 @@ def build_idi(cal: dict, seed: int, scale: int) -> Study:
     titles = [f"{cal['title_prefix']}_{i + 1:0{width}d}" for i in range(n)]
     attributes = {name: _quota(shares, n, rng) for name, shares in cal["descriptors"].items()}
     dates = _dates(cal["resource_dates"], n, rng)
+    # topic-asked descriptors ("asked" / "not asked") from their own stream, so that adding
+    # one leaves every other draw unchanged
+    rng_topics = np.random.default_rng([seed, 1, 1])
+    for name, share in cal.get("topics_asked", {}).items():
+        shares = {"asked": float(share), "not asked": 1.0 - float(share)}
+        attributes[name] = _quota(shares, n, rng_topics)
 
     m = cal["excerpts_per_interview"]
     counts = np.clip(rng.poisson(m["mean"], n), m["min"], m["max"])
@@ -460,6 +468,9 @@ def _assemble(
     lo, hi = cal["coding_lag_days"]
     lag1 = rng.integers(lo, hi + 1, s)
     lag2 = lag1 + rng.integers(1, 15, s)
+    # drawn last so that every earlier draw is unchanged: where the second coder cuts the
+    # excerpt differently (ends it early, or takes in the interviewee's closing remark)
+    ends2 = _second_ends(cal, starts, ends, tail, [len(tails[k]) for k in t_pick], rng)
     rows = []
     for d in range(len(titles)):
         first = primary[d]
@@ -469,7 +480,9 @@ def _assemble(
                 codes = seg_codes[i] if coder == first else second[i]
                 lag = lag1[i] if coder == first else lag2[i]
                 when = dates[d] + dt.timedelta(days=int(lag))
-                rows.append((d, int(starts[i]), int(ends[i]), coder, texts_seg[i], codes, when))
+                end = int(ends[i]) if coder == first else int(ends2[i])
+                text = texts[titles[d]][int(starts[i]) : end]
+                rows.append((d, int(starts[i]), end, coder, text, codes, when))
     y, mo, da = cal["zip_date"]
     return Study(
         name=name,
@@ -483,6 +496,25 @@ def _assemble(
         zip_date=(int(y), int(mo), int(da), 0, 0, 0),
         rows=rows,
     )
+
+
+def _second_ends(
+    cal: dict,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    tail: np.ndarray,
+    tail_len: list[int],
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """End offsets of the second coder's excerpts: with probability ``boundary`` (calibration
+    ``second_coder.boundary``, default 0) the range differs: it takes in the closing remark
+    when the answer has one, otherwise it stops 5-20 characters early (never before start)."""
+    p = float(cal.get("second_coder", {}).get("boundary", 0.0))
+    moved = rng.random(len(ends)) < p
+    cut = rng.integers(5, 21, len(ends))
+    longer = ends + np.asarray(tail_len, dtype=np.int64)
+    shorter = np.maximum(starts + 1, ends - cut)
+    return np.where(moved, np.where(tail, longer, shorter), ends)
 
 
 def _second_coder(
