@@ -231,11 +231,7 @@ def _read_csv_source(
     if not include_incomplete and _SUBMITDATE in raw.columns:
         incomplete = (raw[_SUBMITDATE].str.strip() == "").to_numpy()
         excluded = int(incomplete.sum())
-        if excluded == len(raw):
-            raise DataError(path, f"every response is incomplete (empty {_SUBMITDATE})",
-                            column=_SUBMITDATE, expected="at least one completed response "
-                            "(or include_incomplete=True)")
-        raw = raw.loc[~incomplete]
+        raw = raw.loc[~incomplete]  # may leave none: the data check warns of 0 respondents
     tidy, rows = _type_frame(raw, codebook, path, columns, settings, mode=source.upper())
     return tidy, rows, excluded
 
