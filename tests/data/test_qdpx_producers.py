@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from compendium.data.corpus import CodedCorpus, codes_frame, tidy_corpus
-from compendium.data.qdpx import read_qdpx, read_qdpx_report, write_qdpx
+from compendium.data.qdpx import read_qdc, read_qdpx, read_qdpx_report, write_qdpx
 from compendium.data.qdpx_offsets import chance_edge_rate
 from compendium.errors import DataError
 
@@ -245,3 +245,22 @@ def test_written_projects_are_valid_against_the_refi_qda_schema(
     assert errors == [], errors[0].reason if errors else None
     back = read_qdpx(out)
     assert len(back.documents) == n_docs and len(back.codings) == len(corpus.codings)
+
+
+# --------------------------------------------------------------------------- Taguette
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def test_taguette_codebook_written_by_taguette_reads_to_flat_codes():
+    codes = read_qdc(FIXTURES / "taguette_1.5.2_codebook.qdc")
+    assert codes["code_id"].tolist() == ["actors", "actors.ngo", "covid-19",
+                                         "risks & funding <local>", "zażółć"]
+    assert codes["level"].tolist() == [1] * 5
+    assert codes["parent_id"].isna().all() and (codes["description"] == "").all()
+
+
+def test_a_taguette_codebook_zipped_as_a_project_is_refused_by_name(tmp_path):
+    qdc = (FIXTURES / "taguette_1.5.2_codebook.qdc").read_text(encoding="utf-8")
+    with pytest.raises(DataError, match=r"codebook \(.qdc\)"):
+        read_qdpx(_zip(tmp_path / "t.qdpx", qdc))

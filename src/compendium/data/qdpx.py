@@ -55,13 +55,14 @@ from compendium.data.qdpx_offsets import (
 from compendium.data.qdpx_writer import NS, deterministic_zip, write_qdpx
 from compendium.errors import DataError
 
-__all__ = ["NS", "QdpxReport", "deterministic_zip", "read_qdpx", "read_qdpx_report",
-           "write_qdpx"]
+__all__ = ["NS", "QdpxReport", "deterministic_zip", "read_qdc", "read_qdpx",
+           "read_qdpx_report", "write_qdpx"]
 
 #: Largest size one zip member may unpack to, and all members together (bytes).
 MAX_MEMBER_BYTES = 256 * 2**20
 MAX_TOTAL_BYTES = 1024 * 2**20
 _NS_PREFIX = "urn:QDA-XML:project:1."
+CODEBOOK_NS = "urn:QDA-XML:codebook:1.0"
 # what zipfile raises for a damaged archive: bad headers or CRC, broken deflate data, a
 # truncated entry, an unknown compression method, an encrypted entry, a bad seek
 _ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError,
@@ -237,6 +238,30 @@ def read_qdpx_report(path: str | Path, *, max_member_bytes: int = MAX_MEMBER_BYT
     return corpus, report
 
 
+def read_qdc(path: str | Path, *, max_bytes: int = MAX_MEMBER_BYTES) -> pd.DataFrame:
+    """Read a REFI-QDA codebook (``.qdc``, what Taguette exports) into the tidy ``codes``
+    table. ``Sets`` are not read (a codebook's sets group codes, not documents)."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(path, "file not found", expected="a REFI-QDA codebook (.qdc)")
+    with path.open("rb") as fh:
+        data = fh.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise DataError(path, f"the codebook is larger than {max_bytes} bytes",
+                        expected="a REFI-QDA codebook (.qdc)")
+    if b"\x00" in data and data[:2] not in (b"\xff\xfe", b"\xfe\xff"):
+        raise DataError(path, "the codebook holds a NUL byte",
+                        expected="XML text without NUL characters")
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError as exc:
+        raise DataError(path, f"not well-formed XML ({exc})") from None
+    if root.tag != f"{{{CODEBOOK_NS}}}CodeBook":
+        raise DataError(path, "the root element is not a REFI-QDA CodeBook",
+                        expected=f"CodeBook in namespace {CODEBOOK_NS}", found=root.tag)
+    return _codebook(root, path, steps="Codes", ns=CODEBOOK_NS)[0]
+
+
 # --------------------------------------------------------------------------- helpers
 
 
@@ -306,28 +331,28 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
-def _kids(elem: ET.Element, name: str) -> list[ET.Element]:
+def _kids(elem: ET.Element, name: str, ns: str = _NS_PREFIX) -> list[ET.Element]:
     """Children named ``name`` in the project's namespace (other namespaces are foreign)."""
-    return [c for c in elem if _local(c.tag) == name
-            and c.tag.startswith("{" + _NS_PREFIX)]
+    return [c for c in elem if _local(c.tag) == name and c.tag.startswith("{" + ns)]
 
 
-def _find(elem: ET.Element, steps: str) -> list[ET.Element]:
+def _find(elem: ET.Element, steps: str, ns: str = _NS_PREFIX) -> list[ET.Element]:
     found = [elem]
     for step in steps.split("/"):
-        found = [k for e in found for k in _kids(e, step)]
+        found = [k for e in found for k in _kids(e, step, ns)]
     return found
 
 
-def _codebook(root: ET.Element, path: Path) -> tuple[pd.DataFrame, dict[str, str]]:
+def _codebook(root: ET.Element, path: Path, steps: str = "CodeBook/Codes",
+              ns: str = _NS_PREFIX) -> tuple[pd.DataFrame, dict[str, str]]:
     rows: list[tuple[str, str | None, str, str, int]] = []
     by_guid: dict[str, str] = {}
 
     def walk(elem: ET.Element, parent: str | None, level: int) -> None:
-        for code in _kids(elem, "Code"):
+        for code in _kids(elem, "Code", ns):
             name = code.get("name") or ""
             code_id = name if parent is None else f"{parent}\\{name}"
-            desc = _kids(code, "Description")
+            desc = _kids(code, "Description", ns)
             text = (desc[0].text or "").strip() if desc else ""
             rows.append((code_id, parent, name, text, level))
             g = code.get("guid")
@@ -336,7 +361,7 @@ def _codebook(root: ET.Element, path: Path) -> tuple[pd.DataFrame, dict[str, str
             by_guid[g] = code_id
             walk(code, code_id, level + 1)
 
-    for codes in _find(root, "CodeBook/Codes"):
+    for codes in _find(root, steps, ns):
         walk(codes, None, 1)
     return codes_frame(rows, path, "Code/@name"), by_guid
 
