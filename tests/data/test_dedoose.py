@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import pandas as pd
@@ -352,3 +353,15 @@ def test_read_dedoose_does_not_require_range_length_to_equal_copy_length(tmp_pat
     corpus = read_dedoose(*_export(tmp_path, rows=rows))
     seg = corpus.segments.set_index("segment_id")
     assert seg.loc["INT-1#5-19", "text"] == "wxyz"
+
+
+def test_read_dedoose_refuses_a_nul_character_naming_row_and_column(tmp_path):
+    # Excel's escape _x0000_ is how a NUL reaches a cell; calamine decodes it to "\x00"
+    ex, co = _export(tmp_path)
+    with zipfile.ZipFile(ex) as zf:
+        entries = [(i, zf.read(i.filename)) for i in zf.infolist()]
+    with zipfile.ZipFile(ex, "w") as zf:
+        for info, data in entries:
+            zf.writestr(info, data.replace(b">wxyz<", b">wx_x0000_yz<"))
+    with pytest.raises(DataError, match="row 3, column 'Excerpt Copy': a cell holds a NUL"):
+        read_dedoose(ex, co)
