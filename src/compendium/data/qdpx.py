@@ -46,12 +46,7 @@ from pathlib import Path
 import pandas as pd
 
 from compendium.data.corpus import CodedCorpus, codes_frame, tidy_corpus
-from compendium.data.qdpx_offsets import (
-    UTF16_CRLF,
-    NoConventionFits,
-    Selection,
-    choose_convention,
-)
+from compendium.data.qdpx_offsets import NoConventionFits, Selection, choose_convention
 from compendium.data.qdpx_writer import NS, deterministic_zip, write_qdpx
 from compendium.errors import DataError
 
@@ -435,7 +430,7 @@ def _selection(sel: ET.Element, src: dict, path: Path) -> Selection:
             expected="whole numbers",
             found=(sel.get("startPosition"), sel.get("endPosition")),
         ) from None
-    longest = max(UTF16_CRLF.boundaries(src["raw"]))  # the most units any convention counts
+    longest = len(src["raw"].encode("utf-16-le")) // 2  # the most units any convention counts
     if not 0 <= start <= end <= longest:
         raise DataError(
             path,
@@ -453,9 +448,9 @@ def _refuse_outside(exc: NoConventionFits, selections: list[Selection], sources:
     """When no convention fits, name a selection that lies beyond its text under the
     producer's convention (the clearest message), if there is one."""
     conv = exc.producer.convention
-    texts = {s["name"]: s for s in sources}
+    lengths = {s["name"]: max(conv.boundaries(s["raw"])) for s in sources}
     for sel in selections:
-        length = max(conv.boundaries(texts[sel.doc]["raw"]))
+        length = lengths[sel.doc]
         if sel.end > length:
             raise DataError(
                 path,
