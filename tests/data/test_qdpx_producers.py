@@ -264,3 +264,16 @@ def test_a_taguette_codebook_zipped_as_a_project_is_refused_by_name(tmp_path):
     qdc = (FIXTURES / "taguette_1.5.2_codebook.qdc").read_text(encoding="utf-8")
     with pytest.raises(DataError, match=r"codebook \(.qdc\)"):
         read_qdpx(_zip(tmp_path / "t.qdpx", qdc))
+
+
+def test_a_project_without_origin_counting_crlf_as_two_is_read_with_a_warning(tmp_path):
+    # no origin: the standard's reading (code points, CRLF as one) is tried first and fails
+    text = "First line here.\r\nSecond line with NGOs.\r\nThird line."
+    raw_start = text.index("NGOs")  # 35 with CRLF as two; 34 with CRLF as one
+    sels = (_selection(1, raw_start, raw_start + 4)
+            + _selection(2, text.index("Third"), text.index("Third") + 5))
+    path = _zip(tmp_path / "none.qdpx", _project("", _source(sels)),
+                {"sources/s1.txt": text.encode()})
+    with pytest.warns(UserWarning, match="'code points, CRLF as two'"):
+        corpus = read_qdpx(path)
+    assert corpus.segments["text"].tolist() == ["NGOs", "Third"]

@@ -505,3 +505,14 @@ def test_a_nul_character_in_a_field_is_refused_with_row_and_column(tmp_path, raw
     path = _cawi_with(tmp_path, raw, rows)
     with pytest.raises(DataError, match=r"row 4, column 'Q9\[other\]': a field holds a NUL"):
         survey.read_cawi(path, cb)
+
+
+def test_a_comma_separated_all_responses_export_with_incomplete_rows(tmp_path, raw, cb):
+    # LimeSurvey "All responses", separator ',' chosen at export: one unsubmitted response
+    rows = _parse(raw[0], "utf-8-sig")
+    rows = _set(_set(rows, 2, "submitdate", ""), 2, "lastpage", "1")
+    path = _cawi_with(tmp_path, raw, rows, "all.csv", sep=",")
+    out = survey.read_cawi(path, cb)
+    assert out.attrs["incomplete_excluded"] == 1
+    assert len(out) == len(rows) - 2  # header and the incomplete response
+    assert f"CAWI-{int(rows[1][0]):04d}" not in set(out["respondent_id"])
