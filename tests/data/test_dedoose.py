@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from openpyxl import Workbook
 
-from compendium.data.dedoose import FIXED_COLUMNS, read_dedoose, read_dedoose_codes
+from compendium.data.dedoose import (
+    FIXED_COLUMNS,
+    read_dedoose,
+    read_dedoose_codes,
+    read_dedoose_report,
+)
 from compendium.errors import DataError
 
 CODES_HEADER = [
@@ -280,3 +286,82 @@ def test_read_dedoose_refuses_a_cycle_of_parent_ids(tmp_path):
     path = _xlsx(tmp_path / "c.xlsx", CODES_HEADER, codes)
     msg = _message(lambda: read_dedoose_codes(path))
     assert "row 2, column 'Parent Id': the codes' Parent Ids form a cycle" in msg
+
+
+# --------------------------------------------------------------------------- real exports
+
+
+def test_read_dedoose_keeps_excerpt_memos_from_headerless_trailing_columns(tmp_path):
+    # Dedoose writes memos in trailing columns with no header; cells begin "Memo:"
+    rows = _rows()
+    rows[0] = rows[0] + ["Memo: ask about funding", None]
+    rows[4] = rows[4] + [None, "Memo: second thought"]
+    ex, co = _export(tmp_path, header=_header() + [None, None], rows=[
+        r + [None, None] if len(r) == len(_header()) else r for r in rows])
+    corpus, report = read_dedoose_report(ex, co)
+    (tmp_path / "plain").mkdir()
+    plain = read_dedoose(*_export(tmp_path / "plain"))
+    pd.testing.assert_frame_equal(corpus.codings, plain.codings)
+    pd.testing.assert_frame_equal(corpus.doc_attributes, plain.doc_attributes)
+    assert report.memos.to_dict("records") == [
+        {"doc_id": "INT-2", "start": 10, "end": 20, "coder": "coder_B",
+         "memo": "ask about funding"},
+        {"doc_id": "INT-1", "start": 0, "end": 3, "coder": "coder_A",
+         "memo": "second thought"},
+    ]
+    assert report.line().startswith("2 excerpt memos in 2 headerless columns")
+
+
+def test_read_dedoose_recognises_readxl_names_of_memo_columns(tmp_path):
+    # a workbook that went through R (readxl -> writexl) names headerless columns "...N"
+    n = len(_header())
+    rows = [r + (["Memo: from R"] if i == 1 else [None]) for i, r in enumerate(_rows())]
+    ex, co = _export(tmp_path, header=_header() + [f"...{n + 1}"], rows=rows)
+    corpus, report = read_dedoose_report(ex, co)
+    assert report.memo_columns == (f"...{n + 1}",)
+    assert report.memos["memo"].tolist() == ["from R"]
+    assert f"...{n + 1}" not in set(corpus.doc_attributes["attribute"])
+
+
+def test_read_dedoose_refuses_a_headerless_column_that_holds_no_memo(tmp_path):
+    rows = [r + (["Berlin"] if i == 2 else [None]) for i, r in enumerate(_rows())]
+    ex, co = _export(tmp_path, header=_header() + [None], rows=rows)
+    with pytest.raises(DataError, match=r"row 4, column 'Unnamed: \d+': a column holding "
+                       r"values has no header; expected .*excerpt memos"):
+        read_dedoose(ex, co)
+
+
+def test_read_dedoose_keeps_na_null_none_as_text(tmp_path):
+    rows = _rows()
+    rows[1][4] = "NA"  # the quote itself reads "NA"
+    rows[1][-2:] = ["null", "None"]
+    rows[4][-2:] = ["null", "None"]
+    rows[4][4] = "NaN"
+    corpus = read_dedoose(*_export(tmp_path, rows=rows))
+    values = dict(zip(zip(corpus.doc_attributes["doc_id"], corpus.doc_attributes["attribute"],
+                          strict=True), corpus.doc_attributes["value"], strict=True))
+    assert values[("INT-1", "city")] == "null"
+    assert values[("INT-1", "respondent_type")] == "None"
+    assert sorted(corpus.segments["text"]) == ["NA", "NaN", "abcdefghij"]
+
+
+def test_read_dedoose_does_not_require_range_length_to_equal_copy_length(tmp_path):
+    # a real export's range counts paragraphs and line breaks differently from the copy
+    rows = _rows()
+    rows[1][1] = "5-19"  # 14 characters of range for the 4-character copy "wxyz"
+    rows[1][8 + 3 * PATHS.index(C) + 1] = "5-19"
+    corpus = read_dedoose(*_export(tmp_path, rows=rows))
+    seg = corpus.segments.set_index("segment_id")
+    assert seg.loc["INT-1#5-19", "text"] == "wxyz"
+
+
+def test_read_dedoose_refuses_a_nul_character_naming_row_and_column(tmp_path):
+    # Excel's escape _x0000_ is how a NUL reaches a cell; calamine decodes it to "\x00"
+    ex, co = _export(tmp_path)
+    with zipfile.ZipFile(ex) as zf:
+        entries = [(i, zf.read(i.filename)) for i in zf.infolist()]
+    with zipfile.ZipFile(ex, "w") as zf:
+        for info, data in entries:
+            zf.writestr(info, data.replace(b">wxyz<", b">wx_x0000_yz<"))
+    with pytest.raises(DataError, match="row 3, column 'Excerpt Copy': a cell holds a NUL"):
+        read_dedoose(ex, co)

@@ -166,7 +166,8 @@ def test_read_qdpx_refuses_a_selection_beyond_the_text(tmp_path):
     msg = _message(lambda: read_qdpx(path))
     assert (
         "a selection in source 'Doc one' lies outside its text; expected 0 <= startPosition "
-        "<= endPosition <= 39 (the text's length); found (30, 41)" in msg
+        "<= endPosition <= 39 (the text's length in code points, CRLF as one); "
+        "found (30, 41)" in msg
     )
 
 

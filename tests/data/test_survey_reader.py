@@ -450,3 +450,69 @@ def test_read_spss_refuses_a_file_that_is_not_sav(tmp_path, cb):
     path.write_bytes(b"not spss")
     with pytest.raises(DataError, match="not a readable SPSS .sav file"):
         survey.read_spss(path, cb)
+
+
+# --- real LimeSurvey habits: incomplete responses, separators, encodings, headings ----------
+def _cawi_with(tmp_path: Path, raw, rows: list[list[str]], name: str = "cawi.csv",
+               encoding: str = "utf-8-sig", sep: str = ";") -> Path:
+    out = io.StringIO(newline="")
+    csv.writer(out, delimiter=sep, quoting=csv.QUOTE_ALL, lineterminator="\r\n").writerows(rows)
+    path = tmp_path / name
+    path.write_bytes(out.getvalue().encode(encoding))
+    return path
+
+
+def test_incomplete_responses_are_left_out_and_counted(tmp_path, raw, cb):
+    rows = _parse(raw[0], "utf-8-sig")
+    rows = _set(_set(rows, 3, "submitdate", ""), 3, "lastpage", "1")
+    rows = _set(_set(rows, 7, "submitdate", ""), 7, "lastpage", "2")
+    path = _cawi_with(tmp_path, raw, rows)
+    full = survey.read_cawi(raw[0], cb)
+    default = survey.read_cawi(path, cb)
+    assert len(default) == len(full) - 2
+    assert default.attrs["incomplete_excluded"] == 2
+    left_out = {f"CAWI-{int(rows[2][0]):04d}", f"CAWI-{int(rows[6][0]):04d}"}
+    assert left_out.isdisjoint(default["respondent_id"])
+    everything = survey.read_cawi(path, cb, include_incomplete=True)
+    assert len(everything) == len(full) and everything.attrs["incomplete_excluded"] == 0
+    both = survey.read_survey(path, raw[1], cb)
+    assert both.attrs["incomplete_excluded"] == 2
+    with pytest.raises(ParameterError, match="include_incomplete"):
+        survey.read_cawi(path, cb, include_incomplete="yes")
+
+
+def test_a_comma_separated_or_utf16_export_reads_to_the_same_table(tmp_path, raw, cb):
+    rows = _parse(raw[0], "utf-8-sig")
+    expected = survey.read_cawi(raw[0], cb)
+    comma = _cawi_with(tmp_path, raw, rows, "comma.csv", sep=",")
+    assert comma.read_bytes().count(b'","') > len(rows)  # really comma-separated
+    pd.testing.assert_frame_equal(survey.read_cawi(comma, cb), expected)
+    utf16 = _cawi_with(tmp_path, raw, rows, "utf16.csv", encoding="utf-16")
+    assert utf16.read_bytes()[:2] in (b"\xff\xfe", b"\xfe\xff")
+    pd.testing.assert_frame_equal(survey.read_cawi(utf16, cb), expected)
+
+
+def test_full_question_text_headings_are_refused_naming_the_export_option(tmp_path, raw, cb):
+    rows = _parse(raw[0], "utf-8-sig")
+    rows[0] = [f"Question text number {i} for column {c}?" for i, c in enumerate(rows[0])]
+    path = _cawi_with(tmp_path, raw, rows)
+    with pytest.raises(DataError, match="question texts, not question codes.*'Question code'"):
+        survey.read_cawi(path, cb)
+
+
+def test_a_nul_character_in_a_field_is_refused_with_row_and_column(tmp_path, raw, cb):
+    rows = _set(_parse(raw[0], "utf-8-sig"), 4, "Q9[other]", "pomoc\x00prawna")
+    path = _cawi_with(tmp_path, raw, rows)
+    with pytest.raises(DataError, match=r"row 4, column 'Q9\[other\]': a field holds a NUL"):
+        survey.read_cawi(path, cb)
+
+
+def test_a_comma_separated_all_responses_export_with_incomplete_rows(tmp_path, raw, cb):
+    # LimeSurvey "All responses", separator ',' chosen at export: one unsubmitted response
+    rows = _parse(raw[0], "utf-8-sig")
+    rows = _set(_set(rows, 2, "submitdate", ""), 2, "lastpage", "1")
+    path = _cawi_with(tmp_path, raw, rows, "all.csv", sep=",")
+    out = survey.read_cawi(path, cb)
+    assert out.attrs["incomplete_excluded"] == 1
+    assert len(out) == len(rows) - 2  # header and the incomplete response
+    assert f"CAWI-{int(rows[1][0]):04d}" not in set(out["respondent_id"])

@@ -1,8 +1,10 @@
 """Validate every raw file against the data contract before any notebook runs.
 
 ``python -m compendium.data.datacheck data`` reads the survey (CAWI + PAPI), the Wielkopolska
-IDIs and the four-city interviews (Dedoose export and REFI-QDA project), prints one line
-per source, and exits 2 with the reader's message on the first broken file.
+IDIs and the four-city interviews (Dedoose export and REFI-QDA project), prints summary
+lines per source (what was read, what was left out: incomplete responses, memos, sets),
+``warning:`` lines for a source with 0 respondents, documents or codings, and exits 2 with
+the reader's message on the first broken file or when two copies of one study disagree.
 
 Make runs it in one process for all sources with ``--changed $?``: only the sources whose
 files changed are read again (one set of imports, no repeated work).
@@ -14,8 +16,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from compendium.data.corpus import CodedCorpus
 from compendium.data.sources import source_map
-from compendium.errors import CompendiumError, ParameterError
+from compendium.errors import CompendiumError, DataError, ParameterError
 
 
 def sources(data_dir: Path) -> dict[str, dict[str, Path]]:
@@ -23,8 +26,13 @@ def sources(data_dir: Path) -> dict[str, dict[str, Path]]:
     return source_map(data_dir)
 
 
-def check_source(data_dir: Path, source: str) -> list[str]:
-    """Read one source; return summary lines (raises the readers' DataError)."""
+def check_source(data_dir: Path, source: str, *, include_incomplete: bool = False) -> list[str]:
+    """Read one source; return summary lines (raises the readers' DataError).
+
+    Lines beginning ``warning:`` flag a source with 0 respondents, 0 documents or 0 codings
+    (the run goes on). A study shipped in two formats (Dedoose and REFI-QDA) must agree:
+    the first difference stops the run (DataError naming the REFI-QDA file).
+    """
     src = sources(data_dir)
     if source not in src:
         raise ParameterError("source", f"unknown source {source!r}", allowed=sorted(src))
@@ -33,26 +41,59 @@ def check_source(data_dir: Path, source: str) -> list[str]:
         from compendium.data.codebook import load_codebook
         from compendium.data.survey import read_survey
 
-        survey = read_survey(files["cawi"], files["papi"], load_codebook(files["codebook"]))
+        survey = read_survey(files["cawi"], files["papi"], load_codebook(files["codebook"]),
+                             include_incomplete=include_incomplete)
         modes = survey["mode"].value_counts().sort_index().to_dict()
-        return [f"ops_survey: {len(survey)} respondents {modes}"]
-    from compendium.data.dedoose import read_dedoose
+        excluded = survey.attrs.get("incomplete_excluded", 0)
+        lines = [f"{source}: {len(survey)} respondents {modes}"]
+        lines.append(f"{source}: {excluded} incomplete CAWI responses left out"
+                     if excluded else f"{source}: no incomplete CAWI responses left out"
+                     if not include_incomplete else f"{source}: incomplete responses included")
+        if len(survey) == 0:
+            lines.append(f"warning: {source}: 0 respondents")
+        return lines
+    from compendium.data.dedoose import read_dedoose_report
 
-    corpus = read_dedoose(files["excerpts"], files["codes"])
-    lines = [f"{source} (Dedoose): {len(corpus.documents)} interviews, "
-             f"{len(corpus.segments)} segments, {len(corpus.codes)} codes"]
+    corpus, report = read_dedoose_report(files["excerpts"], files["codes"])
+    label = f"{source} (Dedoose)"
+    lines = [f"{label}: {len(corpus.documents)} interviews, "
+             f"{len(corpus.segments)} segments, {len(corpus.codes)} codes",
+             f"{label}: {report.line()}", *_empty_warnings(label, corpus)]
     if "qdpx" in files and files["qdpx"].exists():
-        from compendium.data.qdpx import read_qdpx
+        from compendium.data.compare import first_difference
+        from compendium.data.qdpx import read_qdpx_report
 
-        q = read_qdpx(files["qdpx"])
-        lines.append(f"{source} (REFI-QDA): {len(q.documents)} interviews, "
-                     f"{len(q.segments)} segments")
+        q, qreport = read_qdpx_report(files["qdpx"])
+        qlabel = f"{source} (REFI-QDA)"
+        lines.append(f"{qlabel}: {len(q.documents)} interviews, {len(q.segments)} segments")
+        lines.append(f"{qlabel}: {qreport.line()}")
+        if qreport.warning:
+            lines.append(f"warning: {qlabel}: {qreport.warning}")
+        lines.extend(_empty_warnings(qlabel, q))
+        diff = first_difference(corpus, q, f"Dedoose export {files['excerpts'].name}",
+                                f"REFI-QDA project {files['qdpx'].name}")
+        if diff is not None:
+            raise DataError(files["qdpx"], f"the two copies of {source} disagree: {diff}",
+                            expected="the same documents, descriptors, codes, passages "
+                            "and codings in both formats")
+        lines.append(f"{source}: the Dedoose export and the REFI-QDA project agree")
     return lines
 
 
-def check(data_dir: Path) -> list[str]:
+def _empty_warnings(label: str, corpus: CodedCorpus) -> list[str]:
+    """Warning lines for a corpus without documents or without codings."""
+    out = []
+    if corpus.documents.empty:
+        out.append(f"warning: {label}: 0 documents")
+    if corpus.codings.empty:
+        out.append(f"warning: {label}: 0 codings")
+    return out
+
+
+def check(data_dir: Path, *, include_incomplete: bool = False) -> list[str]:
     """Read every source; return the summary lines (raises the readers' DataError)."""
-    return [line for source in sources(data_dir) for line in check_source(data_dir, source)]
+    return [line for source in sources(data_dir)
+            for line in check_source(data_dir, source, include_incomplete=include_incomplete)]
 
 
 def sources_to_check(data_dir: Path, changed: list[str] | None) -> list[str]:
@@ -74,11 +115,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--source", default=None, help="check one source only")
     ap.add_argument("--changed", nargs="+", default=None,
                     help="check only the sources these files belong to (Make passes $?)")
+    ap.add_argument("--include-incomplete", action="store_true",
+                    help="count incomplete LimeSurvey responses as respondents")
     args = ap.parse_args(argv)
     data_dir = Path(args.data_dir)
     names = [args.source] if args.source else sources_to_check(data_dir, args.changed)
     try:
-        lines = [line for name in names for line in check_source(data_dir, name)]
+        lines = [line for name in names for line in
+                 check_source(data_dir, name, include_incomplete=args.include_incomplete)]
         for line in lines:
             print(f"[data] {line}")
     except (CompendiumError, FileNotFoundError) as exc:

@@ -20,7 +20,14 @@ Conventions of this reader (see :mod:`compendium.data.corpus` for the tables):
 * Two coders excerpting the same range give one segment with both coders' codings.
   Its ``text`` is the ``Excerpt Copy`` of the first such row.
 * Descriptor values are text; a field imported twice (``city`` and ``city.1``) is
-  merged when the copies agree.
+  merged when the copies agree. No cell text counts as missing (``NA``, ``NaN``, ``null``,
+  ``None`` are text); only an empty cell is. A NUL character in a cell is refused.
+* ``Excerpt Range`` is not compared with the length of ``Excerpt Copy``: Dedoose counts
+  line breaks and paragraphs its own way, so the two differ in real exports.
+* Excerpt memos: Dedoose writes them in trailing columns without a header, each cell
+  beginning ``Memo:``; a workbook saved through R (readxl, writexl) names such columns
+  ``...274``. They are recognised by either name and returned by :func:`read_dedoose_report`
+  (not part of the five tables); a headerless column holding anything else is refused.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ import datetime as _dt
 import math
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -58,10 +66,33 @@ _CODE_COLUMN = re.compile(r"^Code: (?P<path>.+) (?P<kind>Applied|Range|Weight)$"
 _RANGE = re.compile(r"^\s*(\d+)\s*-\s*(\d+)\s*$")
 _DUPLICATE = re.compile(r"^(?P<base>.+)\.(?P<n>\d+)$")
 _TRUE = {"true": True, "false": False}
+_HEADERLESS = re.compile(r"^(?:Unnamed: \d+|\.\.\.\d+)$")  # pandas / readxl names
+_MEMO = "Memo:"
+
+
+@dataclass(frozen=True)
+class DedooseReport:
+    """What reading an excerpt export left outside the five tables."""
+
+    memos: pd.DataFrame  # doc_id, start, end, coder, memo (text after "Memo:")
+    memo_columns: tuple[str, ...]
+
+    def line(self) -> str:
+        """One line for the data check."""
+        return (f"{len(self.memos)} excerpt memos in {len(self.memo_columns)} headerless "
+                "columns (kept aside, not used by the analysis)" if len(self.memos)
+                else "no excerpt memos")
 
 
 def read_dedoose(excerpts_path: str | Path, codes_path: str | Path) -> CodedCorpus:
     """Read a Dedoose excerpt export and its codes export into a validated CodedCorpus."""
+    return read_dedoose_report(excerpts_path, codes_path)[0]
+
+
+def read_dedoose_report(
+    excerpts_path: str | Path, codes_path: str | Path
+) -> tuple[CodedCorpus, DedooseReport]:
+    """Read a Dedoose project; return the corpus and the excerpt memos kept aside."""
     excerpts_path = Path(excerpts_path)
     codes = read_dedoose_codes(codes_path)
     raw = _read_sheet(excerpts_path, "excerpt rows")
@@ -69,6 +100,7 @@ def read_dedoose(excerpts_path: str | Path, codes_path: str | Path) -> CodedCorp
                      "the excerpt export lacks a fixed Dedoose column",
                      f"the fixed columns {list(FIXED_COLUMNS)}", list(raw.columns[:10]))
     applied = _applied_columns(raw, codes, excerpts_path, Path(codes_path))
+    memo_cols = _memo_columns(raw, excerpts_path)
     descriptors = _descriptor_columns(raw, excerpts_path)
 
     media = _text_column(raw["Media Title"])
@@ -101,7 +133,15 @@ def read_dedoose(excerpts_path: str | Path, codes_path: str | Path) -> CodedCorp
             "coder": coder.to_numpy()[rows_idx],
         }
     )
-    return tidy_corpus(doc_ids, attributes, codes, codings, excerpts_path)
+    corpus = tidy_corpus(doc_ids, attributes, codes, codings, excerpts_path)
+    memos = [
+        (media.iloc[i], int(start[i]), int(end[i]), coder.iloc[i],
+         cell.strip()[len(_MEMO):].strip())
+        for col in memo_cols for i, cell in enumerate(raw[col].tolist())
+        if isinstance(cell, str) and cell.strip()
+    ]
+    memo_table = pd.DataFrame(memos, columns=["doc_id", "start", "end", "coder", "memo"])
+    return corpus, DedooseReport(memo_table, tuple(memo_cols))
 
 
 def read_dedoose_codes(path: str | Path) -> pd.DataFrame:
@@ -175,7 +215,8 @@ def _read_sheet(path: Path, what: str) -> pd.DataFrame:
     if path.stat().st_size == 0:
         raise DataError(path, "the file is empty", expected=f"a Dedoose {what} export (.xlsx)")
     try:
-        df = pd.read_excel(path, engine="calamine")
+        # no cell text is missing: "NA", "null", "None" are text; an empty cell is ""
+        df = pd.read_excel(path, engine="calamine", keep_default_na=False, na_values=[])
     except Exception as exc:  # calamine raises its own types for broken workbooks
         raise DataError(
             path,
@@ -190,6 +231,12 @@ def _read_sheet(path: Path, what: str) -> pd.DataFrame:
             expected=f"a header row and at least one row of {what}",
         )
     df.columns = [str(c) for c in df.columns]
+    for column in df.columns:
+        for i, cell in enumerate(df[column].tolist()):
+            if isinstance(cell, str) and "\x00" in cell:
+                raise DataError(path, "a cell holds a NUL character", row=i + 2,
+                                column=column, expected="text without NUL characters",
+                                found=cell.replace("\x00", "\\x00")[:60])
     return df.reset_index(drop=True)
 
 
@@ -317,20 +364,35 @@ def _booleans(col: pd.Series, path: Path, column: str) -> np.ndarray:
     return out
 
 
-def _descriptor_columns(raw: pd.DataFrame, path: Path) -> dict[str, pd.Series]:
-    """Descriptor fields as text columns; ``x.1`` copies merged into ``x``."""
-    names = [c for c in raw.columns if c not in FIXED_COLUMNS and not c.startswith("Code:")]
-    for name in [c for c in names if c.startswith("Unnamed: ")]:
-        filled = raw[name].notna().to_numpy()
-        if filled.any():
+def _memo_columns(raw: pd.DataFrame, path: Path) -> list[str]:
+    """Headerless columns (pandas ``Unnamed: N``, readxl ``...N``) holding excerpt memos;
+    empty ones are ignored, any other content is refused."""
+    memo_cols = []
+    for name in [c for c in raw.columns if _HEADERLESS.match(c)]:
+        cells = _text_column(raw[name])
+        filled = cells.dropna()
+        if filled.empty:
+            continue
+        not_memo = ~filled.str.startswith(_MEMO)
+        if not_memo.any():
             raise DataError(
                 path,
                 "a column holding values has no header",
-                row=1,
+                row=int(not_memo.index[not_memo.to_numpy()][0]) + 2,
                 column=name,
-                expected="a descriptor name in the header row",
+                expected="a descriptor name in the header row, or excerpt memos "
+                f"(cells beginning {_MEMO!r})",
+                found=filled[not_memo].iloc[0][:60],
             )
-        names.remove(name)
+        memo_cols.append(name)
+    return memo_cols
+
+
+def _descriptor_columns(raw: pd.DataFrame, path: Path) -> dict[str, pd.Series]:
+    """Descriptor fields as text columns; ``x.1`` copies merged into ``x``. Headerless
+    columns are memos or empty (checked by :func:`_memo_columns`)."""
+    names = [c for c in raw.columns if c not in FIXED_COLUMNS and not c.startswith("Code:")
+             and not _HEADERLESS.match(c)]
     out: dict[str, pd.Series] = {}
     for name in names:
         m = _DUPLICATE.match(name)

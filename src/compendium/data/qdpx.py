@@ -1,44 +1,63 @@
-"""Read and write REFI-QDA projects (``.qdpx``, QDA-XML 1.0) as a CodedCorpus.
+"""Read REFI-QDA projects (``.qdpx``, QDA-XML 1.0) as a CodedCorpus.
 
 A ``.qdpx`` is a zip holding ``project.qde`` (XML, namespace ``urn:QDA-XML:project:1.0``)
-and the plain-text sources under ``sources/`` (some tools write ``Sources/``).
+and the plain-text sources under ``sources/`` (some tools write ``Sources/``). The writer
+is :mod:`compendium.data.qdpx_writer` (re-exported here); offsets are
+:mod:`compendium.data.qdpx_offsets`.
 
 Reading conventions (see :mod:`compendium.data.corpus` for the tables):
 
+* The zip is opened with limits: no member may unpack to more than ``max_member_bytes``
+  nor all of them together to more than ``max_total_bytes`` (checked on the declared sizes
+  before decompressing, and again while reading); ``project.qde`` must be in the
+  QDA-XML project namespace (a codebook ``.qdc`` or another namespace is refused by name).
 * Documents are the ``TextSource`` elements in file order; ``doc_id`` and ``title``
-  are the source's ``name``. Other source types (PDF, picture, audio, video) are skipped.
+  are the source's ``name``. Other source types (PDF, picture, audio, video) are skipped
+  and counted in the report.
 * A source's text is its ``PlainTextContent`` or the file its ``plainTextPath`` names
-  (``internal://<file>`` inside ``sources/``; other schemes are refused). Line endings
-  are normalised to ``\\n`` before slicing (ATLAS.ti counts ``\\r\\n`` as one character).
-  Offsets are Unicode code points, end exclusive, and must lie inside the text.
+  (``internal://<file>`` inside ``sources/``; other schemes are refused), UTF-8 with or
+  without a BOM; a NUL character is refused. Texts are kept with ``\n`` line ends.
+* Positions are mapped onto that text with the producer's offset convention, chosen from
+  ``Project/@origin`` and checked on the data (:func:`~compendium.data.qdpx_offsets.
+  choose_convention`): a project whose positions fit no convention is refused, one that
+  fits another convention than its producer's is read with a warning.
 * Each ``PlainTextSelection`` with ``Coding`` children gives one segment; selections
-  without a coding are annotations and are ignored. Two users selecting one range
+  without a coding are annotations (counted, not read). Two users selecting one range
   give one segment. The coder is the user named by ``Coding/@creatingUser`` (else
   the selection's ``creatingUser``; a GUID not listed under ``Users`` is kept as is;
-  ``unknown`` when neither is given).
-* Codes: the ``CodeBook`` tree, ``code_id`` the backslash path of names, depth-first
-  order. Descriptors: ``VariableValue`` of every ``Case`` go to each source the case
-  refers to (MAXQDA and Quirkos use a nameless case per document), and a source's own
-  ``VariableValue`` children.
+  ``unknown`` when neither is given). Selection memos (``Description``, ``NoteRef``),
+  ``Notes``, ``Sets``, ``Links`` and ``Graphs`` are not part of the tidy tables: the
+  report counts them.
+* Codes: the ``CodeBook`` tree (any depth), ``code_id`` the backslash path of names,
+  depth-first order. Descriptors: ``VariableValue`` of every ``Case`` go to each source
+  the case refers to (MAXQDA and Quirkos use a nameless case per document), and a
+  source's own ``VariableValue`` children.
 """
 
 from __future__ import annotations
 
-import io
-import uuid
+import warnings
 import xml.etree.ElementTree as ET
 import zipfile
 import zlib
-from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from compendium.artifacts import atomic_write_bytes
-from compendium.data.corpus import CodedCorpus, codes_frame, tidy_corpus, validate_corpus
-from compendium.errors import DataError, ParameterError
+from compendium.data.corpus import CodedCorpus, codes_frame, tidy_corpus
+from compendium.data.qdpx_offsets import NoConventionFits, Selection, choose_convention
+from compendium.data.qdpx_writer import NS, deterministic_zip, write_qdpx
+from compendium.errors import DataError
 
-NS = "urn:QDA-XML:project:1.0"
+__all__ = ["NS", "QdpxReport", "deterministic_zip", "read_qdc", "read_qdpx",
+           "read_qdpx_report", "write_qdpx"]
+
+#: Largest size one zip member may unpack to, and all members together (bytes).
+MAX_MEMBER_BYTES = 256 * 2**20
+MAX_TOTAL_BYTES = 1024 * 2**20
+_NS_PREFIX = "urn:QDA-XML:project:1."
+CODEBOOK_NS = "urn:QDA-XML:codebook:1.0"
 # what zipfile raises for a damaged archive: bad headers or CRC, broken deflate data, a
 # truncated entry, an unknown compression method, an encrypted entry, a bad seek
 _ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError,
@@ -51,10 +70,55 @@ _VALUE_TAGS = (
     "DateValue",
     "DateTimeValue",
 )
+_IGNORED = ("Notes/Note", "Sets/Set", "Links/Link", "Graphs/Graph")
 
 
-def read_qdpx(path: str | Path) -> CodedCorpus:
-    """Read a REFI-QDA ``.qdpx`` project into a validated CodedCorpus."""
+@dataclass(frozen=True)
+class QdpxReport:
+    """What reading a project decided and left out (for the data check's lines)."""
+
+    origin: str | None
+    producer: str
+    convention: str
+    checked: bool  # the conventions disagreed on some passage, so the data decided
+    warning: str | None
+    users: tuple[str, ...]
+    annotations: int  # selections without a coding
+    selection_memos: int  # Description / NoteRef on coded selections
+    ignored: dict[str, int]  # Notes, Sets, Links, Graphs and non-text sources, by kind
+
+    def line(self) -> str:
+        """One line for the data check: producer, convention, what was left out."""
+        left = {k: v for k, v in self.ignored.items() if v}
+        if self.annotations:
+            left["annotations"] = self.annotations
+        if self.selection_memos:
+            left["selection memos"] = self.selection_memos
+        out = f"{self.producer}, offsets as {self.convention}"
+        out += " (checked on the data)" if self.checked else ""
+        out += f", {len(self.users)} users"
+        if left:
+            out += "; not read: " + ", ".join(f"{v} {k}" for k, v in left.items())
+        return out
+
+
+def read_qdpx(path: str | Path, *, max_member_bytes: int = MAX_MEMBER_BYTES,
+              max_total_bytes: int = MAX_TOTAL_BYTES) -> CodedCorpus:
+    """Read a REFI-QDA ``.qdpx`` project into a validated CodedCorpus.
+
+    A :class:`UserWarning` says when the positions follow another convention than the
+    producer's usual one (see :func:`read_qdpx_report`).
+    """
+    corpus, report = read_qdpx_report(path, max_member_bytes=max_member_bytes,
+                                      max_total_bytes=max_total_bytes)
+    if report.warning:
+        warnings.warn(f"{path}: {report.warning}", UserWarning, stacklevel=2)
+    return corpus
+
+
+def read_qdpx_report(path: str | Path, *, max_member_bytes: int = MAX_MEMBER_BYTES,
+                     max_total_bytes: int = MAX_TOTAL_BYTES) -> tuple[CodedCorpus, QdpxReport]:
+    """Read a ``.qdpx`` project; return the corpus and a :class:`QdpxReport`."""
     path = Path(path)
     if not path.is_file():
         raise DataError(path, "file not found", expected="a REFI-QDA project (.qdpx)")
@@ -70,6 +134,7 @@ def read_qdpx(path: str | Path) -> CodedCorpus:
         raise DataError(path, f"the zip archive is damaged ({exc})",
                         expected="an intact REFI-QDA .qdpx project") from None
     with zf:
+        _check_sizes(zf, path, max_member_bytes, max_total_bytes)
         names = zf.namelist()
         qde = [n for n in names if n.lower() == "project.qde"]
         if not qde:
@@ -79,18 +144,11 @@ def read_qdpx(path: str | Path) -> CodedCorpus:
                 expected="a REFI-QDA .qdpx project (project.qde at the top of the zip)",
                 found=names[:5],
             )
-        try:
-            root = ET.fromstring(_read_member(zf, qde[0], path))
-        except ET.ParseError as exc:
-            raise DataError(path, f"project.qde is not well-formed XML ({exc})") from None
-        if _local(root.tag) != "Project":
-            raise DataError(
-                path, "project.qde's root element is not Project", found=_local(root.tag)
-            )
+        root = _parse_qde(_read_member(zf, qde[0], path, max_member_bytes), path)
         users = {u.get("guid"): u.get("name") or u.get("guid") for u in _find(root, "Users/User")}
         codes, code_by_guid = _codebook(root, path)
         variables = {v.get("guid"): v.get("name") for v in _find(root, "Variables/Variable")}
-        sources = _text_sources(root, zf, path)
+        sources = _text_sources(root, zf, path, max_member_bytes)
 
     doc_ids = [s["name"] for s in sources]
     by_guid = {s["guid"]: s for s in sources}
@@ -115,242 +173,181 @@ def read_qdpx(path: str | Path) -> CodedCorpus:
         dtype=object,
     )
 
-    rows: list[tuple[str, int, int, str, str, str]] = []
+    coded: list[tuple[dict, ET.Element]] = []
+    annotations = memos = 0
     for src in sources:
-        text = src["text"]
         for sel in _kids(src["elem"], "PlainTextSelection"):
-            codings = _kids(sel, "Coding")
-            if not codings:
-                continue  # an annotation, not a coding
-            start, end = _positions(sel, len(text), src["name"], path)
-            chunk = text[start:end]
-            sel_user = sel.get("creatingUser")
-            for coding in codings:
-                user = coding.get("creatingUser") or sel_user
-                coder = "unknown" if user is None else users.get(user, user)
-                for ref in _kids(coding, "CodeRef"):
-                    target = ref.get("targetGUID")
-                    if target not in code_by_guid:
-                        raise DataError(
-                            path,
-                            f"a coding in source {src['name']!r} refers to an unknown code",
-                            column="CodeRef/@targetGUID",
-                            expected="the guid of a Code in the CodeBook",
-                            found=target,
-                        )
-                    rows.append((src["name"], start, end, chunk, code_by_guid[target], coder))
+            if not _kids(sel, "Coding"):
+                annotations += 1  # an annotation, not a coding
+                continue
+            memos += bool(_kids(sel, "Description") or _kids(sel, "NoteRef"))
+            coded.append((src, sel))
+    selections = [_selection(sel, src, path) for src, sel in coded]
+    origin = root.get("origin")
+    try:
+        choice = choose_convention(
+            origin, selections,
+            {s["name"]: s["raw"] for s in sources}, {s["name"]: s["text"] for s in sources})
+    except NoConventionFits as exc:
+        _refuse_outside(exc, selections, sources, path)
+        raise DataError(
+            path,
+            f"the coded positions fit no known offset convention ({exc.producer.name} "
+            "project); reading them would give wrong passages",
+            column="PlainTextSelection/@startPosition",
+            expected="positions that cut the text at word edges and match the stored "
+            "passage texts under one convention",
+            found="; ".join(f.summary() for f in exc.fits),
+        ) from None
+
+    rows: list[tuple[str, int, int, str, str, str]] = []
+    for (src, sel), (start, end) in zip(coded, choice.spans, strict=True):
+        chunk = src["text"][start:end]
+        sel_user = sel.get("creatingUser")
+        for coding in _kids(sel, "Coding"):
+            user = coding.get("creatingUser") or sel_user
+            coder = "unknown" if user is None else users.get(user, user)
+            for ref in _kids(coding, "CodeRef"):
+                target = ref.get("targetGUID")
+                if target not in code_by_guid:
+                    raise DataError(
+                        path,
+                        f"a coding in source {src['name']!r} refers to an unknown code",
+                        column="CodeRef/@targetGUID",
+                        expected="the guid of a Code in the CodeBook",
+                        found=target,
+                    )
+                rows.append((src["name"], start, end, chunk, code_by_guid[target], coder))
     codings_df = pd.DataFrame(
         rows, columns=["doc_id", "start", "end", "text", "code_id", "coder"], dtype=object
     )
-    return tidy_corpus(doc_ids, attributes, codes, codings_df, path)
+    corpus = tidy_corpus(doc_ids, attributes, codes, codings_df, path)
+    ignored = {step.split("/")[0].lower(): len(_find(root, step)) for step in _IGNORED}
+    ignored["non-text sources"] = sum(
+        1 for e in _find(root, "Sources") for k in e if _local(k.tag) != "TextSource")
+    report = QdpxReport(
+        origin=origin, producer=choice.producer.name, convention=choice.convention.name,
+        checked=choice.ambiguous, warning=choice.warning,
+        users=tuple(dict.fromkeys(users.values())), annotations=annotations,
+        selection_memos=memos, ignored=ignored)
+    return corpus, report
 
 
-def write_qdpx(
-    corpus: CodedCorpus,
-    texts: dict[str, str],
-    path: str | Path,
-    users: Sequence[str] | None = None,
-    *,
-    project_name: str = "project",
-    line_ending: str = "\n",
-    date_time: tuple[int, int, int, int, int, int] = (2022, 12, 31, 0, 0, 0),
-) -> Path:
-    """Write ``corpus`` as a REFI-QDA ``.qdpx`` (deterministic bytes) and return its path.
-
-    Each document becomes a ``TextSource`` named by its ``doc_id`` (the reader takes
-    the name as both ``doc_id`` and ``title``). ``texts`` maps every ``doc_id`` to its
-    full transcript (``\\n`` line endings); each segment's text must equal its slice.
-    ``users`` lists the ``Users`` in order (default: the coders, sorted) and must include
-    every coder. ``line_ending="\\r\\n"`` writes the source files with Windows line
-    endings while offsets stay counted on ``\\n`` text (as ATLAS.ti does). GUIDs are
-    uuid5 of ``project_name`` and the object's name; every zip
-    entry is stamped ``date_time``.
-    """
+def read_qdc(path: str | Path, *, max_bytes: int = MAX_MEMBER_BYTES) -> pd.DataFrame:
+    """Read a REFI-QDA codebook (``.qdc``, what Taguette exports) into the tidy ``codes``
+    table. ``Sets`` are not read (a codebook's sets group codes, not documents)."""
     path = Path(path)
-    if line_ending not in ("\n", "\r\n"):
-        raise ParameterError("line_ending", "unsupported line ending", allowed=["\\n", "\\r\\n"])
-    validate_corpus(corpus, path)
-    coders = sorted(set(corpus.codings["coder"]))
-    users = list(users) if users is not None else coders
-    missing = sorted(set(coders) - set(users))
-    if missing:
-        raise ParameterError("users", f"coders missing from users: {missing}")
-    for doc in corpus.documents["doc_id"]:
-        if doc not in texts:
-            raise ParameterError("texts", f"no transcript for document {doc!r}")
-        if "\r" in texts[doc]:
-            raise ParameterError("texts", f"transcript of {doc!r} holds '\\r'; use '\\n' only")
-    seg = corpus.segments
-    for sid, doc, start, end, text in zip(
-        seg["segment_id"], seg["doc_id"], seg["start"], seg["end"], seg["text"], strict=True
-    ):
-        if texts[doc][start:end] != text:
-            raise ParameterError(
-                "texts", f"segment {sid!r}: its text differs from the transcript slice"
-            )
-
-    space = uuid.uuid5(uuid.NAMESPACE_URL, f"urn:compendium:qdpx:{project_name}")
-
-    def guid(kind: str, key: str) -> str:
-        return str(uuid.uuid5(space, f"{kind}:{key}"))
-
-    ET.register_namespace("", NS)
-    q = f"{{{NS}}}"
-    user_guid = {u: guid("user", u) for u in users}
-    root = ET.Element(q + "Project", {"name": project_name, "origin": "compendium.qdpx"})
-    if users:
-        root.set("creatingUserGUID", user_guid[users[0]])
-    users_el = ET.SubElement(root, q + "Users")
-    for u in users:
-        ET.SubElement(users_el, q + "User", {"guid": user_guid[u], "name": u})
-
-    code_guid = {c: guid("code", c) for c in corpus.codes["code_id"]}
-    codes_el = ET.SubElement(ET.SubElement(root, q + "CodeBook"), q + "Codes")
-    parent_el: dict[str | None, ET.Element] = {None: codes_el}
-    for code_id, parent, title, desc in zip(
-        corpus.codes["code_id"],
-        corpus.codes["parent_id"],
-        corpus.codes["title"],
-        corpus.codes["description"],
-        strict=True,
-    ):
-        parent = None if pd.isna(parent) else parent
-        el = ET.SubElement(
-            parent_el[parent],
-            q + "Code",
-            {"guid": code_guid[code_id], "name": title, "isCodable": "true"},
-        )
-        if desc:
-            ET.SubElement(el, q + "Description").text = desc
-        parent_el[code_id] = el
-
-    attrs = corpus.doc_attributes
-    var_names = list(dict.fromkeys(attrs["attribute"]))
-    var_guid = {v: guid("variable", v) for v in var_names}
-    if var_names:
-        vars_el = ET.SubElement(root, q + "Variables")
-        for v in var_names:
-            ET.SubElement(
-                vars_el, q + "Variable", {"guid": var_guid[v], "name": v, "typeOfVariable": "Text"}
-            )
-    doc_guid = {d: guid("source", d) for d in corpus.documents["doc_id"]}
-    if len(attrs):
-        cases_el = ET.SubElement(root, q + "Cases")
-        per_doc: dict[str, list[tuple[str, str]]] = {}
-        for doc, var, value in zip(
-            attrs["doc_id"], attrs["attribute"], attrs["value"], strict=True
-        ):
-            per_doc.setdefault(doc, []).append((var, value))
-        for doc, pairs in per_doc.items():
-            case = ET.SubElement(cases_el, q + "Case", {"guid": guid("case", doc), "name": doc})
-            for var, value in pairs:
-                vv = ET.SubElement(case, q + "VariableValue")
-                ET.SubElement(vv, q + "VariableRef", {"targetGUID": var_guid[var]})
-                ET.SubElement(vv, q + "TextValue").text = value
-            ET.SubElement(case, q + "SourceRef", {"targetGUID": doc_guid[doc]})
-
-    sources_el = ET.SubElement(root, q + "Sources")
-    where = {
-        sid: (doc, int(start), int(end))
-        for sid, doc, start, end in zip(
-            seg["segment_id"], seg["doc_id"], seg["start"], seg["end"], strict=True
-        )
-    }
-    selections: dict[str, dict[tuple[str, str], list[str]]] = {}
-    for sid, code_id, coder in zip(
-        corpus.codings["segment_id"],
-        corpus.codings["code_id"],
-        corpus.codings["coder"],
-        strict=True,
-    ):
-        selections.setdefault(where[sid][0], {}).setdefault((sid, coder), []).append(code_id)
-    files: list[tuple[str, bytes]] = []
-    for doc in corpus.documents["doc_id"]:
-        g = doc_guid[doc]
-        ts = ET.SubElement(
-            sources_el,
-            q + "TextSource",
-            {"guid": g, "name": doc, "plainTextPath": f"internal://{g}.txt"},
-        )
-        files.append((f"sources/{g}.txt", texts[doc].replace("\n", line_ending).encode("utf-8")))
-        for (sid, coder), code_ids in selections.get(doc, {}).items():
-            _, start, end = where[sid]
-            sel = ET.SubElement(
-                ts,
-                q + "PlainTextSelection",
-                {
-                    "guid": guid("selection", f"{sid}|{coder}"),
-                    "startPosition": str(start),
-                    "endPosition": str(end),
-                    "creatingUser": user_guid[coder],
-                },
-            )
-            for code_id in code_ids:
-                c = ET.SubElement(
-                    sel,
-                    q + "Coding",
-                    {
-                        "guid": guid("coding", f"{sid}|{coder}|{code_id}"),
-                        "creatingUser": user_guid[coder],
-                    },
-                )
-                ET.SubElement(c, q + "CodeRef", {"targetGUID": code_guid[code_id]})
-    ET.indent(root, space=" ")
-    xml = ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
-    return atomic_write_bytes(path, deterministic_zip([("project.qde", xml), *files], date_time))
-
-
-def deterministic_zip(
-    entries: Sequence[tuple[str, bytes]], date_time: tuple[int, int, int, int, int, int]
-) -> bytes:
-    """Zip ``entries`` in the given order, every entry stamped ``date_time`` (same bytes)."""
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        for name, data in entries:
-            info = zipfile.ZipInfo(name, date_time=date_time)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.create_system = 3
-            info.external_attr = 0o644 << 16
-            zf.writestr(info, data, compresslevel=6)
-    return buf.getvalue()
+    if not path.is_file():
+        raise DataError(path, "file not found", expected="a REFI-QDA codebook (.qdc)")
+    with path.open("rb") as fh:
+        data = fh.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise DataError(path, f"the codebook is larger than {max_bytes} bytes",
+                        expected="a REFI-QDA codebook (.qdc)")
+    if b"\x00" in data and data[:2] not in (b"\xff\xfe", b"\xfe\xff"):
+        raise DataError(path, "the codebook holds a NUL byte",
+                        expected="XML text without NUL characters")
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError as exc:
+        raise DataError(path, f"not well-formed XML ({exc})") from None
+    if root.tag != f"{{{CODEBOOK_NS}}}CodeBook":
+        raise DataError(path, "the root element is not a REFI-QDA CodeBook",
+                        expected=f"CodeBook in namespace {CODEBOOK_NS}", found=root.tag)
+    return _codebook(root, path, steps="Codes", ns=CODEBOOK_NS)[0]
 
 
 # --------------------------------------------------------------------------- helpers
 
 
-def _read_member(zf: zipfile.ZipFile, member: str, path: Path) -> bytes:
-    """One entry's bytes; DataError when the zip is damaged (bad header, CRC, deflate data)."""
+def _check_sizes(zf: zipfile.ZipFile, path: Path, member_limit: int, total_limit: int) -> None:
+    """Refuse, before decompressing anything, members declared larger than the limits."""
+    total = 0
+    for info in zf.infolist():
+        total += info.file_size
+        if info.file_size > member_limit:
+            raise DataError(path, f"the zip entry {info.filename} would unpack to "
+                            f"{info.file_size} bytes", column=info.filename,
+                            expected=f"at most {member_limit} bytes per entry "
+                            "(read_qdpx's max_member_bytes)")
+    if total > total_limit:
+        raise DataError(path, f"the zip's entries would unpack to {total} bytes in all",
+                        expected=f"at most {total_limit} bytes (read_qdpx's max_total_bytes)")
+
+
+def _read_member(zf: zipfile.ZipFile, member: str, path: Path, limit: int) -> bytes:
+    """One entry's bytes, at most ``limit`` of them even if its header lies about its size;
+    DataError when the zip is damaged (bad header, CRC, deflate data)."""
     try:
-        return zf.read(member)
+        with zf.open(member) as fh:
+            data = fh.read(limit + 1)
     except _ZIP_ERRORS as exc:
         raise DataError(path, f"the zip entry {member} is damaged ({exc})",
                         expected="an intact REFI-QDA .qdpx project") from None
+    if len(data) > limit:
+        raise DataError(path, f"the zip entry {member} unpacks to more than {limit} bytes",
+                        column=member, expected=f"at most {limit} bytes per entry "
+                        "(read_qdpx's max_member_bytes)")
+    return data
+
+
+def _parse_qde(data: bytes, path: Path) -> ET.Element:
+    """Parse project.qde; refuse NUL characters, codebooks and foreign namespaces by name."""
+    utf16 = data[:2] in (b"\xff\xfe", b"\xfe\xff")
+    if not utf16 and b"\x00" in data:
+        at = data.index(b"\x00")
+        line = data.count(b"\n", 0, at) + 1
+        raise DataError(path, f"project.qde holds a NUL byte (line {line}, byte {at})",
+                        row=line, expected="XML text without NUL characters "
+                        "(a damaged or binary project file)")
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError as exc:
+        raise DataError(path, f"project.qde is not well-formed XML ({exc})") from None
+    ns = root.tag[1:].split("}", 1)[0] if root.tag.startswith("{") else ""
+    if _local(root.tag) == "CodeBook":
+        raise DataError(path, "project.qde holds a REFI-QDA codebook (CodeBook), not a project",
+                        expected="a REFI-QDA project export (.qdpx), not a codebook (.qdc)",
+                        found=ns or None)
+    if _local(root.tag) != "Project":
+        raise DataError(
+            path, "project.qde's root element is not Project", found=_local(root.tag)
+        )
+    if not ns.startswith(_NS_PREFIX):
+        raise DataError(path, "project.qde is not in the REFI-QDA project namespace",
+                        column="Project/@xmlns", expected=f"xmlns=\"{NS}\"",
+                        found=ns or "no namespace")
+    return root
+
+
 
 
 def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
-def _kids(elem: ET.Element, name: str) -> list[ET.Element]:
-    return [c for c in elem if _local(c.tag) == name]
+def _kids(elem: ET.Element, name: str, ns: str = _NS_PREFIX) -> list[ET.Element]:
+    """Children named ``name`` in the project's namespace (other namespaces are foreign)."""
+    return [c for c in elem if _local(c.tag) == name and c.tag.startswith("{" + ns)]
 
 
-def _find(elem: ET.Element, steps: str) -> list[ET.Element]:
+def _find(elem: ET.Element, steps: str, ns: str = _NS_PREFIX) -> list[ET.Element]:
     found = [elem]
     for step in steps.split("/"):
-        found = [k for e in found for k in _kids(e, step)]
+        found = [k for e in found for k in _kids(e, step, ns)]
     return found
 
 
-def _codebook(root: ET.Element, path: Path) -> tuple[pd.DataFrame, dict[str, str]]:
+def _codebook(root: ET.Element, path: Path, steps: str = "CodeBook/Codes",
+              ns: str = _NS_PREFIX) -> tuple[pd.DataFrame, dict[str, str]]:
     rows: list[tuple[str, str | None, str, str, int]] = []
     by_guid: dict[str, str] = {}
 
     def walk(elem: ET.Element, parent: str | None, level: int) -> None:
-        for code in _kids(elem, "Code"):
+        for code in _kids(elem, "Code", ns):
             name = code.get("name") or ""
             code_id = name if parent is None else f"{parent}\\{name}"
-            desc = _kids(code, "Description")
+            desc = _kids(code, "Description", ns)
             text = (desc[0].text or "").strip() if desc else ""
             rows.append((code_id, parent, name, text, level))
             g = code.get("guid")
@@ -359,12 +356,12 @@ def _codebook(root: ET.Element, path: Path) -> tuple[pd.DataFrame, dict[str, str
             by_guid[g] = code_id
             walk(code, code_id, level + 1)
 
-    for codes in _find(root, "CodeBook/Codes"):
+    for codes in _find(root, steps, ns):
         walk(codes, None, 1)
     return codes_frame(rows, path, "Code/@name"), by_guid
 
 
-def _text_sources(root: ET.Element, zf: zipfile.ZipFile, path: Path) -> list[dict]:
+def _text_sources(root: ET.Element, zf: zipfile.ZipFile, path: Path, limit: int) -> list[dict]:
     entries = {n.lower(): n for n in zf.namelist()}
     out = []
     seen: set[str] = set()
@@ -403,15 +400,25 @@ def _text_sources(root: ET.Element, zf: zipfile.ZipFile, path: Path) -> list[dic
                     found=ref,
                 )
             try:
-                raw = _read_member(zf, member, path).decode("utf-8-sig")
+                raw = _read_member(zf, member, path, limit).decode("utf-8-sig")
             except UnicodeDecodeError as exc:
                 raise DataError(path, f"{member} is not UTF-8 text ({exc})") from None
+        raw = raw.removeprefix("\ufeff")
+        if "\x00" in raw:
+            at = raw.index("\x00")
+            raise DataError(path, f"the text of source {name!r} holds a NUL character "
+                            f"(line {raw.count(chr(10), 0, at) + 1}, character {at})",
+                            column="TextSource", expected="plain text without NUL characters")
         text = raw.replace("\r\n", "\n").replace("\r", "\n")
-        out.append({"guid": ts.get("guid"), "name": name, "text": text, "elem": ts})
+        out.append({"guid": ts.get("guid"), "name": name, "raw": raw, "text": text,
+                    "elem": ts})
     return out
 
 
-def _positions(sel: ET.Element, length: int, doc: str, path: Path) -> tuple[int, int]:
+def _selection(sel: ET.Element, src: dict, path: Path) -> Selection:
+    """A coded selection's raw positions; DataError when they are no whole numbers or
+    lie outside the text under every convention."""
+    doc = src["name"]
     try:
         start = int(sel.get("startPosition", ""))
         end = int(sel.get("endPosition", ""))
@@ -423,15 +430,36 @@ def _positions(sel: ET.Element, length: int, doc: str, path: Path) -> tuple[int,
             expected="whole numbers",
             found=(sel.get("startPosition"), sel.get("endPosition")),
         ) from None
-    if not 0 <= start <= end <= length:
+    longest = len(src["raw"].encode("utf-16-le")) // 2  # the most units any convention counts
+    if not 0 <= start <= end <= longest:
         raise DataError(
             path,
             f"a selection in source {doc!r} lies outside its text",
             column="PlainTextSelection",
-            expected=f"0 <= startPosition <= endPosition <= {length} (the text's length)",
+            expected=f"0 <= startPosition <= endPosition <= {len(src['text'])} (the text's "
+            "length)",
             found=(start, end),
         )
-    return start, end
+    return Selection(doc, start, end, sel.get("name"))
+
+
+def _refuse_outside(exc: NoConventionFits, selections: list[Selection], sources: list[dict],
+                    path: Path) -> None:
+    """When no convention fits, name a selection that lies beyond its text under the
+    producer's convention (the clearest message), if there is one."""
+    conv = exc.producer.convention
+    lengths = {s["name"]: max(conv.boundaries(s["raw"])) for s in sources}
+    for sel in selections:
+        length = lengths[sel.doc]
+        if sel.end > length:
+            raise DataError(
+                path,
+                f"a selection in source {sel.doc!r} lies outside its text",
+                column="PlainTextSelection",
+                expected=f"0 <= startPosition <= endPosition <= {length} (the text's length "
+                f"in {conv.name})",
+                found=(sel.start, sel.end),
+            )
 
 
 def _variable_values(

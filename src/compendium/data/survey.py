@@ -38,27 +38,41 @@ _INT = r"[+-]?[0-9]+"
 _NUMBER = {".": r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)",
            ",": r"[+-]?(?:[0-9]+(?:,[0-9]*)?|,[0-9]+)"}
 _IN_MEMORY = "<survey table>"
+_SUBMITDATE = "submitdate"  # LimeSurvey: empty for a response that was never submitted
 _SPSS_SETTINGS = {"decimal": ".", "id_format": None, "multi_ticked": ["1"],
                   "multi_unticked": ["0"], "known_columns": []}
 
 
 # --- public readers ---------------------------------------------------------------------
-def read_cawi(path: str | Path, codebook: Codebook) -> pd.DataFrame:
-    """Read a LimeSurvey CSV export (UTF-8 with BOM, ``;``, quoted) into the tidy table."""
-    return _read_csv_source(Path(path), codebook, "cawi")[0]
+def read_cawi(path: str | Path, codebook: Codebook, *,
+              include_incomplete: bool = False) -> pd.DataFrame:
+    """Read a LimeSurvey CSV export (UTF-8 with BOM, ``;``, quoted) into the tidy table.
+
+    LimeSurvey's "all responses" export holds incomplete responses too (no ``submitdate``):
+    they are left out unless ``include_incomplete=True``; their number is in
+    ``attrs["incomplete_excluded"]`` of the table.
+    """
+    tidy, _, excluded = _read_csv_source(Path(path), codebook, "cawi", include_incomplete)
+    tidy.attrs["incomplete_excluded"] = excluded
+    return tidy
 
 
 def read_papi(path: str | Path, codebook: Codebook) -> pd.DataFrame:
     """Read the Excel "CSV (separated by semicolons)" of the paper questionnaires (cp1250,
     decimal comma) into the tidy table."""
-    return _read_csv_source(Path(path), codebook, "papi")[0]
+    return _read_csv_source(Path(path), codebook, "papi", True)[0]
 
 
-def read_survey(cawi_path: str | Path, papi_path: str | Path, codebook: Codebook) -> pd.DataFrame:
-    """Read both exports and stack them: one table, ``mode`` column, sorted by respondent_id."""
+def read_survey(cawi_path: str | Path, papi_path: str | Path, codebook: Codebook, *,
+                include_incomplete: bool = False) -> pd.DataFrame:
+    """Read both exports and stack them: one table, ``mode`` column, sorted by respondent_id.
+
+    Incomplete CAWI responses are left out unless ``include_incomplete=True`` (see
+    :func:`read_cawi`); ``attrs["incomplete_excluded"]`` of the table counts them.
+    """
     cawi_path, papi_path = Path(cawi_path), Path(papi_path)
-    cawi, _ = _read_csv_source(cawi_path, codebook, "cawi")
-    papi, papi_rows = _read_csv_source(papi_path, codebook, "papi")
+    cawi, _, excluded = _read_csv_source(cawi_path, codebook, "cawi", include_incomplete)
+    papi, papi_rows, _ = _read_csv_source(papi_path, codebook, "papi", True)
     shared = papi["respondent_id"].isin(set(cawi["respondent_id"]))
     if shared.any():
         pos = int(np.flatnonzero(shared.to_numpy())[0])
@@ -74,7 +88,9 @@ def read_survey(cawi_path: str | Path, papi_path: str | Path, codebook: Codebook
         )
     both = pd.concat([cawi, papi], ignore_index=True)
     both = both.sort_values("respondent_id", kind="stable").reset_index(drop=True)
-    return _validate(both, codebook, f"{cawi_path} + {papi_path}")
+    out = _validate(both, codebook, f"{cawi_path} + {papi_path}")
+    out.attrs["incomplete_excluded"] = excluded
+    return out
 
 
 def read_spss(path: str | Path, codebook: Codebook) -> pd.DataFrame:
@@ -199,14 +215,25 @@ def labelled(df: pd.DataFrame, codebook: Codebook, lang: str) -> pd.DataFrame:
 
 # --- reading one CSV source -------------------------------------------------------------
 def _read_csv_source(
-    path: Path, codebook: Codebook, source: str
-) -> tuple[pd.DataFrame, np.ndarray]:
+    path: Path, codebook: Codebook, source: str, include_incomplete: bool
+) -> tuple[pd.DataFrame, np.ndarray, int]:
+    """The tidy table of one CSV source, its rows in the file, and how many incomplete
+    responses (empty ``submitdate``) were left out."""
+    if not isinstance(include_incomplete, bool):
+        raise ParameterError("include_incomplete", "must be True or False",
+                             allowed=[True, False])
     settings = codebook.sources[source]
     raw = textio.read_table(path, encoding=settings["encoding"], sep=settings["sep"])
     columns = codebook.columns(source)
     _check_columns(raw, path, list(columns.values()), settings.get("known_columns", []),
                    source.upper())
-    return _type_frame(raw, codebook, path, columns, settings, mode=source.upper())
+    excluded = 0
+    if not include_incomplete and _SUBMITDATE in raw.columns:
+        incomplete = (raw[_SUBMITDATE].str.strip() == "").to_numpy()
+        excluded = int(incomplete.sum())
+        raw = raw.loc[~incomplete]  # may leave none: the data check warns of 0 respondents
+    tidy, rows = _type_frame(raw, codebook, path, columns, settings, mode=source.upper())
+    return tidy, rows, excluded
 
 
 def _check_columns(raw: pd.DataFrame, path: Path, required: list[str], known: list[str],
@@ -214,6 +241,13 @@ def _check_columns(raw: pd.DataFrame, path: Path, required: list[str], known: li
     missing = [c for c in required if c not in raw.columns]
     if not missing:
         return
+    texts = [c for c in raw.columns if len(c.split()) >= 3]
+    if what == "CAWI" and len(texts) * 2 >= len(raw.columns):
+        raise DataError(path, "the header row holds question texts, not question codes",
+                        row=header_row, column=texts[0][:60],
+                        expected="LimeSurvey question codes (Q1, Q9[SQ001], ...): export the "
+                        "responses again choosing Headings: 'Question code' (Export results "
+                        "-> Headings)")
     unexpected = [c for c in raw.columns if c not in required and c not in known]
     found = f"unexpected column(s) {unexpected}" if unexpected else None
     names = ", ".join(repr(c) for c in missing)

@@ -8,6 +8,12 @@ every Polish letter into a two-character "mojibake" pair (UTF-8 read as cp1250: 
 the row and column, and parses the CSV strictly: every record must have as many fields as
 the header, header names must be unique. Values stay strings (the equivalent of pandas'
 ``dtype=str, keep_default_na=False``: an empty field is ``""``); the readers type them.
+
+Two habits of real exports are handled: a UTF-16 file (Excel's "Unicode text", some
+LimeSurvey installations) is recognised by its byte-order mark whatever encoding was
+expected, and the separator a user chose at export time (``;``, ``,`` or a tab) is detected
+from the header row when the expected one does not split it. A NUL character in a field
+is refused with its row and column.
 """
 
 from __future__ import annotations
@@ -22,9 +28,13 @@ import pandas as pd
 from compendium.errors import DataError
 
 BOM = "\ufeff"
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+SEPARATORS = (";", ",", "\t")
+_SEP_NAMES = {";": "semicolon", ",": "comma", "\t": "tab"}
 _ENCODING_NAMES = {
     "utf-8": "UTF-8",
     "utf-8-sig": "UTF-8",
+    "utf-16": "UTF-16",
     "cp1250": "Windows-1250 (cp1250)",
 }
 # A UTF-8 lead byte 0xC2-0xC5 (Latin-1 Supplement and Latin Extended-A, which hold every
@@ -56,20 +66,27 @@ def read_bytes(path: str | Path) -> bytes:
         raise DataError(path, "file not found") from None
     except IsADirectoryError:
         raise DataError(path, "is a folder, not a file") from None
-    if not data.removeprefix(BOM.encode("utf-8")).strip():
+    body = data.removeprefix(BOM.encode("utf-8"))
+    if data[:2] in UTF16_BOMS:
+        body = data[2:].replace(b"\x00", b"")
+    if not body.strip():
         raise DataError(path, "file is empty", expected="a header row and at least one data row")
     return data
 
 
 def sniff_encoding(data: bytes) -> str:
-    """Best guess of the encoding of ``data``: "utf-8-sig", "utf-8", "ascii" or "cp1250".
+    """Best guess of the encoding of ``data``: "utf-8-sig", "utf-16", "utf-8", "ascii" or
+    "cp1250".
 
-    UTF-8 is recognised by its byte-order mark or by decoding cleanly with non-ASCII bytes
-    (a cp1250 text with Polish letters practically never does); "cp1250" is returned for
-    anything else that cp1250 can decode, "unknown" otherwise.
+    UTF-16 is recognised by its byte-order mark; UTF-8 by its byte-order mark or by
+    decoding cleanly with non-ASCII bytes (a cp1250 text with Polish letters practically
+    never does); "cp1250" is returned for anything else that cp1250 can decode, "unknown"
+    otherwise.
     """
     if data.startswith(BOM.encode("utf-8")):
         return "utf-8-sig"
+    if data[:2] in UTF16_BOMS:
+        return "utf-16"
     if data.isascii():
         return "ascii"
     try:
@@ -194,12 +211,50 @@ def parse_csv(text: str, path: str | Path, *, sep: str = ";") -> pd.DataFrame:
     return frame
 
 
-def read_table(path: str | Path, *, encoding: str, sep: str = ";") -> pd.DataFrame:
-    """Read a raw CSV export: bytes -> strict decode -> mojibake check -> strict parse."""
+def detect_separator(text: str, expected: str) -> str:
+    """The separator of the header row: ``expected`` when it splits the row, else the one of
+    :data:`SEPARATORS` that splits it into the most fields (``expected`` if none does)."""
+    first = next((line for line in text.removeprefix(BOM).splitlines() if line.strip()), "")
+    counts = {sep: len(_header_names(first, sep)) for sep in SEPARATORS}
+    if counts.get(expected, len(_header_names(first, expected))) >= 2:
+        return expected
+    best = max(SEPARATORS, key=lambda sep: counts[sep])
+    return best if counts[best] >= 2 else expected
+
+
+def separator_name(sep: str) -> str:
+    """"semicolon", "comma" or "tab" (else the character itself) for messages."""
+    return _SEP_NAMES.get(sep, repr(sep))
+
+
+def check_nul(text: str, path: str | Path, *, sep: str = ";") -> None:
+    """Refuse a NUL character (a damaged or binary file) naming its row and column."""
+    at = text.find("\x00")
+    if at < 0:
+        return
+    row, column = _locate_text(text, at, sep)
+    line = text.splitlines()[row - 1] if row else ""
+    raise DataError(path, "a field holds a NUL character (a damaged or binary file)",
+                    row=row, column=column, expected="text without NUL characters",
+                    found=_snippet(line, at - _line_start(text, at)).replace("\x00", "\\x00"))
+
+
+def read_table(path: str | Path, *, encoding: str, sep: str = ";",
+               detect_sep: bool = True) -> pd.DataFrame:
+    """Read a raw CSV export: bytes -> strict decode (UTF-16 by its BOM) -> NUL and mojibake
+    checks -> separator (detected from the header unless ``detect_sep=False``) -> strict
+    parse. The separator used is in the frame's ``attrs["sep"]``."""
     data = read_bytes(path)
+    if data[:2] in UTF16_BOMS:
+        encoding = "utf-16"
     text = decode(data, path, encoding, sep=sep)
+    if detect_sep:
+        sep = detect_separator(text, sep)
+    check_nul(text, path, sep=sep)
     check_mojibake(text, path, encoding=encoding, data=data, sep=sep)
-    return parse_csv(text, path, sep=sep)
+    frame = parse_csv(text, path, sep=sep)
+    frame.attrs["sep"] = sep
+    return frame
 
 
 # --- locating a position in a file ------------------------------------------------------
