@@ -31,7 +31,7 @@ _REL_TOL = 1e-7
 def _table(observed: Any) -> np.ndarray:
     obs = np.asarray(observed)
     if obs.ndim != 2 or min(obs.shape) < 2:
-        raise ParameterError("observed", f"needs a 2-D table of at least 2×2, got shape {obs.shape}")
+        raise ParameterError("observed", f"needs a 2-D table of at least 2×2, not {obs.shape}")
     if np.any(obs < 0) or np.any(obs != np.round(obs)):
         raise ParameterError("observed", "cells must be non-negative whole counts")
     obs = obs.astype(np.int64)
