@@ -27,7 +27,9 @@ def _one_factor_data(loadings, n, seed, cuts=None):
 
 
 def test_item_rest_matches_numpy_on_rest_scores():
-    df = pd.DataFrame({"a": [1, 2, 3, 4, 5, 3], "b": [2, 2, 3, 5, 4, 1], "c": [1, 3, 2, 4, 5, np.nan]})
+    df = pd.DataFrame(
+        {"a": [1, 2, 3, 4, 5, 3], "b": [2, 2, 3, 5, 4, 1], "c": [1, 3, 2, 4, 5, np.nan]}
+    )
     res = R.item_rest(df).set_index("item")["r_rest"]
     complete = df.dropna()
     rest_a = complete["b"] + complete["c"]
