@@ -47,9 +47,10 @@ def _log_comb(n: np.ndarray, k: np.ndarray) -> np.ndarray:
 
 def _exact_two_row(obs: np.ndarray, max_tables: int) -> float | None:
     """Exact p for a 2×c table by enumerating the first row; None when too many tables."""
+    obs = obs[:, np.argsort(obs.sum(axis=0), kind="stable")]  # largest column is implied
     cols = obs.sum(axis=0)
     r1 = int(obs[0].sum())
-    if float(np.prod(cols.astype(float) + 1)) > max_tables:
+    if float(np.prod(cols[:-1].astype(float) + 1)) > max_tables:
         return None
     # log P(table) = sum_j log C(c_j, a_j) - log C(n, r1); the constant cancels in the ratio.
     obs_logp = float(_log_comb(cols, obs[0]).sum())

@@ -114,7 +114,10 @@ def firth_logistic(
     sep = detect_separation(X.to_numpy(), y)
     model = FirthLogisticRegression(backend="numpy", max_iter=100, gtol=1e-8, xtol=1e-8)
     model.fit(X.to_numpy(), y)
-    model.lrt()
+    with warnings.catch_warnings():
+        # a constrained fit that does not converge leaves that term's p NaN (shown as empty)
+        warnings.filterwarnings("ignore", message="LRT for parameter")
+        model.lrt()
     ci = model.conf_int(alpha=1 - level, method="pl")
     # firthmodels puts the intercept last; the table puts it first
     order = [X.shape[1], *range(X.shape[1])]
@@ -158,11 +161,13 @@ def multinomial_logit(
     X, refs = design_matrix(data, predictors, reference)
     Xc = sm.add_constant(X, has_constant="add").rename(columns={"const": "Intercept"})
     y = data[outcome].map({lev: i for i, lev in enumerate(levels)}).to_numpy()
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), np.errstate(over="ignore"):
+        # separated pairs diverge (flagged below); statsmodels warns about it
         warnings.simplefilter("ignore")
         res = sm.MNLogit(y, Xc).fit(method="newton", maxiter=200, disp=False)
     z = sps.norm.ppf(1 - (1 - level) / 2)
-    params, bse, pvals = (np.asarray(a) for a in (res.params, res.bse, res.pvalues))
+    with np.errstate(over="ignore", invalid="ignore"):
+        params, bse, pvals = (np.asarray(a) for a in (res.params, res.bse, res.pvalues))
     rows = []
     for j, lev in enumerate(levels[1:]):
         pair = np.isin(y, [0, j + 1])
@@ -170,8 +175,10 @@ def multinomial_logit(
         finite = np.r_[sep.is_finite[-1], sep.is_finite[:-1]]
         for k, term in enumerate(Xc.columns):
             b, se = float(params[k, j]), float(bse[k, j])
-            rows.append({"level": lev, "term": term, "rrr": np.exp(b),
-                         "rrr_ci_low": np.exp(b - z * se), "rrr_ci_high": np.exp(b + z * se),
+            with np.errstate(over="ignore"):
+                rrr, lo, hi = np.exp(b), np.exp(b - z * se), np.exp(b + z * se)
+            rows.append({"level": lev, "term": term, "rrr": rrr,
+                         "rrr_ci_low": lo, "rrr_ci_high": hi,
                          "p": float(pvals[k, j]), "separated": not finite[k]})
     out = pd.DataFrame(rows)
     out.attrs.update(n=int(len(data)), converged=bool(res.mle_retvals.get("converged", False)),
