@@ -205,8 +205,10 @@ def _read_csv_source(
     settings = codebook.sources[source]
     raw = textio.read_table(path, encoding=settings["encoding"], sep=settings["sep"])
     columns = codebook.columns(source)
-    required = [c for n, c in columns.items() if not codebook.variable(n).optional]
-    _check_columns(raw, path, required, settings.get("known_columns", []), source.upper())
+    optional = [c for n, c in columns.items() if codebook.variable(n).optional]
+    required = [c for c in columns.values() if c not in optional]
+    _check_columns(raw, path, required, [*settings.get("known_columns", []), *optional],
+                   source.upper())
     return _type_frame(raw, codebook, path, columns, settings, mode=source.upper())
 
 
