@@ -98,7 +98,7 @@ def firth_logistic(
     Rows with a missing outcome or predictor are dropped. Returns one row per term
     (``Intercept`` first): ``term, coef, odds_ratio, or_ci_low, or_ci_high`` (profile
     penalised-likelihood interval, Heinze & Schemper 2002), ``p`` (penalised likelihood
-    ratio test), ``n_events`` and ``n_nonevents`` among rows where a dummy term is 1 (NaN
+    ratio test; ``p_test`` is ``"Wald"`` where its constrained fit failed), ``n_events`` and ``n_nonevents`` among rows where a dummy term is 1 (NaN
     for numeric terms) and ``separated`` (True when the ordinary ML estimate of the term is
     infinite: complete or quasi-complete separation, Konis 2007). ``attrs`` holds ``n``,
     ``separation`` (any term separated) and ``reference``.
@@ -119,6 +119,9 @@ def firth_logistic(
         warnings.filterwarnings("ignore", message="LRT for parameter")
         model.lrt()
     ci = model.conf_int(alpha=1 - level, method="pl")
+    # penalised LRT p; where its constrained fit fails, the Wald p (column p_test says which)
+    lrt = np.asarray(model.lrt_pvalues_, dtype=float)
+    p_values = np.where(np.isnan(lrt), np.asarray(model.pvalues_, dtype=float), lrt)
     # firthmodels puts the intercept last; the table puts it first
     order = [X.shape[1], *range(X.shape[1])]
     coef = np.r_[model.coef_, model.intercept_]
@@ -134,7 +137,8 @@ def firth_logistic(
         "odds_ratio": np.exp(coef[order]),
         "or_ci_low": np.exp(ci[order, 0]),
         "or_ci_high": np.exp(ci[order, 1]),
-        "p": np.asarray(model.lrt_pvalues_)[order],
+        "p": p_values[order],
+        "p_test": np.where(np.isnan(lrt), "Wald", "LRT")[order],
         "n_events": np.asarray(events)[order],
         "n_nonevents": np.asarray(totals)[order] - np.asarray(events)[order],
         "separated": ~finite[order],

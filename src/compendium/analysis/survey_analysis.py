@@ -249,7 +249,9 @@ def key_findings(
     want = plottable(wanted).iloc[0]
     sig = tests[tests["significant"]]
     msig = modes[modes["significant"]]
-    score = power.iloc[0]
+    score_name = "readiness score" if lang == "en" else "wskaźnik gotowości"
+    score_rows = power[power["outcome"] == score_name]
+    score = score_rows.iloc[0] if len(score_rows) else None
     if lang == "pl":
         return [
             f"Ankietę wypełniło {n} osób ({cawi} przez internet, {n - cawi} na papierze).",
@@ -261,9 +263,10 @@ def key_findings(
             f"(95 % CI {rel['ci_low']:.2f}–{rel['ci_high']:.2f}).",
             f"Po korekcie {len(sig)} z {len(tests)} zaplanowanych porównań grup jest istotnych "
             f"na poziomie {alpha}; tryby różnią się istotnie w {len(msig)} z {len(modes)} "
-            f"wskaźników, ale przy {int(score['n_papi'])} ankietach PAPI wykrywalna jest dopiero "
-            f"różnica wskaźnika gotowości rzędu {score['mdd']:.2f} punktu, więc mniejszych "
-            f"różnic trybu dane nie wykluczają.",
+            f"wskaźników" + ("." if score is None else
+                            f", ale przy {int(score['n_papi'])} ankietach PAPI wykrywalna jest "
+                            f"dopiero różnica wskaźnika gotowości rzędu {score['mdd']:.2f} "
+                            "punktu, więc mniejszych różnic trybu dane nie wykluczają."),
         ]
     return [
         f"{n} workers answered ({cawi} online, {n - cawi} on paper).",
@@ -275,7 +278,9 @@ def key_findings(
         f"(95 % CI {rel['ci_low']:.2f}–{rel['ci_high']:.2f}).",
         f"After correction {len(sig)} of {len(tests)} planned group comparisons are "
         f"significant at {alpha}; the modes differ significantly on {len(msig)} of "
-        f"{len(modes)} indicators, but with {int(score['n_papi'])} paper respondents only a "
-        f"readiness-score difference of about {score['mdd']:.2f} points could be detected, so "
-        f"smaller mode effects are not ruled out.",
+        f"{len(modes)} indicators" + ("." if score is None else
+                                      f", but with {int(score['n_papi'])} paper respondents "
+                                      "only a readiness-score difference of about "
+                                      f"{score['mdd']:.2f} points could be detected, so smaller "
+                                      "mode effects are not ruled out."),
     ]

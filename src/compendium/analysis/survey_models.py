@@ -21,6 +21,7 @@ Published counts never fall below ``min_cell``: tables carry flags (``sparse``,
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -85,7 +86,8 @@ def training_models(
         fit = models.firth_logistic(data.assign(y=(data["answer"] == "yes").astype(int)),
                                     "y", preds, level=level)
         sparse = (fit["n_events"] < min_cell) | (fit["n_nonevents"] < min_cell)
-        table = fit[["term", "odds_ratio", "or_ci_low", "or_ci_high", "p", "separated"]].assign(
+        table = fit[["term", "odds_ratio", "or_ci_low", "or_ci_high", "p", "p_test",
+                     "separated"]].assign(
             sparse=sparse.to_numpy())
         table.attrs.update(fit.attrs)
         out[key] = table
@@ -256,8 +258,9 @@ def mode_power(
                 frame.assign(mode=pd.Categorical(frame["mode"], ["CAWI", "PAPI"]),
                              y=frame["y"].astype(int)), "y", ["mode", *ADJUST_FOR], level=level
             ).set_index("term").loc["mode[T.PAPI]"]
-            adj = {"adjusted": "OR PAPI/CAWI", "estimate": fit["odds_ratio"],
-                   "ci_low": fit["or_ci_low"], "ci_high": fit["or_ci_high"], "p": fit["p"]}
+            adj = {"adjusted": f"OR PAPI/CAWI (Firth, {fit['p_test']} p)",
+                   "estimate": fit["odds_ratio"], "ci_low": fit["or_ci_low"],
+                   "ci_high": fit["or_ci_high"], "p": fit["p"]}
         else:
             diff = a.mean() - b.mean()
             mdd = models.min_detectable_difference(len(a), len(b), alpha=alpha, power=power,
@@ -311,16 +314,46 @@ def dimensionality(codes: pd.DataFrame, codebook: Codebook, group: str, lang: st
 
 
 # ----------------------------------------------------------------------------- design
-def design_summary(codes_scored: pd.DataFrame, cluster: str = CENTRE) -> dict[str, Any]:
-    """Design effect of the readiness score when a centre identifier is present.
+def design_summary(codes_scored: pd.DataFrame, level: float, cluster: str = CENTRE
+                   ) -> dict[str, Any]:
+    """Design effect and cluster-robust interval of the mean readiness score.
 
-    Returns ``{"clustered": False}`` when the column is absent or empty, else
-    ``clustered=True`` with :func:`compendium.analysis.models.design_effect`'s numbers.
+    Returns ``{"clustered": False}`` when the centre column is absent or empty. Otherwise
+    ``clustered=True`` with :func:`compendium.analysis.models.design_effect`'s numbers and
+    the mean score with its simple-random-sample interval (``srs_ci_low/high``) and its
+    cluster-robust interval (``cr_ci_low/high``: intercept-only OLS, statsmodels
+    ``cov_type="cluster"``).
     """
+    import statsmodels.api as sm
+
     if cluster not in codes_scored.columns or codes_scored[cluster].isna().all():
         return {"clustered": False}
-    deff = models.design_effect(codes_scored["readiness_score"], codes_scored[cluster])
-    return {"clustered": True, **deff}
+    data = codes_scored[["readiness_score", cluster]].dropna()
+    deff = models.design_effect(data["readiness_score"], data[cluster])
+    y = data["readiness_score"].to_numpy(dtype=float)
+    ols = sm.OLS(y, np.ones((len(y), 1)))
+    srs = ols.fit().conf_int(alpha=1 - level)[0]
+    cr = ols.fit(cov_type="cluster", cov_kwds={"groups": pd.factorize(data[cluster])[0]}
+                 ).conf_int(alpha=1 - level)[0]
+    return {"clustered": True, **deff, "mean": float(y.mean()),
+            "srs_ci_low": float(srs[0]), "srs_ci_high": float(srs[1]),
+            "cr_ci_low": float(cr[0]), "cr_ci_high": float(cr[1])}
+
+
+def load_margins(path: str | Path) -> dict[str, Any]:
+    """Read a margins file: YAML ``{variable: <codebook variable>, shares: {code: share}}``."""
+    import yaml
+
+    from compendium.errors import DataError
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(path, "margins file not found")
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(doc, dict) or not isinstance(doc.get("shares"), dict) \
+            or not isinstance(doc.get("variable"), str):
+        raise DataError(path, "not a margins file", expected="keys 'variable' and 'shares'")
+    return doc
 
 
 def weighted_readiness(
