@@ -98,9 +98,10 @@ def firth_logistic(
     Rows with a missing outcome or predictor are dropped. Returns one row per term
     (``Intercept`` first): ``term, coef, odds_ratio, or_ci_low, or_ci_high`` (profile
     penalised-likelihood interval, Heinze & Schemper 2002), ``p`` (penalised likelihood
-    ratio test; ``p_test`` is ``"Wald"`` where its constrained fit failed), ``n_events`` and ``n_nonevents`` among rows where a dummy term is 1 (NaN
-    for numeric terms) and ``separated`` (True when the ordinary ML estimate of the term is
-    infinite: complete or quasi-complete separation, Konis 2007). ``attrs`` holds ``n``,
+    ratio test) and ``p_test`` (``"LRT"``, or ``"Wald"`` where the constrained fit failed),
+    ``n_events`` and ``n_nonevents`` among rows where a dummy term is 1 (NaN for numeric
+    terms), and ``separated`` (True when the ordinary ML estimate of the term is infinite:
+    complete or quasi-complete separation, Konis 2007). ``attrs`` holds ``n``,
     ``separation`` (any term separated) and ``reference``.
     """
     if not 0 < level < 1:
