@@ -174,3 +174,14 @@ def test_key_findings_state_what_the_mode_data_can_show(scored, codes, cb):
     assert text[0] == f"{len(df)} workers answered ({n_cawi} online, {len(df) - n_cawi} on paper)."
     assert "1 of 2 planned" in text[-1] and "0 of 3" in text[-1]
     assert "45 paper respondents" in text[-1] and "0.39 points" in text[-1]
+
+
+def test_analysis_plan_is_validated_and_defaults_to_group_by_and_p_adjust():
+    from compendium.errors import ParameterError
+    from compendium.publish.params import validate
+
+    p = validate("01_ops_survey", {})
+    assert p.analysis_plan.groups.by is None and p.analysis_plan.groups.correction is None
+    assert "ready" not in p.analysis_plan.groups.outcomes  # not beside the score it cuts
+    with pytest.raises(ParameterError, match="analysis_plan.groups.outcomes"):
+        validate("01_ops_survey", {"analysis_plan": {"groups": {"outcomes": ["height"]}}})
