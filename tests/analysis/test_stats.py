@@ -167,19 +167,18 @@ def _exact_freeman_halton_2x3(table: np.ndarray) -> float:
     return total
 
 
-def test_chi2_test_uses_seeded_monte_carlo_fisher_on_small_rxc():
+def test_chi2_test_gives_exact_fisher_on_small_2xc_without_a_chi2_beside_it():
     table = np.array([[5, 1, 2], [1, 4, 4]])
     df = _frame_from_table(table.tolist())
-    first = S.chi2_test(df, "x", "y")
-    second = S.chi2_test(df, "x", "y")
-    assert first["test"] == "fisher"
-    assert first["p_method"] == "monte-carlo"
-    assert first["p"] == second["p"]  # seeded: reproducible
-    assert first["p"] == pytest.approx(_exact_freeman_halton_2x3(table), abs=0.01)
-    # statistic and V still come from the Pearson chi2
+    res = S.chi2_test(df, "x", "y")
+    assert res["test"] == "fisher"
+    assert res["p_method"] == "exact"
+    assert res["p_se"] == 0
+    assert res["p"] == pytest.approx(_exact_freeman_halton_2x3(table), rel=1e-9)
+    # the chi2 statistic is not reported beside a Fisher p-value; V still is
+    assert math.isnan(res["chi2"]) and math.isnan(res["dof"])
     chi2 = sps.chi2_contingency(table, correction=False)[0]
-    assert first["chi2"] == pytest.approx(chi2)
-    assert first["cramers_v"] == pytest.approx(math.sqrt(chi2 / 17))
+    assert res["cramers_v"] == pytest.approx(math.sqrt(chi2 / 17))
 
 
 def test_chi2_test_rejects_a_variable_with_one_level():
@@ -246,6 +245,8 @@ def test_mwu_test_matches_scipy_and_effect_sizes():
     sp = sps.mannwhitneyu([3, 4, 5, 5, 6], y, alternative="two-sided")
     assert (res["n1"], res["n2"]) == (5, 7)
     assert res["U"] == pytest.approx(sp.statistic)
+    # by hand: pairs with x > y plus half the ties: 4.5 + 6 + 7 + 7 + 7
+    assert res["U"] == 31.5
     assert res["p"] == pytest.approx(sp.pvalue)
     assert res["cles"] == pytest.approx(sp.statistic / 35)
     assert res["rbc"] == pytest.approx(2 * sp.statistic / 35 - 1)

@@ -14,7 +14,8 @@ from compendium.errors import DataError, ParameterError
 CODEBOOK = Path(__file__).resolve().parents[2] / "data" / "codebooks" / "ops_survey.yaml"
 POLISH_LETTERS = set("ąćęłńóśźż")
 REQUIRED = [
-    "respondent_id", "mode", "position", "seniority", "gmina_type", "subregion", "institution",
+    "respondent_id", "mode", "centre_id", "position", "seniority", "gmina_type", "subregion",
+    "institution",
     "centre_size", "contact", "contact_freq", "foreign_share", "want_training",
     *[f"citizenship_{c}" for c in ("ukraine", "belarus", "russia", "georgia", "vietnam",
                                     "other")],

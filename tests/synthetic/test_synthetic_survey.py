@@ -210,3 +210,55 @@ def test_simulate_is_sorted_and_matches_the_schema_dtypes(tidy, cb):
     assert {c: str(t) for c, t in tidy.dtypes.items()} == survey.tidy_dtypes(cb)
     assert np.isclose(tidy["foreign_share"].dropna() * 10,
                       (tidy["foreign_share"].dropna() * 10).round()).all()
+
+
+# --- centres (clustered sample) and don't-know by mode -------------------------------------------
+def test_centres_nest_in_their_cell_and_share_readiness(tidy, cb):
+    centre = tidy["centre_id"]
+    assert centre.notna().all() and (centre == centre.round()).all()
+    # a centre lies in one subregion, gmina type and institution
+    cells = tidy.groupby("centre_id")[["subregion", "gmina_type", "institution"]].nunique()
+    assert (cells == 1).all().all()
+    size = centre.value_counts()
+    assert 2 < size.mean() < 8
+    # one-way ANOVA intraclass correlation of the readiness mean, from its definition
+    score = survey.apply_missing(tidy, cb)[cb.likert_items("ready")].mean(axis=1)
+    frame = pd.DataFrame({"y": score, "g": centre}).dropna()
+    groups = frame.groupby("g")["y"]
+    k, n = groups.ngroups, len(frame)
+    n0 = (n - (groups.size() ** 2).sum() / n) / (k - 1)
+    msb = (groups.size() * (groups.mean() - frame["y"].mean()) ** 2).sum() / (k - 1)
+    msw = ((frame["y"] - groups.transform("mean")) ** 2).sum() / (n - k)
+    icc = (msb - msw) / (msb + (n0 - 1) * msw)
+    assert icc > 0.02
+
+
+def test_dont_know_on_readiness_is_more_common_online(tidy, cb):
+    dk = (tidy[cb.likert_items("ready")] == 9).any(axis=1)
+    share = dk.groupby(tidy["mode"]).mean()
+    assert share["CAWI"] > share["PAPI"]
+
+
+def test_exports_without_the_optional_centre_column_read_as_na(tmp_path, files, cb):
+    cawi_rows = _records(files[0].decode("utf-8-sig"))
+    papi_rows = _records(files[1].decode("cp1250"))
+
+    def drop(rows, name):
+        j = rows[0].index(name)
+        return [r[:j] + r[j + 1:] for r in rows]
+
+    def write(rows, path, encoding, quoting):
+        buf = io.StringIO(newline="")
+        csv.writer(buf, delimiter=";", quoting=quoting, lineterminator="\r\n").writerows(rows)
+        path.write_text(buf.getvalue(), encoding=encoding, newline="")
+        return path
+
+    cawi = write(drop(cawi_rows, cb.column("centre_id", "cawi")), tmp_path / "cawi.csv",
+                 "utf-8-sig", csv.QUOTE_ALL)
+    papi = write(drop(papi_rows, cb.column("centre_id", "papi")), tmp_path / "papi.csv",
+                 "cp1250", csv.QUOTE_MINIMAL)
+    full = survey.read_survey(COMMITTED / "cawi_limesurvey.csv", COMMITTED / "papi_excel.csv", cb)
+    without = survey.read_survey(cawi, papi, cb)
+    assert without["centre_id"].isna().all()
+    pd.testing.assert_frame_equal(without.drop(columns="centre_id"),
+                                  full.drop(columns="centre_id"))

@@ -1,7 +1,7 @@
 """Survey statistics: small pure functions on DataFrames, one library call each.
 
-Which library computes what follows ``/work/shared/METHODS.md`` (pingouin 0.7,
-statsmodels, SciPy). Conventions used throughout:
+Each method, its formula, library and reference are in ``docs/methods.md`` section 1;
+every docstring names its anchor there. Conventions used throughout:
 
 * Proportions are reported in percent (0-100) with a Wilson interval
   (``proportion_confint(..., method="wilson")``; the statsmodels default is the
@@ -26,6 +26,7 @@ import pingouin as pg
 from scipy import stats as sps
 from statsmodels.stats.proportion import proportion_confint
 
+from compendium.analysis.contingency import cramers_v_bc, fisher_rxc
 from compendium.errors import ParameterError
 
 __all__ = [
@@ -69,7 +70,7 @@ def wilson_ci(k: Any, n: Any, level: float = 0.95) -> tuple[Any, Any]:
 
     Scalars give a ``(low, high)`` tuple of floats; arrays give a tuple of arrays.
     ``n == 0`` gives ``(nan, nan)``. Computed by statsmodels ``proportion_confint``
-    with ``method="wilson"``.
+    with ``method="wilson"`` (``docs/methods.md#wilson-interval``).
     """
     level = _check_level(level)
     scalar = np.ndim(k) == 0 and np.ndim(n) == 0
@@ -165,6 +166,7 @@ def multi_response_table(
 ) -> pd.DataFrame:
     """Multiple-response question: share of respondents choosing each option.
 
+    Method: ``docs/methods.md#multiple-response``.
     ``df_bool`` has one 0/1 (or boolean) column per option, missing allowed.
     Respondents with every option missing did not answer the question and are
     excluded; the base (``df.attrs["base"]``) is respondents with at least one
@@ -224,21 +226,24 @@ def chi2_test(
 ) -> dict[str, Any]:
     """χ² test of independence of ``x`` and ``y``, with Cramér's V; Fisher when counts are small.
 
-    Rows with ``x`` or ``y`` missing are dropped (``n`` is what remains). The
-    Pearson row of ``pingouin.chi2_independence(..., correction=False)`` gives
-    ``chi2``, ``dof`` and ``cramers_v`` (no Yates correction, also on 2×2).
+    Method: ``docs/methods.md#chi-squared-test``, ``#fisher-exact-test`` and
+    ``#cramers-v-bias-corrected``. Rows with ``x`` or ``y`` missing are dropped (``n`` is
+    what remains). The Pearson row of ``pingouin.chi2_independence(..., correction=False)``
+    gives ``chi2``, ``dof`` and ``cramers_v`` (no Yates correction, also on 2×2);
+    ``cramers_v_bc`` is Bergsma's bias-corrected V
+    (:func:`compendium.analysis.contingency.cramers_v_bc`).
 
-    When the smallest expected count is below ``min_expected`` the p-value comes
-    from Fisher's exact test instead (``test == "fisher"``): exact for 2×2
-    (``scipy.stats.fisher_exact``); for larger tables SciPy 1.17 offers no exact
-    enumeration (without a ``method`` it draws an *unseeded* Monte-Carlo sample),
-    so the Fisher-Freeman-Halton p-value is estimated with a seeded
-    ``MonteCarloMethod(n_resamples, rng=default_rng(seed))`` and is therefore
-    reproducible. ``p_method`` says which: ``"asymptotic"``, ``"exact"`` or
-    ``"monte-carlo"``.
+    When the smallest expected count is below ``min_expected`` the p-value comes from the
+    Fisher-Freeman-Halton test instead (``test == "fisher"``) and the χ² statistic and its
+    degrees of freedom are **not** reported (``chi2`` and ``dof`` are NaN: a χ² value beside
+    an exact p-value invites reading it as the test). The p-value is exact by enumeration
+    where feasible, else a seeded Monte-Carlo estimate
+    (:func:`compendium.analysis.contingency.fisher_rxc`); ``p_method`` says which
+    (``"asymptotic"``, ``"exact"`` or ``"monte-carlo"``) and ``p_se`` is the Monte-Carlo
+    standard error (0 otherwise).
 
-    Returns ``test, chi2, dof, p, cramers_v, n, min_expected`` (the smallest
-    expected count), ``p_method`` and ``shape``. A variable with fewer than two
+    Returns ``test, chi2, dof, p, p_se, cramers_v, cramers_v_bc, n, min_expected`` (the
+    smallest expected count), ``p_method`` and ``shape``. A variable with fewer than two
     observed levels raises :class:`ParameterError`.
     """
     _check_columns(df, [x, y], "x/y")
@@ -272,24 +277,21 @@ def chi2_test(
         "n": int(len(data)),
         "min_expected": min_exp,
         "p_method": "asymptotic",
+        "p_se": 0.0,
+        "cramers_v_bc": cramers_v_bc(obs),
         "shape": tuple(int(v) for v in obs.shape),
     }
     if min_exp < min_expected:
-        if obs.shape == (2, 2):
-            res = sps.fisher_exact(obs)
-            result["p_method"] = "exact"
-        else:
-            method = sps.MonteCarloMethod(n_resamples=n_resamples, rng=np.random.default_rng(seed))
-            res = sps.fisher_exact(obs, method=method)
-            result["p_method"] = "monte-carlo"
-        result["test"] = "fisher"
-        result["p"] = float(res.pvalue)
+        fisher = fisher_rxc(obs, n_resamples=n_resamples, seed=seed)
+        result.update(test="fisher", chi2=float("nan"), dof=float("nan"), p=fisher["p"],
+                      p_method=fisher["p_method"], p_se=fisher["p_se"])
     return result
 
 
 def cronbach(items_df: pd.DataFrame, ci: float = 0.95) -> dict[str, Any]:
     """Cronbach's alpha with Feldt confidence interval (``pingouin.cronbach_alpha``).
 
+    Method: ``docs/methods.md#cronbachs-alpha``.
     Missing values are handled **listwise**: respondents with any item missing
     (e.g. "don't know" recoded to missing) are dropped before the call. This is a
     deliberate choice: pingouin's default ``nan_policy`` is ``"pairwise"``, and
@@ -330,6 +332,7 @@ def cronbach(items_df: pd.DataFrame, ci: float = 0.95) -> dict[str, Any]:
 def kruskal_test(df: pd.DataFrame, dv: str, between: str) -> dict[str, Any]:
     """Kruskal-Wallis test (``pingouin.kruskal``) with ε² = H / (n − 1).
 
+    Method: ``docs/methods.md#kruskal-wallis-test``.
     Rows with ``dv`` or ``between`` missing are dropped; ``n`` is the rows used.
     Returns ``H, dof, p, epsilon2, n``.
     """
@@ -355,23 +358,28 @@ def kruskal_test(df: pd.DataFrame, dv: str, between: str) -> dict[str, Any]:
 
 
 def mwu_test(x: Any, y: Any) -> dict[str, Any]:
-    """Two-sided Mann-Whitney U test (``pingouin.mwu``) on two samples, missing dropped.
+    """Two-sided Mann-Whitney U test (``scipy.stats.mannwhitneyu``), missing dropped.
 
-    Returns ``U`` (for ``x``), ``p``, ``rbc`` (rank-biserial correlation,
-    2U/(n1·n2) − 1, positive when ``x`` tends to be larger), ``cles`` (common
-    language effect size, P(X > Y) + ½P(X = Y)), ``n1`` and ``n2``.
+    Method: ``docs/methods.md#mann-whitney-test``. SciPy's default method (exact for small
+    samples without ties, else the normal approximation with tie correction); SciPy is
+    linear in memory, unlike pingouin 0.7's ``mwu``. Returns ``U`` (for ``x``), ``p``,
+    ``rbc`` (rank-biserial correlation, 2U/(n1·n2) − 1, positive when ``x`` tends to be
+    larger), ``cles`` (common-language effect size U/(n1·n2) = P(X > Y) + ½P(X = Y)),
+    ``n1`` and ``n2``.
     """
     xa = np.asarray(x, dtype=float)
     ya = np.asarray(y, dtype=float)
     xa, ya = xa[~np.isnan(xa)], ya[~np.isnan(ya)]
     if len(xa) == 0 or len(ya) == 0:
         raise ParameterError("x/y", f"both samples need values; sizes {len(xa)} and {len(ya)}")
-    res = pg.mwu(xa, ya, alternative="two-sided")
+    res = sps.mannwhitneyu(xa, ya, alternative="two-sided")
+    u = float(res.statistic)
+    cles = u / (len(xa) * len(ya))
     return {
-        "U": float(res["U_val"].iloc[0]),
-        "p": float(res["p_val"].iloc[0]),
-        "rbc": float(res["RBC"].iloc[0]),
-        "cles": float(res["CLES"].iloc[0]),
+        "U": u,
+        "p": float(res.pvalue),
+        "rbc": 2 * cles - 1,
+        "cles": cles,
         "n1": int(len(xa)),
         "n2": int(len(ya)),
     }
@@ -395,6 +403,8 @@ def logistic(
 ) -> pd.DataFrame:
     """Binary logistic regression (``pingouin.logistic_regression``) with dummy coding.
 
+    Method: ``docs/methods.md#logistic-regression`` (maximum likelihood, Wald intervals; for
+    sparse cells use :func:`compendium.analysis.models.firth_logistic`).
     ``outcome`` must be 0/1 or boolean. Numeric and boolean predictors enter as
     they are; categorical (Categorical, string or object) predictors are
     dummy-coded against a reference level: ``reference[col]`` if given, else the
@@ -481,6 +491,7 @@ def logistic(
 def adjust_pvalues(pvals: Any, method: str = "holm") -> np.ndarray:
     """Adjust a family of p-values with ``pingouin.multicomp``.
 
+    Method: ``docs/methods.md#multiple-testing``.
     ``method`` is one of ``holm``, ``fdr_bh`` (Benjamini-Hochberg), ``bonf`` or
     ``none``. Missing p-values stay missing and do not count in the family size.
     """

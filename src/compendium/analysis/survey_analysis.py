@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from compendium.analysis import disclosure, stats
+from compendium.analysis import contingency, disclosure, stats
 from compendium.data.codebook import Codebook
 from compendium.errors import CompendiumError
 
@@ -176,8 +176,10 @@ def _name(codebook: Codebook, var: str, lang: str) -> str:
     return codebook.label(var, lang)
 
 
-def _compare(frame: pd.DataFrame, outcome: str, group: str) -> dict[str, Any]:
-    """χ²/Fisher for a categorical outcome, Kruskal–Wallis or Mann–Whitney for the score."""
+def _compare(frame: pd.DataFrame, outcome: str, group: str, *, seed: int,
+             n_boot: int, level: float) -> dict[str, Any]:
+    """χ² or Fisher with Bergsma's V (bootstrap CI) for a categorical outcome; Kruskal–Wallis
+    or Mann–Whitney for the score. A Fisher row shows no χ² statistic (``statistic`` NaN)."""
     data = frame[[outcome, group]].dropna()
     if data[group].nunique() < 2 or data[outcome].nunique() < 2:
         raise CompendiumError("no variation")
@@ -186,84 +188,60 @@ def _compare(frame: pd.DataFrame, outcome: str, group: str) -> dict[str, Any]:
         if len(groups) == 2:
             r = stats.mwu_test(groups[0], groups[1])
             return {"test": "Mann-Whitney U", "statistic": r["U"], "dof": np.nan, "p": r["p"],
-                    "effect": "rank-biserial r", "effect_size": r["rbc"], "n": r["n1"] + r["n2"]}
+                    "p_method": "asymptotic", "p_se": 0.0, "effect": "rank-biserial r",
+                    "effect_size": r["rbc"], "effect_ci_low": np.nan,
+                    "effect_ci_high": np.nan, "n": r["n1"] + r["n2"]}
         r = stats.kruskal_test(data.assign(**{group: data[group].astype(str)}), outcome, group)
         return {"test": "Kruskal-Wallis H", "statistic": r["H"], "dof": r["dof"], "p": r["p"],
-                "effect": "epsilon squared", "effect_size": r["epsilon2"], "n": r["n"]}
+                "p_method": "asymptotic", "p_se": 0.0, "effect": "epsilon squared",
+                "effect_size": r["epsilon2"], "effect_ci_low": np.nan, "effect_ci_high": np.nan,
+                "n": r["n"]}
     data = data.assign(**{outcome: data[outcome].astype(str), group: data[group].astype(str)})
-    r = stats.chi2_test(data, outcome, group)
-    test = "chi-squared" if r["test"] == "chi2" else f"Fisher exact ({r.get('p_method', '')})"
+    r = stats.chi2_test(data, outcome, group, seed=seed)
+    v = contingency.cramers_v_bootstrap(data[outcome], data[group], level=level,
+                                        n_boot=n_boot, seed=seed)
+    test = "chi-squared" if r["test"] == "chi2" else "Fisher-Freeman-Halton"
     return {"test": test, "statistic": r["chi2"], "dof": r["dof"], "p": r["p"],
-            "effect": "Cramer's V", "effect_size": r["cramers_v"], "n": r["n"]}
+            "p_method": r["p_method"], "p_se": r["p_se"],
+            "effect": "Cramer's V (bias-corrected)", "effect_size": v["v"],
+            "effect_ci_low": v["ci_low"], "effect_ci_high": v["ci_high"], "n": r["n"]}
 
 
-def _family(
-    codes: pd.DataFrame, codebook: Codebook, groups: Sequence[str], outcomes: Sequence[str],
-    alpha: float, method: str, lang: str,
+def planned_family(
+    codes: pd.DataFrame, codebook: Codebook, outcomes: Sequence[str], groups: Sequence[str],
+    alpha: float, method: str, lang: str, *, seed: int, n_boot: int, level: float,
 ) -> pd.DataFrame:
-    rows = []
+    """One declared family of tests (analysis plan): every outcome by every group, corrected
+    together by ``method``. Only the named tests run; a pair without variation (e.g. a
+    problem asked only of those with contact, by contact) is left out and listed in
+    ``attrs["skipped"]``."""
+    rows, skipped = [], []
     for g in groups:
         frame = codes.assign(**{f"__{g}": _group_labels(codes, codebook, g, lang)})
         for outcome in outcomes:
             try:
-                res = _compare(frame, outcome, f"__{g}")
+                res = _compare(frame, outcome, f"__{g}", seed=seed, n_boot=n_boot, level=level)
             except CompendiumError:
-                continue  # e.g. problems by contact: asked only of those with contact
+                skipped.append((outcome, g))
+                continue
             rows.append({"outcome": _name(codebook, outcome, lang),
                          "group": _name(codebook, g, lang), **res})
-    out = stats.test_family(rows, method=method, alpha=alpha)
-    return out.reset_index(drop=True)
-
-
-def group_tests(
-    codes: pd.DataFrame, codebook: Codebook, group_by: Sequence[str], problems: Sequence[str],
-    alpha: float, method: str, lang: str,
-) -> pd.DataFrame:
-    """The family of group comparisons of section 4, with corrected p-values."""
-    return _family(codes, codebook, group_by, ["ready", "readiness_score", *problems],
-                   alpha, method, lang)
-
-
-def mode_check(
-    codes: pd.DataFrame, codebook: Codebook, problems: Sequence[str], alpha: float, method: str,
-    lang: str,
-) -> pd.DataFrame:
-    """CAWI vs PAPI on the readiness score, wanting training and the main problems."""
-    return _family(codes, codebook, ["mode"], ["readiness_score", "want_training", *problems],
-                   alpha, method, lang)
-
-
-def training_model(codes: pd.DataFrame, codebook: Codebook, lang: str) -> pd.DataFrame:
-    """Logistic regression of wanting training ("yes" vs the rest) on contact frequency,
-    gmina type and seniority. Respondents without foreign clients form their own contact
-    category (the reference)."""
-    yes = next(c for c, lab in codebook.labels("want_training", "en").items() if lab == "yes")
-    freq = _group_labels(codes, codebook, "contact_freq", lang)
-    no_contact = codes["contact"].map(lambda x: codebook.labels("contact", "en").get(x)) == "no"
-    freq = freq.where(~no_contact, NO_CONTACT[lang])
-    freq_levels = [NO_CONTACT[lang], *codebook.labels("contact_freq", lang).values()]
-    data = pd.DataFrame({
-        "want_training": (codes["want_training"] == yes).astype(float).where(
-            codes["want_training"].notna()),
-        "contact_freq": pd.Categorical(freq, categories=freq_levels),
-        "gmina_type": pd.Categorical(_group_labels(codes, codebook, "gmina_type", lang),
-                                     categories=list(codebook.labels("gmina_type", lang).values())),
-        "seniority": pd.Categorical(_group_labels(codes, codebook, "seniority", lang),
-                                    categories=list(codebook.labels("seniority", lang).values())),
-    })
-    model = stats.logistic(data, "want_training", ["contact_freq", "gmina_type", "seniority"])
-    keep = ["term", "odds_ratio", "or_ci_low", "or_ci_high", "p"]
-    out = model[keep].copy()
-    out.attrs.update(model.attrs)
+    out = stats.test_family(rows, method=method, alpha=alpha).reset_index(drop=True)
+    out.attrs["skipped"] = skipped
     return out
 
 
 # ----------------------------------------------------------------------------- findings
 def key_findings(
     df: pd.DataFrame, problems: pd.DataFrame, wanted: pd.DataFrame, rel: Mapping[str, Any],
-    tests: pd.DataFrame, modes: pd.DataFrame, alpha: float, lang: str,
+    tests: pd.DataFrame, modes: pd.DataFrame, power: pd.DataFrame, alpha: float, lang: str,
 ) -> list[str]:
-    """Three to five sentences built from the computed tables."""
+    """Three to five sentences built from the computed tables.
+
+    The mode sentence says what the data can show: how many mode tests are significant and
+    the smallest score difference the PAPI group size can detect (``power``: the table of
+    :func:`compendium.analysis.survey_models.mode_power`, readiness score first).
+    """
     n = len(df)
     cawi = int((df["mode"] == "CAWI").sum())
     probs = plottable(problems)
@@ -271,8 +249,11 @@ def key_findings(
     want = plottable(wanted).iloc[0]
     sig = tests[tests["significant"]]
     msig = modes[modes["significant"]]
+    score_name = "readiness score" if lang == "en" else "wskaźnik gotowości"
+    score_rows = power[power["outcome"] == score_name]
+    score = score_rows.iloc[0] if len(score_rows) else None
     if lang == "pl":
-        out = [
+        return [
             f"Ankietę wypełniło {n} osób ({cawi} przez internet, {n - cawi} na papierze).",
             f"Najczęstszy problem w kontaktach z cudzoziemcami to: {top['option']} "
             f"({top['pct']:.0f} % osób mających kontakt; 95 % CI {top['ci_low']:.0f}–"
@@ -280,10 +261,13 @@ def key_findings(
             f"Najbardziej pożądana kompetencja: {want['item']} ({want['pct']:.0f} % gotowych).",
             f"Skala gotowości ma alfę Cronbacha {rel['alpha']:.2f} "
             f"(95 % CI {rel['ci_low']:.2f}–{rel['ci_high']:.2f}).",
-            f"Po korekcie {len(sig)} z {len(tests)} porównań grup jest istotnych na poziomie "
-            f"{alpha}; tryb badania różnicuje {len(msig)} z {len(modes)} wskaźników.",
+            f"Po korekcie {len(sig)} z {len(tests)} zaplanowanych porównań grup jest istotnych "
+            f"na poziomie {alpha}; tryby różnią się istotnie w {len(msig)} z {len(modes)} "
+            f"wskaźników" + ("." if score is None else
+                            f", ale przy {int(score['n_papi'])} ankietach PAPI wykrywalna jest "
+                            f"dopiero różnica wskaźnika gotowości rzędu {score['mdd']:.2f} "
+                            "punktu, więc mniejszych różnic trybu dane nie wykluczają."),
         ]
-        return out
     return [
         f"{n} workers answered ({cawi} online, {n - cawi} on paper).",
         f"The most common problem with foreign clients is {top['option'].lower()} "
@@ -292,6 +276,11 @@ def key_findings(
         f"The competence most wanted is {want['item'].lower()} ({want['pct']:.0f} % ready).",
         f"The readiness scale has Cronbach's alpha {rel['alpha']:.2f} "
         f"(95 % CI {rel['ci_low']:.2f}–{rel['ci_high']:.2f}).",
-        f"After correction {len(sig)} of {len(tests)} group comparisons are significant at "
-        f"{alpha}; the mode differs on {len(msig)} of {len(modes)} indicators.",
+        f"After correction {len(sig)} of {len(tests)} planned group comparisons are "
+        f"significant at {alpha}; the modes differ significantly on {len(msig)} of "
+        f"{len(modes)} indicators" + ("." if score is None else
+                                      f", but with {int(score['n_papi'])} paper respondents "
+                                      "only a readiness-score difference of about "
+                                      f"{score['mdd']:.2f} points could be detected, so smaller "
+                                      "mode effects are not ruled out."),
     ]

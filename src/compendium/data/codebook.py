@@ -31,7 +31,7 @@ SOURCES = ("cawi", "papi")
 _VARIABLE_KEYS = {
     "name", "type", "cawi", "papi", "label", "question", "codes", "missing", "group",
     "asked_if", "min", "max", "decimals", "cawi_values", "papi_values", "cawi_other_text",
-    "exclusive", "scale", "note",
+    "exclusive", "scale", "note", "optional",
 }
 
 
@@ -54,6 +54,7 @@ class Variable:
     raw_values: dict[str, dict[str, int]] = field(default_factory=dict)  # source -> map
     other_text: bool = False
     exclusive: bool = False
+    optional: bool = False  # the raw column may be absent: the tidy column is then all NA
 
     @property
     def all_codes(self) -> list[Any]:
@@ -417,6 +418,7 @@ def _variable(v: _Validator, i: int, raw: Any, scales: Mapping, groups: Mapping)
         minimum=minimum, maximum=maximum, decimals=decimals, raw_values=raw_values,
         other_text=bool(raw.get("cawi_other_text", False)),
         exclusive=bool(raw.get("exclusive", False)),
+        optional=bool(raw.get("optional", False)),
     )
 
 

@@ -122,7 +122,8 @@ def read_spss(path: str | Path, codebook: Codebook) -> pd.DataFrame:
     )
     strings.index = pd.Index(np.arange(1, len(raw) + 1), name="row")
     columns = {name: name for name in codebook.variables}
-    _check_columns(strings, path, list(columns.values()), [], "SPSS", header_row=None)
+    required = [n for n in columns if not codebook.variable(n).optional]
+    _check_columns(strings, path, required, [], "SPSS", header_row=None)
     tidy, _ = _type_frame(strings, codebook, path, columns, _SPSS_SETTINGS, mode=None)
     return tidy
 
@@ -225,7 +226,9 @@ def _read_csv_source(
     settings = codebook.sources[source]
     raw = textio.read_table(path, encoding=settings["encoding"], sep=settings["sep"])
     columns = codebook.columns(source)
-    _check_columns(raw, path, list(columns.values()), settings.get("known_columns", []),
+    optional = [c for n, c in columns.items() if codebook.variable(n).optional]
+    required = [c for c in columns.values() if c not in optional]
+    _check_columns(raw, path, required, [*settings.get("known_columns", []), *optional],
                    source.upper())
     excluded = 0
     if not include_incomplete and _SUBMITDATE in raw.columns:
@@ -274,6 +277,10 @@ def _type_frame(
             cols[name] = pd.Series([mode] * len(raw), dtype="str")
             continue
         col = columns[name]
+        if var.optional and col not in raw.columns:  # e.g. no centre identifier exported
+            dtype = tidy_dtypes(codebook)[name]
+            cols[name] = pd.Series(pd.array([pd.NA] * len(raw), dtype=dtype))
+            continue
         values = raw[col].astype(str).str.strip()
         fail = _Failer(path, rows, col, values)
         if var.type == "id":

@@ -50,6 +50,60 @@ class _Params(BaseModel):
     lang: Lang = Field("en", description="language of every label, axis and table header")
 
 
+SURVEY_OUTCOMES = (
+    "readiness_score",
+    "ready",
+    "want_training",
+    "problem_language",
+    "problem_interpreters",
+    "problem_legal_status",
+    "problem_rights_knowledge",
+    "problem_procedures",
+    "problem_culture",
+    "problem_distrust",
+    "problem_cooperation",
+)
+
+
+class TestFamily(BaseModel):
+    """One family of tests of the survey's analysis plan, corrected together."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    __test__ = False  # not a pytest test class
+
+    outcomes: list[Literal[SURVEY_OUTCOMES]] = Field(min_length=1)  # type: ignore[valid-type]
+    by: list[Literal[SURVEY_GROUPS]] | None = Field(  # type: ignore[valid-type]
+        None, min_length=1, description="grouping variables; None: the notebook's group_by"
+    )
+    correction: Literal["holm", "fdr_bh", "bonf", "none"] | None = Field(
+        None, description="multiple-testing correction; None: the notebook's p_adjust"
+    )
+
+
+class SurveyAnalysisPlan(BaseModel):
+    """Declared before the data are seen: primary outcomes and the families of tests."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    primary_outcomes: list[Literal[SURVEY_OUTCOMES]] = Field(  # type: ignore[valid-type]
+        default_factory=lambda: ["readiness_score", "want_training"], min_length=1
+    )
+    groups: TestFamily = Field(
+        default_factory=lambda: TestFamily(
+            outcomes=["readiness_score", "problem_language", "problem_legal_status"],
+        ),
+        description="section 4: who is more ready, who meets which problems",
+    )
+    mode: TestFamily = Field(
+        default_factory=lambda: TestFamily(
+            outcomes=["readiness_score", "want_training", "problem_language",
+                      "problem_legal_status", "problem_interpreters"],
+            by=["mode"],
+        ),
+        description="section 5: CAWI against PAPI",
+    )
+
+
 class OpsSurveyParams(_Params):
     """Parameters of the Wielkopolska OPS survey notebook."""
 
@@ -61,6 +115,17 @@ class OpsSurveyParams(_Params):
     )
     min_cell: int = Field(5, ge=1, le=50, description="smallest count a table may show")
     dont_know_as_missing: bool = True
+    analysis_plan: SurveyAnalysisPlan = Field(
+        default_factory=SurveyAnalysisPlan,
+        description="primary outcomes, test families and their correction (only these run)",
+    )
+    seed: int = Field(20240501, ge=0, description="seed of bootstrap, Monte-Carlo and MICE")
+    n_boot: int = Field(999, ge=99, le=99_999, description="bootstrap resamples")
+    n_imputations: int = Field(20, ge=2, le=200, description="MICE imputations (DK sensitivity)")
+    power: float = Field(0.8, gt=0.5, lt=1, description="power of a minimum detectable difference")
+    margins_file: str | None = Field(
+        None, description="optional YAML of population shares for post-stratification weights"
+    )
 
 
 class IdiParams(_Params):

@@ -18,7 +18,10 @@ Structure built in (see ``data/calibration/survey.yaml``): contact is likelier i
 gminas and more frequent there; a latent "exposure" (contact frequency) raises the number
 of problems met, the difficulty ratings and the readiness to train; the readiness items
 share one factor (Cronbach's alpha about 0.8); a few "don't know" answers, more of them on
-the difficulty items among workers without contact. Same seed and scale give the same bytes.
+the difficulty items among workers without contact, and more of them online on the readiness
+items. Respondents work in centres (``centre_id``, in both files) that share part of their
+readiness (an intraclass correlation set in the calibration). Same seed and scale give the
+same bytes.
 """
 
 from __future__ import annotations
@@ -155,13 +158,22 @@ def _sample(codebook: Codebook, cal: dict[str, Any], seed: int, scale: int) -> _
         key = name.removeprefix("problem_")
         v[name] = none if key == "none" else probs[key]
 
+    # centres: respondents of one (subregion, gmina type, institution) cell work in a few
+    # centres; a separate stream keeps every other draw as it was without centres
+    centre, centre_effect = _centres(np.random.default_rng([seed, 1]), cal["centres"], v)
+    v["centre_id"] = centre.astype(float)
+
     # Likert batteries: one factor each, correlated with exposure; "don't know" = 9
     lk = cal["likert"]
     for group in ("difficulty", "ready"):
         e, lam = lk["exposure_effect"][group], lk["loading"][group]
-        factor = e * exposure + np.sqrt(1 - e**2) * rng.standard_normal(n)
+        noise = rng.standard_normal(n)
         if group == "ready":
+            icc = cal["centres"]["readiness_icc"]
+            factor = e * exposure + np.sqrt(1 - e**2 - icc) * noise + np.sqrt(icc) * centre_effect
             ready_factor = factor
+        else:
+            factor = e * exposure + np.sqrt(1 - e**2) * noise
         for name in codebook.likert_items(group):
             latent = lam * factor + np.sqrt(1 - lam**2) * rng.standard_normal(n)
             dist = lk["distributions"][name]
@@ -170,7 +182,8 @@ def _sample(codebook: Codebook, cal: dict[str, Any], seed: int, scale: int) -> _
                 dk_rate = np.where(contact, lk["dont_know"]["difficulty_with_contact"],
                                    lk["dont_know"]["difficulty_without_contact"])
             else:
-                dk_rate = np.full(n, lk["dont_know"]["ready"])
+                dk_rate = np.where(is_papi, lk["dont_know"]["ready_papi"],
+                                   lk["dont_know"]["ready_cawi"])
             v[name] = np.where(rng.random(n) < dk_rate, 9, codes)
 
     # would take part in training: follows readiness (top = yes, bottom = no, middle = dk)
@@ -310,6 +323,25 @@ def _numbers(x: pd.Series, decimal: str) -> np.ndarray:
 
 
 # --- small numerical helpers ---------------------------------------------------------------
+def _centres(rng: np.random.Generator, cal: dict[str, Any], v: dict[str, Any]
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """Centre number (1..K) per respondent and each respondent's standard-normal centre effect.
+
+    Respondents of one (subregion, gmina type, institution) cell are spread over
+    round(cell size / ``mean_size``) centres (at least one); centres are numbered cell by
+    cell in sorted order.
+    """
+    cells = np.column_stack([v["subregion"], v["gmina_type"], v["institution"]])
+    keys, cell = np.unique(cells, axis=0, return_inverse=True)
+    sizes = np.bincount(cell, minlength=len(keys))
+    per_cell = np.maximum(1, np.round(sizes / cal["mean_size"])).astype(int)
+    offset = np.r_[0, np.cumsum(per_cell)[:-1]]
+    within = np.floor(rng.random(len(cell)) * per_cell[cell]).astype(int)
+    centre = offset[cell] + within + 1
+    effect = rng.standard_normal(int(per_cell.sum()))
+    return centre, effect[centre - 1]
+
+
 def _probs(dist: dict[Any, float]) -> tuple[np.ndarray, np.ndarray]:
     codes = np.array(list(dist))
     p = np.array([float(x) for x in dist.values()])
@@ -373,7 +405,8 @@ def _check_calibration(cal: Any, codebook: Codebook) -> None:
 
     need(isinstance(cal, dict), "must be a mapping (data/calibration/survey.yaml)")
     for key in ("n", "fieldwork", "cawi", "papi", "characteristics", "contact", "citizenship",
-                "other_countries", "foreign_share", "problems", "likert", "want_training"):
+                "other_countries", "foreign_share", "problems", "likert", "want_training",
+                "centres"):
         need(key in cal, f"missing key {key!r}")
     need(all(isinstance(cal["n"].get(m), int) and cal["n"][m] > 0 for m in ("cawi", "papi")),
          "n.cawi and n.papi must be positive whole numbers")
