@@ -81,7 +81,15 @@ def caption_markdown(label: str, number: int, caption: Any) -> str:
 
 
 def table_html(df: pd.DataFrame, *, index: bool, uuid: str, precision: int = 1) -> str:
-    """``df`` as an HTML table: cells, index and column labels escaped, floats rounded."""
+    """``df`` as an HTML table: cells, labels and axis names escaped, floats rounded.
+
+    pandas' Styler escapes cells and labels only when asked (``escape="html"``) and never
+    escapes the axis names, so those are escaped here on a shallow copy.
+    """
+    def names(labels: pd.Index) -> pd.Index:
+        return labels.set_names([None if n is None else escape(n) for n in labels.names])
+
+    df = df.set_axis(names(df.index), axis=0).set_axis(names(df.columns), axis=1)
     styled = (df.style.format(precision=precision, na_rep="", escape="html")
               .format_index(escape="html", axis=0)
               .format_index(escape="html", axis=1)
