@@ -57,11 +57,16 @@ _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 def neutralise_cell(value: Any) -> Any:
     """``value`` made safe for a spreadsheet: a string starting with ``= + - @``, tab or
     carriage return that is not a plain number gets a leading single quote (OWASP), so the
-    spreadsheet shows it as text; numbers and every other value are returned unchanged."""
-    if (isinstance(value, str) and value.startswith(FORMULA_START)
-            and not _NUMBER.fullmatch(value)):
-        return "'" + value
-    return value
+    spreadsheet shows it as text; numbers and every other value are returned unchanged.
+
+    Carriage returns inside a string become line feeds: the CSV writer (lines end in LF)
+    would not quote a cell holding a lone CR, and a reader would split the row there.
+    """
+    if not isinstance(value, str):
+        return value
+    if value.startswith(FORMULA_START) and not _NUMBER.fullmatch(value):
+        value = "'" + value
+    return value.replace("\r\n", "\n").replace("\r", "\n") if "\r" in value else value
 
 
 def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
