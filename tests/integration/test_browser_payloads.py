@@ -286,3 +286,17 @@ def test_hostile_tables_start_no_cell_with_a_formula(hostile):
            and not NUMBER.fullmatch(c)]
     assert bad == []
     assert "'" + channels["dedoose-fc-code-description"] in cells
+
+
+def test_code_toggle_works_without_script(hostile, browser):
+    """The show / hide code control is a label for a checkbox (the CSP allows no script)."""
+    project, channels, pages = hostile
+    page = browser.new_page()
+    page.goto((project / "outputs" / "html" / "01_ops_survey.html").as_uri(), wait_until="load")
+    code = page.locator(".jp-CodeCell .jp-Cell-inputWrapper").first
+    assert code.is_visible()
+    page.locator("label.compendium-toggle").click()
+    assert not code.is_visible()
+    page.locator("label.compendium-toggle").click()
+    assert code.is_visible()
+    page.close()
