@@ -215,3 +215,27 @@ def test_code_toggle_is_a_checkbox_checked_when_code_is_hidden(notebook_page):
     box = notebook_page.find("input", id="compendium-hide-code")
     assert box is not None and box.get("type") == "checkbox" and box.has_attr("checked")
     assert notebook_page.find("label", attrs={"for": "compendium-hide-code"}) is not None
+
+
+def test_site_index_escapes_titles_summaries_findings_and_data_set_fields(tmp_path):
+    from compendium.publish.site import render_index
+
+    (tmp_path / "notebooks").mkdir()
+    nb = new_notebook(cells=[new_markdown_cell(f"# {PAYLOADS[0]}")],
+                      metadata={"compendium": {"summary": PAYLOADS[2]}})
+    nbformat.write(nb, tmp_path / "notebooks" / "01_x.ipynb")
+    (tmp_path / "outputs" / "results").mkdir(parents=True)
+    (tmp_path / "outputs" / "results" / "01_x.json").write_text(
+        json.dumps({"findings": PAYLOADS}), encoding="utf-8")
+    (tmp_path / "data" / "raw").mkdir(parents=True)
+    (tmp_path / "data" / "raw" / "dataset.yaml").write_text(
+        json.dumps({"kind": PAYLOADS[1]}), encoding="utf-8")
+    tree = soup(render_index(tmp_path, tmp_path / "outputs"))
+    meta = tree.head.find("meta", attrs={"http-equiv": "Content-Security-Policy"})
+    assert meta is not None and meta["content"] == render.CSP
+    assert tree.find_all(["script", "svg", "iframe", "img"]) == []
+    assert handlers(tree) == []
+    assert [li.get_text() for li in tree.select("ul.findings li")] == PAYLOADS
+    assert tree.select_one("section.analysis h3").get_text() == PAYLOADS[0]
+    assert tree.select_one("section.analysis p").get_text() == PAYLOADS[2]
+    assert tree.footer.get_text().startswith(f"Data set: {PAYLOADS[1]} (")
