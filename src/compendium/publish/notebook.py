@@ -6,8 +6,6 @@ parameters and the caption counters explicitly (no module-level state).
 
 from __future__ import annotations
 
-import base64
-import html
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -20,6 +18,7 @@ from IPython.display import HTML, Markdown, display
 from compendium.artifacts import update_results, write_table
 from compendium.errors import CompendiumError
 from compendium.publish import params as param_schemas
+from compendium.publish import render
 from compendium.publish.provenance import colophon_markdown, dataset_info
 
 BANNER = {
@@ -77,9 +76,8 @@ class Report:
                 )
         if show:
             cap = self._caption(caption)
-            display(Markdown(f"**Table {self.tables}.** {cap}"))
-            styled = df.style.format(precision=1, na_rep="").set_uuid(f"t{self.tables}")
-            display(HTML((styled if index else styled.hide(axis="index")).to_html()))
+            display(Markdown(render.caption_markdown("Table", self.tables, cap)))
+            display(HTML(render.table_html(df, index=index, uuid=f"t{self.tables}")))
 
     def figure(self, fig: Any, name: str, caption: str | Mapping[str, str]) -> None:
         """Save ``fig`` as PNG and SVG under ``figures/<notebook>/`` and show it with a caption."""
@@ -88,17 +86,15 @@ class Report:
         self.figures += 1
         paths = save_figure(fig, self.out / "figures" / self.notebook / name)
         png = next(p for p in paths if p.suffix == ".png")
-        data = base64.b64encode(png.read_bytes()).decode("ascii")
-        cap = html.escape(self._caption(caption))
-        display(HTML(
-            f'<figure class="compendium-figure"><img alt="{cap}" '
-            f'src="data:image/png;base64,{data}"/><figcaption><b>Figure {self.figures}.</b> '
-            f"{cap}</figcaption></figure>"
-        ))
+        display(HTML(render.figure_html(png.read_bytes(), self.figures, self._caption(caption))))
 
-    def prose(self, en: str, pl: str | None = None) -> None:
-        """Show a paragraph (markdown) whose numbers are computed in this run, never typed."""
-        display(Markdown(self.text(en, pl)))
+    def prose(self, en: str, pl: str | None = None, **values: Any) -> None:
+        """Show a paragraph (markdown) whose numbers are computed in this run, never typed.
+
+        Put data-derived values in ``{name}`` fields and pass them as ``values``: they are
+        escaped (shown literally), the template's own Markdown is kept.
+        """
+        display(Markdown(render.markdown_text(self.text(en, pl), values)))
 
     def result(self, **values: Any) -> None:
         """Record key numbers in ``results/<notebook>.json`` (what a manuscript would cite)."""
@@ -107,7 +103,7 @@ class Report:
 
     def findings(self, sentences: list[str]) -> None:
         """Show generated key-finding sentences as a list and store them with the results."""
-        display(Markdown("\n".join(f"- {s}" for s in sentences)))
+        display(HTML(render.list_html(sentences)))
         update_results(self.out / "results" / f"{self.notebook}.json", "findings", sentences)
 
     def colophon(self) -> None:
@@ -129,10 +125,7 @@ def start(notebook: str, namespace: Mapping[str, Any]) -> Report:
     set_theme()
     info = dataset_info(p.data_dir)
     if info.get("kind") == "synthetic":
-        display(HTML(
-            f'<div class="compendium-banner" role="note"><strong>{BANNER[p.lang]}</strong> '
-            f"Data set: {info.get('generator', 'synthetic')}.</div>"
-        ))
+        display(HTML(render.banner_html(BANNER[p.lang], info.get("generator", "synthetic"))))
     return Report(notebook=notebook, params=p)
 
 

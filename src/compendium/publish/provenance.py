@@ -79,26 +79,28 @@ def colophon_markdown(
     notebook: str, params: Mapping[str, Any], data_dir: str | Path, root: str | Path = "."
 ) -> str:
     """The colophon closing every notebook, as Markdown."""
+    from compendium.publish.render import md_code, md_escape
+
     data = dataset_info(data_dir)
     lines = [
         "## Colophon",
         "",
-        f"This page was produced by `make` from `notebooks/{notebook}.ipynb`.",
+        f"This page was produced by `make` from {md_code(f'notebooks/{notebook}.ipynb')}.",
         "",
         "| | |",
         "|---|---|",
-        f"| data set | **{data.get('kind')}**, {data['files']} raw files, "
+        f"| data set | **{md_escape(data.get('kind'))}**, {data['files']} raw files, "
         f"SHA-256 `{data['sha256'][:16]}…` |",
     ]
     if data.get("kind") == "synthetic":
         gen, seeds = data.get("generator", "?"), data.get("seeds", "?")
-        lines.append(f"| generator | {gen}, seeds {seeds} |")
-    lines.append(f"| code version | git `{git_state(root)}` |")
+        lines.append(f"| generator | {md_escape(gen)}, seeds {md_escape(seeds)} |")
+    lines.append(f"| code version | git {md_code(git_state(root))} |")
     versions = package_versions()
     lines.append(
-        "| software | " + ", ".join(f"{k} {v}" for k, v in versions.items()) + " |"
+        "| software | " + md_escape(", ".join(f"{k} {v}" for k, v in versions.items())) + " |"
     )
     lines += ["", "**Parameters of this run**", "", "| parameter | value |", "|---|---|"]
     for key in sorted(params):
-        lines.append(f"| `{key}` | `{params[key]!r}` |")
+        lines.append(f"| {md_code(key)} | {md_code(repr(params[key]))} |")
     return "\n".join(lines)

@@ -15,6 +15,7 @@ import jinja2
 
 from compendium.artifacts import atomic_write_text
 from compendium.publish.provenance import dataset_info, git_state
+from compendium.publish.render import CSP
 from compendium.publish.runner import TEMPLATES, list_pages
 
 
@@ -49,8 +50,9 @@ def entries(root: Path, outputs: Path) -> list[Entry]:
 
 def render_index(root: Path, outputs: Path) -> str:
     """The index page's HTML."""
+    # autoescape: titles, summaries, findings and data-set fields come from files and data
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES / "site"),
-                             autoescape=False, keep_trailing_newline=True)
+                             autoescape=True, keep_trailing_newline=True)
     data = dataset_info(root / "data")
     return env.get_template("index.html.j2").render(
         pages=entries(root, outputs),
@@ -58,6 +60,7 @@ def render_index(root: Path, outputs: Path) -> str:
         data=data,
         git=git_state(root),
         css=(TEMPLATES / "compendium" / "compendium.css").read_text(encoding="utf-8"),
+        csp=CSP,
     )
 
 

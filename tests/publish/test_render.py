@@ -1,0 +1,241 @@
+"""Rendering with hostile text: nothing from the data becomes markup on a page.
+
+Oracle: the HTML is parsed by an independent parser (BeautifulSoup over ``html.parser``);
+Markdown is first rendered by the renderer the pages use (nbconvert's mistune). The parsed
+tree must hold only the elements and attributes the compendium writes, and the payload must
+come back as the text (or attribute value) exactly as typed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import nbformat
+import pandas as pd
+import pytest
+from bs4 import BeautifulSoup
+from nbconvert.filters.markdown_mistune import markdown2html_mistune
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+from compendium.publish import render
+
+PAYLOADS = [
+    "<script>alert('x')</script>",
+    "<img src=x onerror=alert(1)>",
+    '"><svg onload=alert(1)>',
+    "' onmouseover='alert(1)",
+    "javascript:alert(1)",
+    '<a href="javascript:alert(1)">click</a>',
+    "[click](javascript:alert(1))",
+    "![x](data:image/svg+xml,<svg onload=alert(1)>)",
+    "<https://evil.example/>",
+    "https://evil.example/ www.evil.example",
+    "**bold** _em_ `code` ~~del~~ $x^2$",
+    "a | b | c",
+    "<!-- hidden -->",
+    "&lt;script&gt; &amp; &#60;",
+    "\\<b>backslash</b>",
+    "# heading",
+    "1. item",
+    "- item",
+    "=HYPERLINK(\"http://x\")",
+    "<style>body{display:none}</style>",
+    "<iframe src=javascript:alert(1)></iframe>",
+]
+URL_ATTRS = {"href", "src", "action", "formaction", "xlink:href", "data", "srcdoc"}
+
+
+def soup(html: str) -> BeautifulSoup:
+    return BeautifulSoup(html, "html.parser")
+
+
+def tags(tree: BeautifulSoup) -> set[str]:
+    return {el.name for el in tree.find_all(True)}
+
+
+def handlers(tree: BeautifulSoup) -> list[str]:
+    """Every event-handler attribute and script URL in the tree."""
+    found = []
+    for el in tree.find_all(True):
+        for name, value in el.attrs.items():
+            value = " ".join(value) if isinstance(value, list) else value
+            if name.lower().startswith("on"):
+                found.append(f"{el.name}[{name}]")
+            if name.lower() in URL_ATTRS and re.match(
+                    r"\s*(javascript|vbscript|data):", value or "", re.I) and not (
+                    el.name == "img" and value.startswith("data:image/png;base64,")):
+                found.append(f"{el.name}[{name}={value[:30]}]")
+    return found
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_text_and_list_show_the_payload_literally(payload):
+    tree = soup(render.text_html(payload) + render.list_html([payload, "plain"]))
+    assert tags(tree) == {"p", "ul", "li"}
+    assert handlers(tree) == []
+    assert tree.p.get_text() == payload
+    assert [li.get_text() for li in tree.find_all("li")] == [payload, "plain"]
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_table_cells_labels_and_index_are_escaped(payload):
+    df = pd.DataFrame({payload: [payload, 1.25], "n": [3, 4]},
+                      index=pd.Index([payload, "b"], name=payload))
+    for index in (True, False):
+        tree = soup(render.table_html(df, index=index, uuid="t1"))
+        assert tags(tree) <= {"style", "table", "thead", "tbody", "tr", "th", "td"}
+        assert handlers(tree) == []
+        cells = [c.get_text() for c in tree.find_all(["td", "th"])]
+        assert cells.count(payload) == (4 if index else 2)  # cell + column (+ row + index name)
+        assert "1.2" in cells  # numbers still formatted with one decimal
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_figure_caption_and_alt_text_are_escaped(payload):
+    tree = soup(render.figure_html(b"\x89PNG", 3, payload))
+    assert tags(tree) == {"figure", "img", "figcaption", "b"}
+    assert handlers(tree) == []
+    assert tree.img["alt"] == payload
+    assert tree.figcaption.get_text() == f"Figure 3. {payload}"
+
+
+def test_banner_escapes_the_generator_named_by_the_data():
+    payload = PAYLOADS[1]
+    tree = soup(render.banner_html("SYNTHETIC DATA.", payload))
+    assert tags(tree) == {"div", "strong"} and handlers(tree) == []
+    assert tree.div.get_text() == f"SYNTHETIC DATA. Data set: {payload}."
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_markdown_values_render_as_literal_text(payload):
+    md = render.markdown_text("The **value** is {v}, n = {n}.", {"v": payload, "n": 7})
+    tree = soup(markdown2html_mistune(md))
+    assert tags(tree) == {"p", "strong"}  # the template's own emphasis survives
+    assert handlers(tree) == []
+    assert tree.p.get_text() == f"The value is {payload}, n = 7."
+
+
+@pytest.mark.parametrize("payload", [*PAYLOADS, "two\nlines\n\n# and a heading", "tab\there"])
+def test_markdown_values_stay_in_their_table_cell(payload):
+    md = "| a | b |\n|---|---|\n" + f"| {render.md_code(payload)} | {render.md_escape(payload)} |"
+    tree = soup(markdown2html_mistune(md))
+    assert tags(tree) <= {"table", "thead", "tbody", "tr", "th", "td", "code"}
+    assert handlers(tree) == []
+    cells = [td.get_text() for td in tree.find_all("td")]
+    assert len(cells) == 2 and all(flat(c) == flat(payload) for c in cells)
+    assert all(c == payload for c in cells) or any(ch in payload for ch in "\n\t")
+
+
+def test_markdown_caption_keeps_its_number_and_escapes_the_text():
+    tree = soup(markdown2html_mistune(render.caption_markdown("Table", 2, PAYLOADS[2])))
+    assert tags(tree) == {"p", "strong"}
+    assert tree.p.get_text() == f"Table 2. {PAYLOADS[2]}"
+
+
+def test_colophon_escapes_parameters_and_data_set_fields(tmp_path):
+    from compendium.publish.provenance import colophon_markdown
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "dataset.yaml").write_text(json.dumps(
+        {"kind": "synthetic", "generator": PAYLOADS[1], "seeds": PAYLOADS[6]}))
+    params = {"cities": ["Berlin", PAYLOADS[0]], "lang": "`</code><script>x</script>"}
+    tree = soup(markdown2html_mistune(colophon_markdown("03_four_cities", params, tmp_path)))
+    assert tags(tree) <= {"h2", "a", "p", "table", "thead", "tbody", "tr", "th", "td", "code",
+                          "strong"}
+    assert [a["href"] for a in tree.find_all("a")] == ["#Colophon"]  # nbconvert's anchor
+    assert handlers(tree) == []
+    rows = {tr.find_all("td")[0].get_text(): tr.find_all("td")[1].get_text()
+            for tr in tree.find_all("tr") if tr.find_all("td")}
+    assert rows["generator"] == f"{PAYLOADS[1]}, seeds {PAYLOADS[6]}"
+    assert rows["cities"] == repr(params["cities"])
+    assert rows["lang"] == repr(params["lang"])
+
+
+def csp_directives(content: str) -> dict[str, list[str]]:
+    out = {}
+    for part in content.split(";"):
+        words = part.split()
+        if words:
+            out[words[0]] = words[1:]
+    return out
+
+
+def test_csp_forbids_every_script_and_inline_handler():
+    d = csp_directives(render.CSP)
+    assert d["script-src"] == ["'none'"] and d["default-src"] == ["'none'"]
+    assert d["object-src"] == ["'none'"] and d["base-uri"] == ["'none'"]
+    assert "'unsafe-inline'" not in d.get("script-src-attr", []) + d["script-src"]
+    assert soup(render.csp_meta()).meta["content"] == render.CSP
+
+
+@pytest.fixture(scope="module")
+def notebook_page() -> BeautifulSoup:
+    """A notebook page rendered by the runner's template, its outputs full of payloads."""
+    from compendium.publish.runner import Page, render_html
+
+    df = pd.DataFrame({"quote": PAYLOADS})
+    outs = [new_output("display_data", {"text/html": render.table_html(df, index=False,
+                                                                       uuid="t1")}),
+            new_output("display_data", {"text/html": render.list_html(PAYLOADS)}),
+            new_output("display_data", {"text/markdown": render.markdown_text(
+                "Values: {v}", {"v": " ".join(PAYLOADS)})}),
+            new_output("stream", name="stdout", text="\n".join(PAYLOADS))]
+    nb = new_notebook(cells=[new_markdown_cell("# Payloads\n\n## Part"),
+                             new_code_cell("show()", execution_count=1, outputs=outs)],
+                      metadata={"language_info": {"name": "python",
+                                                  "pygments_lexer": "ipython3"}})
+    nbformat.validate(nb)
+    page = Page("01_payloads", "Payloads", "")
+    return soup(render_html(nb, page, [page], synthetic=True, hide_code=True))
+
+
+def test_notebook_page_carries_the_csp_before_any_style(notebook_page):
+    head = notebook_page.head
+    meta = head.find("meta", attrs={"http-equiv": "Content-Security-Policy"})
+    assert meta is not None and meta["content"] == render.CSP
+    first_style = head.find("style")
+    assert first_style is None or meta.sourceline < first_style.sourceline
+
+
+def test_notebook_page_has_no_script_and_no_handler(notebook_page):
+    assert notebook_page.find_all("script") == []
+    assert notebook_page.find_all(["svg", "iframe", "object", "embed"]) == []
+    assert [h for h in handlers(notebook_page) if not h.startswith("img[src=data:image")] == []
+    text = flat(notebook_page.get_text(" "))
+    assert all(flat(p) in text for p in PAYLOADS)
+
+
+def test_code_toggle_is_a_checkbox_checked_when_code_is_hidden(notebook_page):
+    box = notebook_page.find("input", id="compendium-hide-code")
+    assert box is not None and box.get("type") == "checkbox" and box.has_attr("checked")
+    assert notebook_page.find("label", attrs={"for": "compendium-hide-code"}) is not None
+
+
+def test_site_index_escapes_titles_summaries_findings_and_data_set_fields(tmp_path):
+    from compendium.publish.site import render_index
+
+    (tmp_path / "notebooks").mkdir()
+    nb = new_notebook(cells=[new_markdown_cell(f"# {PAYLOADS[0]}")],
+                      metadata={"compendium": {"summary": PAYLOADS[2]}})
+    nbformat.write(nb, tmp_path / "notebooks" / "01_x.ipynb")
+    (tmp_path / "outputs" / "results").mkdir(parents=True)
+    (tmp_path / "outputs" / "results" / "01_x.json").write_text(
+        json.dumps({"findings": PAYLOADS}), encoding="utf-8")
+    (tmp_path / "data" / "raw").mkdir(parents=True)
+    (tmp_path / "data" / "raw" / "dataset.yaml").write_text(
+        json.dumps({"kind": PAYLOADS[1]}), encoding="utf-8")
+    tree = soup(render_index(tmp_path, tmp_path / "outputs"))
+    meta = tree.head.find("meta", attrs={"http-equiv": "Content-Security-Policy"})
+    assert meta is not None and meta["content"] == render.CSP
+    assert tree.find_all(["script", "svg", "iframe", "img"]) == []
+    assert handlers(tree) == []
+    assert [li.get_text() for li in tree.select("ul.findings li")] == PAYLOADS
+    assert tree.select_one("section.analysis h3").get_text() == PAYLOADS[0]
+    assert tree.select_one("section.analysis p").get_text() == PAYLOADS[2]
+    assert tree.footer.get_text().startswith(f"Data set: {PAYLOADS[1]} (")
