@@ -1,0 +1,175 @@
+"""Rules about the repository itself: the generated Make fragment matches the declared map of
+raw sources, every declared file exists, no Python file is long without a stated reason, and
+nothing points outside the repository."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+from sandbox import ROOT
+
+from compendium.data import sources
+
+MAX_LINES = 600
+#: How far down a long file's reason may sit (its module docstring or top comment).
+REASON_WITHIN = 15
+REASON = re.compile(r"\b(?:longer than|more than|over)\s+(?:~\s*|about\s+)?600\s+lines\b",
+                    re.IGNORECASE)
+#: Long files owned by other work in progress, each with the reason it is still long. An entry
+#: must be removed once its file is split or states its reason at its top (a test checks).
+LONG_FILES_ALLOWED: dict[str, str] = {
+    "tests/data/test_mutations.py":
+        "one table of mutation kinds per raw format, read as one catalogue; split pending",
+    "src/compendium/analysis/qual.py":
+        "being split into modules by measure (coding summaries, agreement, co-occurrence)",
+    "tests/analysis/test_qual.py": "mirrors qual.py; split with it",
+    "src/compendium/synthetic/interviews.py":
+        "the two studies' corpora share one sentence bank and writer; split pending",
+}
+
+
+def python_files() -> list[str]:
+    """Tracked and new Python files under src, tests and benchmarks (relative POSIX paths)."""
+    res = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard",
+                          "--", "src", "tests", "benchmarks"],
+                         cwd=ROOT, capture_output=True, text=True)
+    if res.returncode == 0:
+        names = res.stdout.split()
+    else:  # not a git checkout (e.g. an unpacked archive): walk the folders
+        names = [p.relative_to(ROOT).as_posix() for d in ("src", "tests", "benchmarks")
+                 for p in (ROOT / d).rglob("*") if p.is_file()]
+    return sorted(n for n in names if n.endswith(".py") and (ROOT / n).exists())
+
+
+def line_count(rel: str) -> int:
+    return len((ROOT / rel).read_text(encoding="utf-8").splitlines())
+
+
+def states_reason(rel: str) -> bool:
+    """True when the file's first lines say why it is over 600 lines."""
+    head = (ROOT / rel).read_text(encoding="utf-8").splitlines()[:REASON_WITHIN]
+    return REASON.search("\n".join(head)) is not None
+
+
+# --------------------------------------------------------------------- the map of raw sources
+
+
+def test_make_fragment_is_the_generated_one():
+    committed = (ROOT / "mk" / "sources.mk").read_text(encoding="utf-8")
+    assert committed == sources.make_fragment(), (
+        "mk/sources.mk is stale: run `python -m compendium.data.sources > mk/sources.mk`")
+
+
+def test_make_fragment_module_entry_point_prints_the_committed_file():
+    res = subprocess.run([sys.executable, "-m", "compendium.data.sources"], cwd=ROOT,
+                         capture_output=True, text=True, check=True)
+    assert res.stdout == (ROOT / "mk" / "sources.mk").read_text(encoding="utf-8")
+
+
+def test_make_sees_every_declared_file_as_a_prerequisite():
+    # Make itself expands the fragment: its RAW_DATA is the declared files plus the marker.
+    res = subprocess.run(["make", "-s", "--no-print-directory", "-f", "-", "show"],
+                         input="DATA_DIR := data\ninclude mk/sources.mk\n"
+                               "show:\n\t@printf '%s\\n' $(RAW_DATA)\n",
+                         cwd=ROOT, capture_output=True, text=True, check=True)
+    declared = [f"data/{f.path}" for f in sources.RAW_FILES] + [f"data/{sources.MARKER}"]
+    assert res.stdout.split() == declared
+
+
+@pytest.mark.parametrize("raw", sources.RAW_FILES, ids=lambda f: f"{f.source}:{f.role}")
+def test_every_declared_file_exists_and_names_a_reader_that_exists(raw):
+    import importlib
+
+    assert (ROOT / "data" / raw.path).is_file(), f"data/{raw.path} is declared but missing"
+    module, _, name = raw.reader.rpartition(".")
+    assert callable(getattr(importlib.import_module(module), name)), raw.reader
+
+
+def test_the_marker_and_every_notebook_source_are_declared():
+    assert (ROOT / "data" / sources.MARKER).is_file()
+    notebooks = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9]*.ipynb"))
+    assert sorted(sources.NOTEBOOK_SOURCES) == notebooks
+    used = {s for srcs in sources.NOTEBOOK_SOURCES.values() for s in srcs}
+    assert used == set(sources.study_names())
+
+
+# ------------------------------------------------------------------------------ long files
+
+
+def test_no_python_file_over_600_lines_without_a_reason_at_its_top():
+    long = {rel: n for rel in python_files() if (n := line_count(rel)) > MAX_LINES}
+    unexplained = sorted(f"{rel} ({n} lines)" for rel, n in long.items()
+                         if not states_reason(rel) and rel not in LONG_FILES_ALLOWED)
+    assert unexplained == [], (
+        f"over {MAX_LINES} lines with no reason in the first {REASON_WITHIN} lines "
+        f"(split the file, or say e.g. 'longer than 600 lines because ...'): {unexplained}")
+
+
+def test_allowed_long_files_are_still_long_and_unexplained():
+    # An allow-list entry whose file was split, removed or given a reason at its top is stale.
+    files = set(python_files())
+    stale = sorted(rel for rel in LONG_FILES_ALLOWED
+                   if rel not in files or line_count(rel) <= MAX_LINES or states_reason(rel))
+    assert stale == [], f"remove from LONG_FILES_ALLOWED: {stale}"
+
+
+def test_the_reason_pattern_accepts_a_stated_reason_and_nothing_else():
+    assert REASON.search("# Longer than 600 lines because the catalogue reads as one table.")
+    assert REASON.search('"""... kept over ~600 lines: one parser per format."""')
+    assert not REASON.search('"""The synthetic survey generator."""')
+    assert not REASON.search("# 6000 lines")
+
+
+# --------------------------------------------------------------- nothing points outside
+
+
+OUTSIDE = re.compile(r"METHODS\.md|shared/")
+#: The one allowed reference: the REFI-QDA schema test reads the official XSD when the
+#: workplace provides it (it is not redistributable), and skips otherwise.
+OUTSIDE_ALLOWED = {("tests/data/", "shared/refi-qda/")}
+
+
+def outside_references() -> list[str]:
+    """``path:line: text`` of every line in src, tests and notebooks naming a file outside."""
+    hits = []
+    for folder in ("src", "tests", "notebooks"):
+        for path in sorted((ROOT / folder).rglob("*")):
+            if not path.is_file() or path.suffix not in {".py", ".ipynb", ".md", ".yaml",
+                                                          ".yml", ".html", ".j2", ".txt",
+                                                          ".toml", ".cfg", ".css", ".js"}:
+                continue
+            rel = path.relative_to(ROOT).as_posix()
+            if rel == "tests/test_repository.py":
+                continue  # this file spells the pattern it looks for
+            for no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+                if OUTSIDE.search(line) and not any(
+                        rel.startswith(prefix) and allowed in line
+                        for prefix, allowed in OUTSIDE_ALLOWED):
+                    hits.append(f"{rel}:{no}: {line.strip()}")
+    return hits
+
+
+def test_nothing_in_src_tests_or_notebooks_refers_outside_the_repository():
+    hits = outside_references()
+    assert hits == [], "references outside the repository (use docs/methods.md):\n" + \
+        "\n".join(hits)
+
+
+def test_the_outside_reference_scan_finds_a_planted_reference(tmp_path, monkeypatch):
+    # The scan must see what it looks for: a planted docstring in a copy of one folder.
+    import shutil
+
+    fake = tmp_path / "repo"
+    for folder in ("src", "tests", "notebooks"):
+        (fake / folder).mkdir(parents=True)
+    shutil.copy2(ROOT / "src" / "compendium" / "errors.py", fake / "src" / "errors.py")
+    (fake / "src" / "planted.py").write_text('"""See /work/shared/METHODS.md."""\n',
+                                             encoding="utf-8")
+    (fake / "tests" / "data").mkdir()
+    (fake / "tests" / "data" / "test_x.py").write_text(
+        'XSD = "../shared/refi-qda/Project-mrt2019.xsd"\n', encoding="utf-8")
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", fake)
+    assert outside_references() == ['src/planted.py:1: """See /work/shared/METHODS.md."""']
