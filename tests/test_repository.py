@@ -182,3 +182,70 @@ def test_the_outside_reference_scan_finds_a_planted_reference(tmp_path):
     assert outside_references(tmp_path) == [
         'notebooks/n.ipynb:1: {"source": "METHODS.md"}',
         'src/planted.py:1: """See /work/shared/METHODS.md."""']
+
+
+# ------------------------------------------------------------------ the package's stages
+
+
+STAGES = ("data", "analysis", "publish")
+#: What each part of the package may import (besides itself and the shared base modules).
+MAY_IMPORT = {"data": set(), "analysis": {"data"}, "publish": {"data", "analysis"},
+              "synthetic": {"data"}, "base": set()}
+
+
+def package_modules() -> dict[str, str]:
+    """``{dotted name: part}`` of every module; part is a subpackage or ``base``."""
+    pkg = ROOT / "src" / "compendium"
+    found = {}
+    for path in sorted(pkg.rglob("*.py")):
+        rel = path.relative_to(pkg).with_suffix("")
+        part = rel.parts[0] if len(rel.parts) > 1 else "base"
+        found[".".join(("compendium", *rel.parts))] = part
+    return found
+
+
+def imported_parts(module: str) -> set[str]:
+    """The parts of the package a module imports (from its syntax tree)."""
+    import ast
+
+    path = ROOT / "src" / (module.replace(".", "/") + ".py")
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            names |= {f"{node.module}.{a.name}" for a in node.names}
+        elif isinstance(node, ast.Import):
+            names |= {a.name for a in node.names}
+    parts = set()
+    for name in names:
+        bits = name.split(".")
+        if bits[0] == "compendium" and len(bits) > 1 and (ROOT / "src" / "compendium"
+                                                          / bits[1]).is_dir():
+            parts.add(bits[1])
+    return parts
+
+
+def test_stages_import_only_earlier_stages_and_the_base_modules():
+    wrong = []
+    for module, part in package_modules().items():
+        extra = imported_parts(module) - MAY_IMPORT[part] - {part}
+        if extra:
+            wrong.append(f"{module} ({part}) imports {sorted(extra)}")
+    assert wrong == []
+
+
+def test_every_stage_states_its_contract():
+    import ast
+
+    for stage in STAGES:
+        doc = ast.get_docstring(ast.parse(
+            (ROOT / "src" / "compendium" / stage / "__init__.py").read_text(encoding="utf-8")))
+        assert doc and "In:" in doc and "Out:" in doc and "Contract:" in doc, stage
+
+
+def test_readme_module_map_names_every_module():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### The package, by stage", 1)[-1].split("### Tests", 1)[0]
+    missing = sorted(m for m in package_modules() if not m.endswith("__init__")
+                     and f"`{m.rsplit('.', 1)[1]}`" not in section)
+    assert missing == [], f"add to the README's module map: {missing}"
