@@ -14,7 +14,10 @@ from sandbox import ROOT, snapshot
 from compendium.data.sources import files_of
 
 VENV = Path(sys.prefix)
-__all__ = ["ROOT", "VENV", "make", "ran", "snapshot"]
+#: The sandbox's copy policy for direct ``shutil.copytree(ROOT, ..., ignore=IGNORE)`` callers;
+#: prefer ``sandbox.copy_project`` (it also keeps mtimes and the committed manifest).
+IGNORE = sandbox.copy_ignore(ROOT, VENV)
+__all__ = ["IGNORE", "ROOT", "VENV", "make", "ran", "snapshot"]
 
 
 @pytest.fixture(scope="session")

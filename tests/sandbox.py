@@ -29,7 +29,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 #: The checkout under test.
@@ -59,8 +59,9 @@ def env_stamp(venv: Path) -> str:
     return f"{venv}/.compendium-installed"
 
 
-def copy_project(dest: Path, root: Path = ROOT, venv: Path | None = None) -> Path:
-    """A copy of ``root`` at ``dest`` (mtimes kept), without venv, git, outputs and caches."""
+def copy_ignore(root: Path = ROOT,
+                venv: Path | None = None) -> Callable[[str, list[str]], set[str]]:
+    """The copy policy as an ``ignore`` callable for :func:`shutil.copytree` of ``root``."""
     skip_top = set(SKIP_TOP)
     if venv is not None and venv.parent == root:
         skip_top.add(venv.name)
@@ -71,7 +72,12 @@ def copy_project(dest: Path, root: Path = ROOT, venv: Path | None = None) -> Pat
             skipped |= skip_top & set(names)
         return skipped
 
-    shutil.copytree(root, dest, ignore=ignore, copy_function=shutil.copy2)
+    return ignore
+
+
+def copy_project(dest: Path, root: Path = ROOT, venv: Path | None = None) -> Path:
+    """A copy of ``root`` at ``dest`` (mtimes kept), without venv, git, outputs and caches."""
+    shutil.copytree(root, dest, ignore=copy_ignore(root, venv), copy_function=shutil.copy2)
     (dest / "outputs").mkdir(exist_ok=True)
     for name in KEPT_OUTPUTS:
         if (root / "outputs" / name).exists():
