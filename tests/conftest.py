@@ -62,7 +62,7 @@ def built(tmp_path_factory) -> Path:
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
-    """Report how many mutated raw files tests/test_mutations.py fed to the readers."""
+    """Report how many mutated raw files tests/data/test_mutations.py fed to the readers."""
     for name, module in list(sys.modules.items()):
         tally = getattr(module, "MUTATION_TALLY", None) if name.endswith("test_mutations") else None
         if tally and tally["tried"]:
