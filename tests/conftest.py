@@ -1,20 +1,23 @@
-"""Shared fixtures: the project root, and one built copy of the compendium per session."""
+"""Shared fixtures: the project root, the codebook and calibration, and one built copy of the
+compendium per session. Copying the project and running `make` in it goes through
+`tests/sandbox.py` (one copy and environment policy, shared with `benchmarks/`)."""
 
 from __future__ import annotations
 
-import hashlib
-import os
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import sandbox
+from sandbox import ROOT, snapshot
 
-ROOT = Path(__file__).resolve().parents[1]
+from compendium.data.sources import files_of
+
 VENV = Path(sys.prefix)
-IGNORE = shutil.ignore_patterns(".venv", ".git", "outputs", "__pycache__", "*.egg-info",
-                                ".pytest_cache", ".ruff_cache", ".hypothesis")
+#: The sandbox's copy policy for direct ``shutil.copytree(ROOT, ..., ignore=IGNORE)`` callers;
+#: prefer ``sandbox.copy_project`` (it also keeps mtimes and the committed manifest).
+IGNORE = sandbox.copy_ignore(ROOT, VENV)
+__all__ = ["IGNORE", "ROOT", "VENV", "make", "ran", "snapshot"]
 
 
 @pytest.fixture(scope="session")
@@ -28,7 +31,7 @@ def cb():
     """The survey codebook."""
     from compendium.data.codebook import load_codebook
 
-    return load_codebook(ROOT / "data" / "codebooks" / "ops_survey.yaml")
+    return load_codebook(files_of("ops_survey", ROOT / "data")["codebook"])
 
 
 @pytest.fixture(scope="session")
@@ -40,43 +43,26 @@ def cal() -> dict:
 
 
 def make(project: Path, *args: str, check: bool = True, timeout: int = 900):
-    """Run make in ``project`` with the current environment's venv; return the result."""
-    env = {k: v for k, v in os.environ.items() if k not in ("PARAMS", "HIDE_CODE", "MAKEFLAGS")}
-    res = subprocess.run(["make", "-C", str(project), f"VENV={VENV}", *args],
-                         capture_output=True, text=True, env=env, timeout=timeout)
-    if check and res.returncode != 0:
-        raise AssertionError(f"make {' '.join(args)} failed:\n{res.stdout[-3000:]}\n"
-                             f"{res.stderr[-3000:]}")
-    return res
-
-
-def snapshot(folder: Path) -> dict[str, str]:
-    """sha256 of every file under ``folder`` (relative paths), stamps excluded."""
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file() and ".stamps" not in p.parts}
+    """Run make in ``project`` with this session's venv (see ``sandbox``); return the result."""
+    return sandbox.run_make(project, *args, venv=VENV, check=check, timeout=timeout)
 
 
 def ran(result) -> list[str]:
     """Notebooks the runner executed in a make call."""
-    return [ln.split()[-1] for ln in result.stderr.splitlines()
-            if ln.startswith("[compendium] running")]
+    return sandbox.notebooks_run(result.stderr)
 
 
 @pytest.fixture(scope="session")
 def built(tmp_path_factory) -> Path:
     """A copy of the project (mtimes preserved) built once with `make -j2 all`."""
-    project = tmp_path_factory.mktemp("compendium") / "project"
-    shutil.copytree(ROOT, project, ignore=IGNORE, copy_function=shutil.copy2)
-    (project / "outputs").mkdir(exist_ok=True)
-    for name in ("MANIFEST.sha256", "README.md"):
-        if (ROOT / "outputs" / name).exists():
-            shutil.copy2(ROOT / "outputs" / name, project / "outputs" / name)
+    project = sandbox.copy_project(tmp_path_factory.mktemp("compendium") / "project",
+                                   venv=VENV)
     make(project, "-j2", "all")
     return project
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
-    """Report how many mutated raw files tests/test_mutations.py fed to the readers."""
+    """Report how many mutated raw files tests/data/test_mutations.py fed to the readers."""
     for name, module in list(sys.modules.items()):
         tally = getattr(module, "MUTATION_TALLY", None) if name.endswith("test_mutations") else None
         if tally and tally["tried"]:

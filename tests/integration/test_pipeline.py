@@ -13,12 +13,15 @@ import subprocess
 import time
 
 import pytest
+import sandbox
 import yaml
 from conftest import ROOT, VENV, make, ran, snapshot
 
 from compendium.analysis.disclosure import small_counts_in_csv
+from compendium.data.sources import files_of
 
 pytestmark = pytest.mark.slow
+
 
 def notebooks() -> list[str]:
     return sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9]*.ipynb"))
@@ -57,9 +60,9 @@ def test_second_make_all_executes_nothing(built):
 
 
 def test_make_starts_the_synthesis_chain_before_the_independent_notebook():
-    # A dry run of everything (-n -B, environment held as it is): under `make -j2` the first
-    # two notebooks started are the two the synthesis waits for.
-    res = make(ROOT, "-n", "-B", "-o", f"{VENV}/.compendium-installed", "all")
+    # A dry run of everything (-n -B; the sandbox holds the environment stamp as it is):
+    # under `make -j2` the first two notebooks started are the two the synthesis waits for.
+    res = make(ROOT, "-n", "-B", "all")
     order = [ln.split("compendium.publish.runner ")[1].split()[0]
              for ln in res.stdout.splitlines() if "compendium.publish.runner " in ln]
     assert sorted(order) == ["01_ops_survey", "02_idi_wielkopolska", "03_four_cities",
@@ -133,14 +136,14 @@ def test_failing_notebook_keeps_previous_html_and_tables(built):
 
 
 def test_corrupted_raw_file_is_refused_and_changes_no_output(built):
-    raw = built / "data" / "raw" / "ops_survey" / "papi_excel.csv"
+    raw = files_of("ops_survey", built / "data")["papi"]
     original = raw.read_bytes()
     before = snapshot(built / "outputs")
     raw.write_bytes(original.decode("cp1250").encode("utf-8"))  # re-saved as UTF-8
     try:
         res = make(built, "all", check=False)
         assert res.returncode != 0
-        assert "papi_excel.csv" in res.stderr
+        assert raw.name in res.stderr
         assert snapshot(built / "outputs") == before
     finally:
         raw.write_bytes(original)
@@ -150,10 +153,9 @@ def test_corrupted_raw_file_is_refused_and_changes_no_output(built):
 def test_killed_build_recovers_and_verifies(built):
     make(built, "manifest")
     os.utime(built / "params" / "03_four_cities.yaml")
-    env = {k: v for k, v in os.environ.items() if k not in ("PARAMS", "MAKEFLAGS")}
-    proc = subprocess.Popen(["make", "-C", str(built), f"VENV={VENV}", "all"],
+    proc = subprocess.Popen(sandbox.make_command(built, VENV, "all"),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            env=env, start_new_session=True)
+                            env=sandbox.sandbox_env(built), start_new_session=True)
     staging = built / "outputs" / ".staging" / "03_four_cities"
     deadline = time.time() + 120
     while not staging.exists() and time.time() < deadline and proc.poll() is None:

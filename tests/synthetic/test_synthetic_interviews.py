@@ -16,16 +16,21 @@ from statsmodels.stats.inter_rater import cohens_kappa
 from compendium.data.corpus import attributes_wide, primary_codings
 from compendium.data.dedoose import read_dedoose
 from compendium.data.qdpx import read_qdpx
+from compendium.data.sources import RAW_FILES, files_of
 from compendium.errors import ParameterError
 from compendium.synthetic import interviews
 
-FILES = [
-    "idi_wielkopolska/dedoose_excerpts.xlsx",
-    "idi_wielkopolska/dedoose_codes.xlsx",
-    "four_cities/dedoose_excerpts.xlsx",
-    "four_cities/dedoose_codes.xlsx",
-    "four_cities/project.qdpx",
-]
+STUDIES = ("idi_wielkopolska", "four_cities")
+
+
+def exported(source: str, role: str) -> str:
+    """A raw export's path under the raw folder, from the declared map of sources."""
+    return files_of(source, "")[role].as_posix().removeprefix("raw/")
+
+
+# The interview exports in the order the generator writes them (the declared map's order).
+FILES = [f.path.removeprefix("raw/") for f in RAW_FILES
+         if f.source in STUDIES and f.path.startswith("raw/")]
 
 
 @pytest.fixture(scope="module")
@@ -44,14 +49,14 @@ def raw(tmp_path_factory, calibration) -> Path:
 
 @pytest.fixture(scope="module")
 def idi(raw):
-    d = raw / "idi_wielkopolska"
-    return read_dedoose(d / "dedoose_excerpts.xlsx", d / "dedoose_codes.xlsx")
+    s = "idi_wielkopolska"
+    return read_dedoose(raw / exported(s, "excerpts"), raw / exported(s, "codes"))
 
 
 @pytest.fixture(scope="module")
 def four(raw):
-    d = raw / "four_cities"
-    return read_dedoose(d / "dedoose_excerpts.xlsx", d / "dedoose_codes.xlsx")
+    s = "four_cities"
+    return read_dedoose(raw / exported(s, "excerpts"), raw / exported(s, "codes"))
 
 
 def _doc_codes(corpus) -> pd.DataFrame:
@@ -65,7 +70,7 @@ def _double_coded(corpus) -> list[str]:
 
 
 def test_four_cities_dedoose_and_qdpx_exports_read_as_identical_tables(raw, four):
-    from_qdpx = read_qdpx(raw / "four_cities/project.qdpx")
+    from_qdpx = read_qdpx(raw / exported("four_cities", "qdpx"))
     for name, table in four.tables().items():
         pd.testing.assert_frame_equal(from_qdpx.tables()[name], table, obj=name)
 
@@ -83,10 +88,10 @@ def test_committed_raw_interview_files_equal_a_fresh_generation(project_root, ra
 
 
 def test_zip_entries_carry_the_study_year_end_as_their_time(raw):
-    with zipfile.ZipFile(raw / "idi_wielkopolska/dedoose_excerpts.xlsx") as zf:
+    with zipfile.ZipFile(raw / exported("idi_wielkopolska", "excerpts")) as zf:
         assert {i.date_time for i in zf.infolist()} == {(2020, 12, 31, 0, 0, 0)}
         assert b"2020-12-31T00:00:00Z</dcterms:modified>" in zf.read("docProps/core.xml")
-    with zipfile.ZipFile(raw / "four_cities/project.qdpx") as zf:
+    with zipfile.ZipFile(raw / exported("four_cities", "qdpx")) as zf:
         assert {i.date_time for i in zf.infolist()} == {(2022, 12, 31, 0, 0, 0)}
 
 
@@ -230,7 +235,7 @@ def test_second_coder_cuts_about_the_calibrated_share_of_excerpts_differently(
 def test_texts_are_flagged_synthetic_and_hold_no_contact_details(raw, idi, four):
     for corpus in (idi, four):
         assert corpus.segments["text"].str.startswith("[synthetic] ").all()
-    with zipfile.ZipFile(raw / "four_cities/project.qdpx") as zf:
+    with zipfile.ZipFile(raw / exported("four_cities", "qdpx")) as zf:
         texts = [zf.read(n).decode("utf-8") for n in zf.namelist() if n.startswith("sources/")]
     assert len(texts) == 50
     contact = re.compile(r"@|https?://|www\.|\+?\d[\d ()-]{6,}\d")

@@ -14,13 +14,15 @@ import pandas as pd
 import pytest
 
 from compendium.data import survey
+from compendium.data.sources import files_of
 from compendium.errors import ParameterError
 from compendium.synthetic import survey as synthetic
 
 ROOT = Path(__file__).resolve().parents[2]
-CODEBOOK = ROOT / "data" / "codebooks" / "ops_survey.yaml"
+SOURCES = files_of("ops_survey", ROOT / "data")  # the declared map: {role: path}
+CODEBOOK = SOURCES["codebook"]
 CALIBRATION = ROOT / "data" / "calibration" / "survey.yaml"
-COMMITTED = ROOT / "data" / "raw" / "ops_survey"
+COMMITTED = SOURCES["cawi"].parent
 
 
 @pytest.fixture(scope="module")
@@ -52,13 +54,13 @@ def test_same_seed_and_scale_give_byte_identical_files(tmp_path, cal):
     c = synthetic.write(tmp_path / "c", CODEBOOK, cal, seed=8, scale=2)
     assert [p.read_bytes() for p in a] == [p.read_bytes() for p in b]
     assert a[0].read_bytes() != c[0].read_bytes()
-    assert [p.name for p in a] == ["cawi_limesurvey.csv", "papi_excel.csv"]
-    assert a[0].parent.name == "ops_survey"
+    assert [p.name for p in a] == [SOURCES["cawi"].name, SOURCES["papi"].name]
+    assert a[0].parent.name == COMMITTED.name
 
 
 def test_committed_raw_files_are_the_generators_output(files):
-    assert (COMMITTED / "cawi_limesurvey.csv").read_bytes() == files[0]
-    assert (COMMITTED / "papi_excel.csv").read_bytes() == files[1]
+    assert SOURCES["cawi"].read_bytes() == files[0]
+    assert SOURCES["papi"].read_bytes() == files[1]
 
 
 def test_scale_multiplies_both_modes(tmp_path, cal, cb):

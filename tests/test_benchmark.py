@@ -1,0 +1,96 @@
+"""The benchmark's pure parts (benchmarks/): summaries, targets, the report's shape, the floor
+script and the runner timings, on hand-worked inputs; no build is run."""
+
+from __future__ import annotations
+
+import sys
+
+import nbformat
+import pytest
+from sandbox import ROOT
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import harness  # noqa: E402
+import measure  # noqa: E402
+import pipeline  # noqa: E402
+import report  # noqa: E402
+
+
+def test_summary_is_median_min_max_of_the_runs():
+    assert measure.summarize([3.0, 1.0, 2.0, 10.0]) == {
+        "median": 2.5, "min": 1.0, "max": 10.0, "runs": [3.0, 1.0, 2.0, 10.0], "n": 4}
+
+
+def _results(cold=30.0, j2=19.0, floor=20.0, rss_gib=None):
+    s = measure.summarize
+    scale = None
+    if rss_gib is not None:
+        scale = [{"scale": 1, "ok": True, "wall": s([10.0]), "raw_bytes": 1e6},
+                 {"scale": 100, "ok": True, "wall": s([50.0]), "raw_bytes": 1e8,
+                  "max_rss_bytes": int(rss_gib * 2**30)}]
+    return {"builds": {"cold_serial": s([cold]), "cold_j2": s([j2]),
+                       "noop": {**s([0.5]), "notebooks_run": [[]], "check_ok": True},
+                       "incremental": {**s([9.0]), "notebooks_run": [["01_ops_survey"]],
+                                       "check_ok": True}},
+            "floor": {"total": s([floor])}, "scale": scale}
+
+
+def test_targets_on_hand_worked_values_including_the_limits():
+    met = {t.name: (t.value, t.met) for t in report.targets(_results(rss_gib=2.0))}
+    # 30 / 20 = 1.5 (limit <= 1.5: met); 19 / 30 = 0.633 (<= 0.65: met); 0.5 s (<= 0.5: met)
+    assert met["overhead ratio, serial (cold build / floor)"] == (1.5, True)
+    assert met["-j2 cold build / serial cold build"][0] == pytest.approx(19 / 30)
+    assert met["no-op build"] == (0.5, True)
+    # 50 / 10 = 5 (<= 5: met); 2 GiB against a strict < 2 GiB: not met
+    assert met["100x data: cold -j2 time / 1x time"] == (5.0, True)
+    assert met["100x data: peak memory of one process"] == (2.0, False)
+    assert met["environment set-up"] == (None, None)
+    assert report.targets(_results(cold=31.0))[0].met is False  # 31 / 20 = 1.55
+
+
+def test_report_has_the_sections_in_order_and_json_beside_it(tmp_path):
+    import json
+
+    machine = {"cores": 2, "memory_bytes": 2**33, "python": "3.11", "platform": "Linux",
+               "make": "GNU Make 4.3", "git_commit": "abc", "started_utc": "t",
+               "load_average_at_start": [1.0, 1.0, 1.0], "venv_bytecode": {}}
+    rep = {"machine": machine, "results": _results(rss_gib=1.0),
+           "settings": {"repeats": 1, "venv": "/v"}}
+    md, js, text = report.write_report(rep, tmp_path)
+    heads = [ln for ln in text.splitlines() if ln.startswith("#")]
+    assert heads == ["# Pipeline benchmark", "## Builds", "## Data size (cold build, -j2)",
+                     "## Targets (from the issue; informative)"]
+    assert "| overhead ratio, serial (cold / floor) | 1.50× |" in text
+    assert md.read_text(encoding="utf-8") == text
+    data = json.loads(js.read_text(encoding="utf-8"))
+    assert data["ratios"]["overhead_serial"] == 1.5 and len(data["targets"]) == 6
+
+
+def test_floor_script_injects_parameters_after_the_parameters_cell(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell("a = 1\noutput_dir = 'x'")
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell("%matplotlib inline\nb = a + 1"),
+                nbformat.v4.new_code_cell("%%time\nb = 0")]
+    path = tmp_path / "n.ipynb"
+    nbformat.write(nb, path)
+    scope: dict = {}
+    exec(measure.notebook_script(path, {"a": 5}, output_dir="out"), scope)  # noqa: S102
+    assert (scope["a"], scope["b"], scope["output_dir"]) == (5, 6, "out")
+
+
+def test_runner_times_pair_each_running_line_with_its_published_line():
+    run = harness.Run(wall=9.0, returncode=0, stderr=[
+        (1.0, "[compendium] running 02_idi_wielkopolska"),
+        (1.5, "[compendium] running 03_four_cities"),
+        (4.0, "[compendium] published outputs/html/02_idi_wielkopolska.html"),
+        (7.25, "[compendium] published outputs/.staging/03_four_cities/03_four_cities.html")])
+    assert harness.runner_times(run) == {"02_idi_wielkopolska": 3.0, "03_four_cities": 5.75}
+    assert run.notebooks_run == ["02_idi_wielkopolska", "03_four_cities"]
+
+
+def test_command_line_rejects_bad_values():
+    assert pipeline.parse_args(["--scales", "1,10"]).scales == (1, 10)
+    for bad in (["--repeats", "0"], ["--scales", "0"], ["--scales", "x"]):
+        with pytest.raises(SystemExit):
+            pipeline.parse_args(bad)
