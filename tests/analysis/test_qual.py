@@ -1,5 +1,8 @@
 """Coded-interview analyses (compendium.analysis.qual) on a hand-built corpus.
 
+Longer than 600 lines because every test reads one hand-built corpus drawn below; split
+by measure, each module would have to repeat the picture its expected counts come from.
+
 The corpus (every count below is worked out from this picture):
 
     documents  D1 (Berlin, NGO)  D2 (London, official)  D3 (Berlin, NGO)  D4 (London, migrant)

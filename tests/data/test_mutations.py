@@ -1,5 +1,8 @@
 """Mutation tests: the readers refuse broken copies of the real raw files with their own error.
 
+Longer than 600 lines because the mutation kinds, their tally and the per-reader tests
+share one Hypothesis strategy; splitting it would scatter the tally the test summary prints.
+
 Hypothesis draws a mutation (a kind from a list, then its parameters), applies it to a copy of
 a real raw file in a fresh temporary folder and calls the reader. Whatever the mutation, the
 reader either reads the file (some mutations are harmless; the result must then still pass the

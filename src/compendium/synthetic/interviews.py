@@ -1,5 +1,8 @@
 """Synthetic coded interviews: the two corpora written as Dedoose (and REFI-QDA) exports.
 
+Longer than 600 lines because one seeded random stream draws both corpora in a fixed
+order: splitting the draws across modules would make the byte-identical output fragile.
+
 ``write`` produces, from the calibration in ``data/calibration/interviews.yaml``:
 
 * ``idi_wielkopolska/dedoose_excerpts.xlsx`` and ``dedoose_codes.xlsx``: 22 in-depth
