@@ -186,3 +186,18 @@ def test_route_overrides_refuses_a_name_no_notebook_of_the_run_has():
     assert "belongs to 03_four_cities" in str(err.value)
     with pytest.raises(ParameterError, match="citys"):
         params.route_overrides(list(params.SCHEMAS), [("citys", "[Berlin]")])
+
+
+@pytest.mark.parametrize(("switch", "shown"), [(True, True), (False, False)])
+def test_not_for_publication_puts_a_red_banner_on_the_page(project_root, switch, shown):
+    from IPython.utils.capture import capture_output
+
+    from compendium.publish import notebook
+
+    namespace = {"min_cell": 1 if switch else 3, "not_for_publication": switch,
+                 "data_dir": str(project_root / "data")}
+    with capture_output() as out:
+        notebook.start("02_idi_wielkopolska", namespace)
+    html = "".join(o.data.get("text/html", "") for o in out.outputs)
+    assert ("NOT FOR PUBLICATION" in html) is shown
+    assert ('role="alert"' in html and "background:#b00020" in html) is shown
