@@ -189,15 +189,16 @@ def test_route_overrides_refuses_a_name_no_notebook_of_the_run_has():
 
 
 @pytest.mark.parametrize(("switch", "shown"), [(True, True), (False, False)])
-def test_not_for_publication_puts_a_red_banner_on_the_page(project_root, switch, shown):
-    from IPython.utils.capture import capture_output
-
+def test_not_for_publication_puts_a_red_banner_on_the_page(
+    project_root, monkeypatch, switch, shown
+):
     from compendium.publish import notebook
 
+    shown_objects: list = []
+    monkeypatch.setattr(notebook, "display", shown_objects.append)
     namespace = {"min_cell": 1 if switch else 3, "not_for_publication": switch,
                  "data_dir": str(project_root / "data")}
-    with capture_output() as out:
-        notebook.start("02_idi_wielkopolska", namespace)
-    html = "".join(o.data.get("text/html", "") for o in out.outputs)
+    notebook.start("02_idi_wielkopolska", namespace)
+    html = "".join(o._repr_html_() for o in shown_objects if hasattr(o, "_repr_html_"))
     assert ("NOT FOR PUBLICATION" in html) is shown
     assert ('role="alert"' in html and "background:#b00020" in html) is shown
