@@ -183,9 +183,8 @@ def validate(notebook: str, values: Mapping[str, Any]) -> _Params:
         err = exc.errors()[0]
         name = ".".join(str(p) for p in err["loc"]) or notebook
         allowed = (err.get("ctx") or {}).get("expected")
-        raise ParameterError(
-            name, f"{err['msg']} (got {err.get('input')!r})", allowed=allowed
-        ) from None
+        msg = err["msg"].removeprefix("Value error, ")
+        raise ParameterError(name, f"{msg} (got {err.get('input')!r})", allowed=allowed) from None
 
 
 def from_namespace(notebook: str, namespace: Mapping[str, Any]) -> _Params:

@@ -22,11 +22,15 @@ sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 sys.modules.setdefault("pyarrow", None)  # type: ignore[arg-type]
 
 import argparse
+import os
 import re
+import shlex
 import shutil
 import tempfile
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -270,6 +274,32 @@ def _move_tree(staged: Path, final: Path) -> None:
     shutil.rmtree(trash, ignore_errors=True)
 
 
+def publish_paths(nb: nbformat.NotebookNode, staged: str, final: str) -> nbformat.NotebookNode:
+    """The executed notebook with its run's staging folder ``staged`` named as ``final``.
+
+    The staging folder's name is unique per run; the published notebook and page name the
+    folder the files are published to, so they are the same bytes on every run.
+    """
+    import nbformat
+
+    return nbformat.reads(nbformat.writes(nb).replace(staged, final), as_version=4)
+
+
+@contextmanager
+def publish_lock(outputs: Path, stem: str) -> Iterator[None]:
+    """Hold an exclusive lock while ``stem``'s outputs are replaced (one publisher at a time)."""
+    import fcntl
+
+    lock = outputs / ".staging" / f"{stem}.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
 def run(
     stem: str, *, root: Path, overrides: list[tuple[str, str]], hide_code: bool = False,
     outputs: Path | None = None,
@@ -281,12 +311,28 @@ def run(
         raise ParameterError("notebook", f"no notebook {source}",
                              allowed=[p.stem for p in list_pages(root / "notebooks")])
     values = load_parameters(root / "params" / f"{stem}.yaml", overrides)
-    staging_rel = Path("outputs") / ".staging" / stem if outputs == root / "outputs" else None
-    staging = outputs / ".staging" / stem
-    values["output_dir"] = str(staging_rel or staging)
+    values["output_dir"] = "outputs"
     param_schemas.validate(stem, values)
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
+    # A staging folder of this run's own: two runs never share (or delete) each other's files.
+    (outputs / ".staging").mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f"{stem}-", dir=outputs / ".staging"))
+    try:
+        return _run_in(stem, source, values, staging, root=root, outputs=outputs,
+                       hide_code=hide_code)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _run_in(
+    stem: str, source: Path, values: dict[str, Any], staging: Path, *, root: Path,
+    outputs: Path, hide_code: bool,
+) -> Path:
+    """Execute ``source`` into ``staging``, then publish it into ``outputs``."""
+    in_root = outputs == root / "outputs"
+    staged_name = str(Path("outputs") / ".staging" / staging.name) if in_root else str(staging)
+    final_name = str(Path("outputs") / ".staging" / stem) if in_root else str(
+        outputs / ".staging" / stem)
+    values["output_dir"] = staged_name
     executed = staging / f"{stem}.ipynb"
     failed = outputs / "logs" / f"{stem}.failed.ipynb"
     # The kernel boots while this process imports papermill; once it answers, the HTML
@@ -301,47 +347,110 @@ def run(
         finally:
             stop_kernel(km)
         exporter = warm[0].result() if warm else None
-    nb = clean_metadata(nb)
+    nb = clean_metadata(publish_paths(nb, staged_name, final_name))
     pages = list_pages(root / "notebooks")
     page = next((p for p in pages if p.stem == stem), Page(stem, stem, ""))
     html_text = render_html(nb, page, pages, synthetic=is_synthetic(root / "data"),
                             hide_code=hide_code, exporter=exporter)
-    # Publish: the notebook's own tables, figures and results first, the page last.
-    for kind in ("tables", "figures"):
-        _move_tree(staging / kind / stem, outputs / kind / stem)
-    result = staging / "results" / f"{stem}.json"
-    if result.exists():
-        (outputs / "results").mkdir(parents=True, exist_ok=True)
-        result.replace(outputs / "results" / f"{stem}.json")
     import nbformat
 
-    atomic_write_text(outputs / "notebooks" / f"{stem}.ipynb", nbformat.writes(nb) + "\n")
-    html_path = atomic_write_text(outputs / "html" / f"{stem}.html", html_text)
-    shutil.rmtree(staging, ignore_errors=True)
-    failed.unlink(missing_ok=True)
+    # Publish: the notebook's own tables, figures and results first, the page last.
+    with publish_lock(outputs, stem):
+        for kind in ("tables", "figures"):
+            _move_tree(staging / kind / stem, outputs / kind / stem)
+        result = staging / "results" / f"{stem}.json"
+        if result.exists():
+            (outputs / "results").mkdir(parents=True, exist_ok=True)
+            result.replace(outputs / "results" / f"{stem}.json")
+        atomic_write_text(outputs / "notebooks" / f"{stem}.ipynb", nbformat.writes(nb) + "\n")
+        html_path = atomic_write_text(outputs / "html" / f"{stem}.html", html_text)
+        failed.unlink(missing_ok=True)
     return html_path
+
+
+def preflight(
+    root: Path, notebooks: list[str], params_text: str, *, hide_code: bool = False,
+    stamps: Path | None = None,
+) -> dict[str, list[tuple[str, str]]]:
+    """Validate a run's ``PARAMS`` against every notebook it runs, before any of them runs.
+
+    Each override goes to the notebooks that have the parameter (refused if none has it);
+    each notebook's file values plus its overrides must pass its schema. On success, and if
+    ``stamps`` is given, ``stamps/<notebook>.override`` records the overrides that notebook
+    receives (rewritten only when they change, so Make reruns exactly the notebooks they
+    change). Raises :class:`ParameterError` naming the notebook that refuses.
+    """
+    routed = param_schemas.route_overrides(notebooks, param_schemas.split_overrides(params_text))
+    for nb in notebooks:
+        values = load_parameters(root / "params" / f"{nb}.yaml", routed[nb])
+        try:
+            param_schemas.validate(nb, values)
+        except ParameterError as exc:
+            exc.args = (f"{nb}: {exc.args[0]}",)  # the notebook that refuses, then why
+            raise
+    if stamps is not None:
+        stamps.mkdir(parents=True, exist_ok=True)
+        for nb, pairs in routed.items():
+            words = [w for name, raw in pairs for w in ("-p", name, raw)]
+            text = f"{shlex.join(words)}|{'1' if hide_code else ''}\n"
+            stamp = stamps / f"{nb}.override"
+            if not stamp.exists() or stamp.read_text(encoding="utf-8") != text:
+                atomic_write_text(stamp, text)
+    return routed
+
+
+def env_overrides(stem: str) -> list[tuple[str, str]]:
+    """The overrides of the ``PARAMS`` environment variable that name ``stem``'s parameters."""
+    pairs = param_schemas.split_overrides(os.environ.get("PARAMS", ""))
+    known = param_schemas.schema_for(stem).model_fields
+    return [(name, raw) for name, raw in pairs if name in known]
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m compendium.publish.runner", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("notebook", help="notebook file stem, e.g. 01_ops_survey")
+    ap.add_argument("notebook", nargs="+",
+                    help="notebook file stem, e.g. 01_ops_survey (with --preflight: several)")
     ap.add_argument("-p", "--param", nargs=2, action="append", default=[],
                     metavar=("NAME", "VALUE"), help="override one parameter (VALUE is YAML)")
+    ap.add_argument("--params-from-env", action="store_true",
+                    help="also apply the overrides in $PARAMS that name this notebook's "
+                         "parameters (split with shlex, never evaluated by a shell)")
+    ap.add_argument("--preflight", action="store_true",
+                    help="only validate $PARAMS against every NOTEBOOK of the run and write "
+                         "their override stamps in ROOT/outputs/.stamps; run nothing")
     ap.add_argument("--root", default=".", help="project folder")
     ap.add_argument("--outputs", default=None, help="output folder (default ROOT/outputs)")
     ap.add_argument("--hide-code", action="store_true", help="publish pages without code cells")
     args = ap.parse_args(argv)
     root = Path(args.root)
     outputs = Path(args.outputs) if args.outputs else None
-    print(f"[compendium] running {args.notebook}", file=sys.stderr, flush=True)
+    if args.preflight:
+        try:
+            preflight(root, args.notebook, os.environ.get("PARAMS", ""), hide_code=args.hide_code,
+                      stamps=(outputs or root / "outputs") / ".stamps")
+        except CompendiumError as exc:
+            print(f"\n*** PARAMS refused, nothing was run or changed: {exc}\n", file=sys.stderr)
+            return 2
+        return 0
+    if len(args.notebook) != 1:
+        ap.error("one notebook at a time (several only with --preflight)")
+    stem = args.notebook[0]
+    print(f"[compendium] running {stem}", file=sys.stderr, flush=True)
+    started = time.monotonic()
     try:
-        html_path = run(args.notebook, root=root, overrides=[tuple(p) for p in args.param],
+        overrides = env_overrides(stem) if args.params_from_env else []
+        html_path = run(stem, root=root, overrides=overrides + [tuple(p) for p in args.param],
                         hide_code=args.hide_code, outputs=outputs)
     except CompendiumError as exc:
-        print(f"\n*** {args.notebook}: {exc}\n", file=sys.stderr)
+        print(f"\n*** {stem}: {exc}\n", file=sys.stderr)
         return 2
-    print(f"[compendium] published {html_path}", file=sys.stderr)
+    except PermissionError as exc:
+        print(f"\n*** {stem}: cannot write {exc.filename}: permission denied; the build "
+              f"writes under outputs/ (make it writable, or build in a copy)\n", file=sys.stderr)
+        return 2
+    print(f"[compendium] published {html_path} in {time.monotonic() - started:.1f} s",
+          file=sys.stderr)
     return 0
 
 
