@@ -128,7 +128,7 @@ RUN_NOTEBOOKS = $(sort $(foreach g,$(or $(MAKECMDGOALS),all),\
 # is refused, changing nothing, if one of them rejects it. It also writes each notebook's
 # override stamp (the overrides that notebook receives), so exactly those notebooks rerun.
 preflight: | $(ENV_STAMP)
-	@if [ -n "$$PARAMS" ]; then $(PY) -m compendium.publish.runner --preflight \
+	@if [ -n "$$PARAMS" ]; then $(PY) -m compendium.publish.preflight \
 	  $(RUN_NOTEBOOKS) $(if $(HIDE_CODE),--hide-code); fi
 
 # One rule for every notebook: execute with papermill, publish HTML, in one process. The

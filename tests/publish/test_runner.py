@@ -8,7 +8,7 @@ from jupyter_core.utils import run_sync
 from nbformat.v4 import new_code_cell, new_notebook
 
 from compendium.errors import CompendiumError, ParameterError
-from compendium.publish import runner
+from compendium.publish import preflight, runner
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -114,7 +114,7 @@ def test_preflight_names_the_notebook_that_refuses_and_writes_no_stamp(tmp_path)
     root = _project(tmp_path)
     stamps = tmp_path / "outputs" / ".stamps"
     with pytest.raises(ParameterError) as err:
-        runner.preflight(root, ALL, "-p lang pl -p cities '[Paris]'", stamps=stamps)
+        preflight.preflight(root, ALL, "-p lang pl -p cities '[Paris]'", stamps=stamps)
     assert str(err.value).startswith("03_four_cities: parameter 'cities.0'")
     assert "Paris" in str(err.value)
     assert not stamps.exists()
@@ -123,13 +123,13 @@ def test_preflight_names_the_notebook_that_refuses_and_writes_no_stamp(tmp_path)
 def test_preflight_refuses_min_cell_true_even_from_the_params_file(tmp_path):
     root = _project(tmp_path, **{"02_idi_wielkopolska": "min_cell: true\n"})
     with pytest.raises(ParameterError, match="02_idi_wielkopolska: parameter 'min_cell'"):
-        runner.preflight(root, ALL, "")
+        preflight.preflight(root, ALL, "")
 
 
 def test_preflight_stamps_record_only_each_notebooks_own_overrides(tmp_path):
     root = _project(tmp_path)
     stamps = tmp_path / ".stamps"
-    runner.preflight(root, ALL, "-p unit segment -p cities '[Berlin, New York]'",
+    preflight.preflight(root, ALL, "-p unit segment -p cities '[Berlin, New York]'",
                      stamps=stamps, hide_code=True)
     text = {p.stem: p.read_text() for p in stamps.iterdir()}
     assert text == {
@@ -142,7 +142,7 @@ def test_preflight_stamps_record_only_each_notebooks_own_overrides(tmp_path):
     import time
 
     time.sleep(0.02)
-    runner.preflight(root, ALL, "-p unit segment -p cities '[Berlin, New York]'",
+    preflight.preflight(root, ALL, "-p unit segment -p cities '[Berlin, New York]'",
                      stamps=stamps, hide_code=True)
     assert {p.name: p.stat().st_mtime_ns for p in stamps.iterdir()} == before  # unchanged
 
@@ -158,7 +158,7 @@ def test_runner_main_refuses_a_shell_payload_in_params_before_any_kernel(monkeyp
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(runner, "start_kernel", lambda root: pytest.fail("kernel started"))
     assert runner.main(["01_ops_survey", "--params-from-env", "--root", str(ROOT)]) == 2
-    assert runner.main(["--preflight", *ALL, "--root", str(tmp_path)]) == 2
+    assert preflight.main([*ALL, "--root", str(tmp_path)]) == 2
     assert not (tmp_path / "x").exists() and not (tmp_path / "outputs").exists()
 
 
@@ -202,7 +202,7 @@ def test_build_lock_is_held_until_the_make_process_ends_then_passed_on(tmp_path)
                           str(first.pid)], capture_output=True, text=True, timeout=20)
     assert res.returncode == 0 and res.stdout == "" and time.monotonic() - t0 < 2
     lock = tmp_path / "outputs" / ".build.lock"
-    assert lock.read_text().strip() == str(first.pid)
+    assert lock.read_bytes() == b""  # no pid or time: outputs stay byte-identical
     if shutil.which("flock"):  # util-linux's flock(1) sees the lock as taken
         assert subprocess.run(["flock", "-n", str(lock), "true"]).returncode != 0
     second = subprocess.Popen(["sleep", "1"])
@@ -215,3 +215,22 @@ def test_build_lock_is_held_until_the_make_process_ends_then_passed_on(tmp_path)
     assert waited >= 2.5  # it waited for the first "make" to end
     first.wait()
     second.wait()
+
+
+def test_sweep_removes_only_staging_folders_of_dead_runs(tmp_path):
+    import fcntl
+    import os
+
+    dead, live, young, other = (tmp_path / n for n in ("01_x-dead", "01_x-live", "01_x-young",
+                                                       "02_y-dead"))
+    for folder in (dead, live, young, other):
+        folder.mkdir()
+    for folder in (dead, live, other):
+        (folder / runner.RUN_LOCK).touch()
+    fd = os.open(live / runner.RUN_LOCK, os.O_RDWR)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # a run still working (another open file: like a process)
+    try:
+        assert runner.sweep_staging(tmp_path, "01_x") == [dead]
+    finally:
+        os.close(fd)
+    assert live.exists() and young.exists() and other.exists() and not dead.exists()

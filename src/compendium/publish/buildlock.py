@@ -4,9 +4,10 @@
 
 Run by the Makefile while it is read (``$(shell ...)``, so before any rule runs), with the
 system Python and the standard library only (the environment may not exist yet). It takes an
-exclusive ``flock`` on ``OUTPUTS/.build.lock`` — waiting, with one line on stderr, while
-another build of the same folder holds it — then leaves a small process that keeps the lock
-until the ``make`` process ``MAKE_PID`` has ended, and returns at once.
+exclusive ``flock`` on ``OUTPUTS/.build.lock`` (an empty file: outputs stay the same bytes) —
+waiting, with one line on stderr, while another build of the same folder holds it — then
+leaves a small process that keeps the lock until the ``make`` process ``MAKE_PID`` has ended,
+and returns at once.
 
 Prints nothing when the lock is taken; otherwise one line saying why not (for example an
 ``outputs/`` folder the user cannot write), which the Makefile shows and stops on.
@@ -53,9 +54,8 @@ def acquire(lock_path: Path) -> int:
             if time.monotonic() > deadline:
                 break
             time.sleep(0.05)
-    holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "?"
-    print(f"[compendium] another build is running in this folder (make pid {holder}); "
-          f"waiting for it to finish", file=sys.stderr, flush=True)
+    print("[compendium] another build is running in this folder; waiting for it to finish",
+          file=sys.stderr, flush=True)
     fcntl.flock(fd, fcntl.LOCK_EX)
     return fd
 
@@ -72,8 +72,6 @@ def _alive(pid: int) -> bool:
 
 def hold_until_exit(fd: int, pid: int) -> None:
     """Fork a process that keeps ``fd`` (the lock) until process ``pid`` has ended."""
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, f"{pid}\n".encode("ascii"), 0)
     if os.fork() > 0:
         os.close(fd)  # the child's copy keeps the lock
         return

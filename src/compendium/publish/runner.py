@@ -22,9 +22,9 @@ sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 sys.modules.setdefault("pyarrow", None)  # type: ignore[arg-type]
 
 import argparse
+import fcntl
 import os
 import re
-import shlex
 import shutil
 import tempfile
 import time
@@ -46,6 +46,7 @@ if TYPE_CHECKING:  # imported where used: the kernel starts before this process 
     import nbformat
 
 KERNEL = "compendium"
+RUN_LOCK = ".run.lock"  # held by a live run in its staging folder
 TEMPLATES = Path(__file__).parent / "templates"
 RUN_KEYS = ("start_time", "end_time", "duration", "input_path", "output_path",
             "environment_variables", "exception")
@@ -288,8 +289,6 @@ def publish_paths(nb: nbformat.NotebookNode, staged: str, final: str) -> nbforma
 @contextmanager
 def publish_lock(outputs: Path, stem: str) -> Iterator[None]:
     """Hold an exclusive lock while ``stem``'s outputs are replaced (one publisher at a time)."""
-    import fcntl
-
     lock = outputs / ".staging" / f"{stem}.lock"
     lock.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
@@ -315,12 +314,40 @@ def run(
     param_schemas.validate(stem, values)
     # A staging folder of this run's own: two runs never share (or delete) each other's files.
     (outputs / ".staging").mkdir(parents=True, exist_ok=True)
+    sweep_staging(outputs / ".staging", stem)
     staging = Path(tempfile.mkdtemp(prefix=f"{stem}-", dir=outputs / ".staging"))
+    alive = os.open(staging / RUN_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
     try:
+        fcntl.flock(alive, fcntl.LOCK_EX)  # "this run is alive"; the kernel drops it on death
         return _run_in(stem, source, values, staging, root=root, outputs=outputs,
                        hide_code=hide_code)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        os.close(alive)
+
+
+def sweep_staging(staging_root: Path, stem: str) -> list[Path]:
+    """Remove the staging folders of ``stem`` left by runs that died (killed, power cut).
+
+    A live run holds a lock on its folder's ``.run.lock``; a folder whose lock can be taken
+    belongs to no running process. Returns the folders removed.
+    """
+    removed = []
+    for folder in sorted(staging_root.glob(f"{stem}-*")):
+        try:
+            fd = os.open(folder / RUN_LOCK, os.O_RDWR)  # never created here: a run just
+        except OSError:  # starting has not made it yet, and is left alone
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            continue
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+        finally:
+            os.close(fd)
+    return removed
 
 
 def _run_in(
@@ -368,37 +395,6 @@ def _run_in(
     return html_path
 
 
-def preflight(
-    root: Path, notebooks: list[str], params_text: str, *, hide_code: bool = False,
-    stamps: Path | None = None,
-) -> dict[str, list[tuple[str, str]]]:
-    """Validate a run's ``PARAMS`` against every notebook it runs, before any of them runs.
-
-    Each override goes to the notebooks that have the parameter (refused if none has it);
-    each notebook's file values plus its overrides must pass its schema. On success, and if
-    ``stamps`` is given, ``stamps/<notebook>.override`` records the overrides that notebook
-    receives (rewritten only when they change, so Make reruns exactly the notebooks they
-    change). Raises :class:`ParameterError` naming the notebook that refuses.
-    """
-    routed = param_schemas.route_overrides(notebooks, param_schemas.split_overrides(params_text))
-    for nb in notebooks:
-        values = load_parameters(root / "params" / f"{nb}.yaml", routed[nb])
-        try:
-            param_schemas.validate(nb, values)
-        except ParameterError as exc:
-            exc.args = (f"{nb}: {exc.args[0]}",)  # the notebook that refuses, then why
-            raise
-    if stamps is not None:
-        stamps.mkdir(parents=True, exist_ok=True)
-        for nb, pairs in routed.items():
-            words = [w for name, raw in pairs for w in ("-p", name, raw)]
-            text = f"{shlex.join(words)}|{'1' if hide_code else ''}\n"
-            stamp = stamps / f"{nb}.override"
-            if not stamp.exists() or stamp.read_text(encoding="utf-8") != text:
-                atomic_write_text(stamp, text)
-    return routed
-
-
 def env_overrides(stem: str) -> list[tuple[str, str]]:
     """The overrides of the ``PARAMS`` environment variable that name ``stem``'s parameters."""
     pairs = param_schemas.split_overrides(os.environ.get("PARAMS", ""))
@@ -409,33 +405,19 @@ def env_overrides(stem: str) -> list[tuple[str, str]]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m compendium.publish.runner", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("notebook", nargs="+",
-                    help="notebook file stem, e.g. 01_ops_survey (with --preflight: several)")
+    ap.add_argument("notebook", help="notebook file stem, e.g. 01_ops_survey")
     ap.add_argument("-p", "--param", nargs=2, action="append", default=[],
                     metavar=("NAME", "VALUE"), help="override one parameter (VALUE is YAML)")
     ap.add_argument("--params-from-env", action="store_true",
                     help="also apply the overrides in $PARAMS that name this notebook's "
                          "parameters (split with shlex, never evaluated by a shell)")
-    ap.add_argument("--preflight", action="store_true",
-                    help="only validate $PARAMS against every NOTEBOOK of the run and write "
-                         "their override stamps in ROOT/outputs/.stamps; run nothing")
     ap.add_argument("--root", default=".", help="project folder")
     ap.add_argument("--outputs", default=None, help="output folder (default ROOT/outputs)")
     ap.add_argument("--hide-code", action="store_true", help="publish pages without code cells")
     args = ap.parse_args(argv)
     root = Path(args.root)
     outputs = Path(args.outputs) if args.outputs else None
-    if args.preflight:
-        try:
-            preflight(root, args.notebook, os.environ.get("PARAMS", ""), hide_code=args.hide_code,
-                      stamps=(outputs or root / "outputs") / ".stamps")
-        except CompendiumError as exc:
-            print(f"\n*** PARAMS refused, nothing was run or changed: {exc}\n", file=sys.stderr)
-            return 2
-        return 0
-    if len(args.notebook) != 1:
-        ap.error("one notebook at a time (several only with --preflight)")
-    stem = args.notebook[0]
+    stem = args.notebook
     print(f"[compendium] running {stem}", file=sys.stderr, flush=True)
     started = time.monotonic()
     try:
