@@ -92,3 +92,13 @@ def test_two_builds_at_once_both_end_well_and_the_site_is_complete(project):
     assert links and all((project / "outputs" / "html" / link).resolve().is_file()
                          for link in links), links
     assert not [p for p in (project / "outputs" / ".staging").iterdir() if p.is_dir()]
+
+
+def test_below_the_floor_only_with_the_switch_and_then_every_page_says_so(project):
+    res = make(project, "idi", "PARAMS=-p not_for_publication true -p min_cell 2")
+    assert ran(res) == ["02_idi_wielkopolska"]
+    page = (project / "outputs" / "html" / "02_idi_wielkopolska.html").read_text("utf-8")
+    assert "NOT FOR PUBLICATION" in page
+    make(project, "all")  # the switch is gone: publishable pages again
+    for page in (project / "outputs" / "html").glob("0*.html"):
+        assert "NOT FOR PUBLICATION" not in page.read_text("utf-8"), page.name
