@@ -289,7 +289,7 @@ def publish_paths(nb: nbformat.NotebookNode, staged: str, final: str) -> nbforma
 @contextmanager
 def publish_lock(outputs: Path, stem: str) -> Iterator[None]:
     """Hold an exclusive lock while ``stem``'s outputs are replaced (one publisher at a time)."""
-    lock = outputs / ".staging" / f"{stem}.lock"
+    lock = outputs / ".stamps" / f"{stem}.publish.lock"  # .staging/ stays empty between runs
     lock.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
     try:
