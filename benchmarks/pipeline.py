@@ -57,7 +57,7 @@ IMPORTS = ("import IPython.display, compendium.publish.notebook, compendium.publ
            "compendium.analysis.qual, compendium.analysis.survey_analysis, "
            "compendium.analysis.interview_analysis")
 RUNNING = re.compile(r"^\[compendium\] running (\S+)")
-PUBLISHED = re.compile(r"^\[compendium\] published \S*?([^/\s]+)\.html\s*$")
+PUBLISHED = re.compile(r"^\[compendium\] published \S*?([^/\s]+)\.html(?: in [\d.]+ s)?\s*$")
 
 
 class BenchError(Exception):
