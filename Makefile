@@ -130,9 +130,16 @@ RUN_NOTEBOOKS = $(sort $(foreach g,$(or $(MAKECMDGOALS),all),\
 # Before any work: PARAMS is checked against every notebook this call runs, and the whole run
 # is refused, changing nothing, if one of them rejects it. It also writes each notebook's
 # override stamp (the overrides that notebook receives), so exactly those notebooks rerun.
-preflight: | $(ENV_STAMP)
+PARAMS_FILES_OK := outputs/.stamps/params-files
+preflight: $(PARAMS_FILES_OK) | $(ENV_STAMP)
 	@if [ -n "$$PARAMS" ]; then $(PY) -m compendium.publish.preflight \
 	  $(RUN_NOTEBOOKS) $(if $(HIDE_CODE),--hide-code); fi
+
+# The params/*.yaml files too, every notebook's, whenever one of them (or the schemas) changes:
+# a bad value in one file stops the build before any notebook runs.
+$(PARAMS_FILES_OK): $(NOTEBOOKS:%=params/%.yaml) src/compendium/publish/params.py | $(ENV_STAMP)
+	@PARAMS= $(PY) -m compendium.publish.preflight --no-stamps $(NOTEBOOKS)
+	@mkdir -p $(@D) && touch $@
 
 # One rule for every notebook: execute with papermill, publish HTML, in one process. The
 # runner also writes outputs/notebooks/%.ipynb and the notebook's tables, figures and

@@ -102,3 +102,20 @@ def test_below_the_floor_only_with_the_switch_and_then_every_page_says_so(projec
     make(project, "all")  # the switch is gone: publishable pages again
     for page in (project / "outputs" / "html").glob("0*.html"):
         assert "NOT FOR PUBLICATION" not in page.read_text("utf-8"), page.name
+
+
+def test_a_bad_value_in_one_params_file_stops_the_build_before_any_notebook(project):
+    params_file = project / "params" / "03_four_cities.yaml"
+    original = params_file.read_bytes()
+    for other in (project / "params").glob("0[12]*.yaml"):
+        os.utime(other)  # 01 and 02 are stale too: without the check they would run first
+    before = everything(project / "outputs")
+    params_file.write_bytes(original + b"min_cell: true\n")
+    try:
+        res = make(project, "-j2", "all", check=False)
+        assert res.returncode != 0 and ran(res) == []
+        assert "03_four_cities: parameter 'min_cell'" in res.stderr
+        assert everything(project / "outputs") == before
+    finally:
+        params_file.write_bytes(original)
+    make(project, "all")
