@@ -2,11 +2,14 @@
 
 ``python -m compendium.publish.runner 01_ops_survey [-p name value ...]``
 
-In one Python process: read ``params/<name>.yaml``, apply command-line overrides, validate
-them against the notebook's declared schema, execute ``notebooks/<name>.ipynb`` with the
-project's kernel into a staging folder, strip run-specific metadata (times, paths), render
-the HTML page, and only then move everything into ``outputs/``. A failure prints one screen
-(notebook, cell, error) and leaves the previous outputs untouched.
+In one Python process: read ``params/<name>.yaml``, apply command-line overrides (with
+``--params-from-env``, those of ``$PARAMS`` that name this notebook's parameters; Make has
+checked them against every notebook of the run first, see :mod:`compendium.publish.preflight`),
+validate them against the notebook's declared schema, execute ``notebooks/<name>.ipynb`` with
+the project's kernel into a staging folder of this run's own, strip run-specific metadata
+(times, paths), render the HTML page, and only then move everything into ``outputs/`` under a
+per-notebook lock. A failure prints one screen (notebook, cell, error) and leaves the previous
+outputs untouched; success prints how long the notebook took.
 """
 
 from __future__ import annotations
