@@ -23,10 +23,13 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 # Bytecode caches matter here: a notebook's imports cost ~3x more without them.
 unexport PYTHONDONTWRITEBYTECODE
 
-# PARAMS="-p name value ..." overrides parameters of every notebook run by this call.
-PARAMS ?=
+# PARAMS="-p name value ..." overrides parameters of the notebooks run by this call (each
+# override goes to the notebooks that have that parameter). It reaches the runner only through
+# the environment and is split there with shlex: never pasted into a recipe, never evaluated
+# by a shell, and (`$(value ...)`) not even expanded by Make.
+override PARAMS := $(value PARAMS)
 # HIDE_CODE=1 publishes pages without the code cells (default: shown, collapsible).
-HIDE_CODE ?=
+override HIDE_CODE := $(value HIDE_CODE)
 export PARAMS HIDE_CODE
 
 NOTEBOOKS := $(basename $(notdir $(wildcard notebooks/[0-9]*.ipynb)))
@@ -38,8 +41,28 @@ PKG_SRC := pyproject.toml $(wildcard src/compendium/*.py src/compendium/*/*.py \
 DATA_DIR ?= data
 include mk/sources.mk
 
+# ---------------------------------------------------------------- one build at a time
+# Every goal that writes under outputs/ first takes the folder's build lock, while this file
+# is read, before any rule runs (src/compendium/publish/buildlock.py, standard library only):
+# a second build in the same folder waits for the first with a one-line message. The lock
+# also refuses, in one line, an outputs/ folder this user cannot write. A make started by
+# this build in the same folder (the test suite's dry run under `make all test`) runs inside
+# the lock its parent holds (COMPENDIUM_BUILD_LOCK_HELD) instead of waiting for it.
+BUILD_GOALS := all data notebooks site ops-survey idi four-cities synthesis verify manifest \
+               clean distclean synthetic
+ifeq ($(MAKE_RESTARTS)$(filter $(CURDIR),$(COMPENDIUM_BUILD_LOCK_HELD)),)
+ifneq ($(filter $(BUILD_GOALS) outputs/%,$(or $(MAKECMDGOALS),$(.DEFAULT_GOAL))),)
+BUILD_LOCK := $(shell $(PYTHON) src/compendium/publish/buildlock.py outputs $$PPID)
+ifneq ($(.SHELLSTATUS),0)
+$(error [compendium] $(or $(BUILD_LOCK),could not take the build lock with $(PYTHON)))
+endif
+export COMPENDIUM_BUILD_LOCK_HELD := $(CURDIR)
+endif
+endif
+
 .PHONY: all help env data notebooks site ops-survey idi four-cities synthesis synthetic \
-        test test-browser browser-deps lint verify manifest bench lab lock clean distclean FORCE
+        test test-browser browser-deps lint verify manifest bench lab lock clean distclean FORCE \
+        preflight
 
 ## all: build everything (environment, data checks, every notebook, HTML site)
 all: site
@@ -81,7 +104,7 @@ READERS := $(wildcard src/compendium/data/*.py src/compendium/errors.py)
 data: $(DATA_CHECK)
 
 # One process; when only raw files changed ($?), only their sources are read again.
-$(DATA_CHECK): $(RAW_DATA) $(READERS) $(ENV_STAMP)
+$(DATA_CHECK): $(RAW_DATA) $(READERS) $(ENV_STAMP) | preflight
 	@$(PY) -m compendium.data.datacheck $(DATA_DIR) $(if $(filter-out $(RAW_DATA),$?),,--changed $?)
 	@mkdir -p $(@D) && touch $@
 
@@ -92,12 +115,39 @@ synthetic: | $(ENV_STAMP)
 # ---------------------------------------------------------------- notebooks
 notebooks: $(PAGES)
 
+# Which notebooks a goal runs (the others: all of them), for the parameter check below.
+NB_OF_01_ops_survey := 01_ops_survey
+NB_OF_02_idi_wielkopolska := 02_idi_wielkopolska
+NB_OF_03_four_cities := 03_four_cities
+NB_OF_04_synthesis := 02_idi_wielkopolska 03_four_cities 04_synthesis
+NB_OF_ops-survey := $(NB_OF_01_ops_survey)
+NB_OF_idi := $(NB_OF_02_idi_wielkopolska)
+NB_OF_four-cities := $(NB_OF_03_four_cities)
+NB_OF_synthesis := $(NB_OF_04_synthesis)
+RUN_NOTEBOOKS = $(sort $(foreach g,$(or $(MAKECMDGOALS),all),\
+                  $(or $(NB_OF_$(basename $(notdir $(g)))),$(NOTEBOOKS))))
+
+# Before any work: PARAMS is checked against every notebook this call runs, and the whole run
+# is refused, changing nothing, if one of them rejects it. It also writes each notebook's
+# override stamp (the overrides that notebook receives), so exactly those notebooks rerun.
+PARAMS_FILES_OK := outputs/.stamps/params-files
+preflight: $(PARAMS_FILES_OK) | $(ENV_STAMP)
+	@if [ -n "$$PARAMS" ]; then $(PY) -m compendium.publish.preflight \
+	  $(RUN_NOTEBOOKS) $(if $(HIDE_CODE),--hide-code); fi
+
+# The params/*.yaml files too, every notebook's, whenever one of them (or the schemas) changes:
+# a bad value in one file stops the build before any notebook runs.
+$(PARAMS_FILES_OK): $(NOTEBOOKS:%=params/%.yaml) src/compendium/publish/params.py | $(ENV_STAMP)
+	@PARAMS= $(PY) -m compendium.publish.preflight --no-stamps $(NOTEBOOKS)
+	@mkdir -p $(@D) && touch $@
+
 # One rule for every notebook: execute with papermill, publish HTML, in one process. The
 # runner also writes outputs/notebooks/%.ipynb and the notebook's tables, figures and
 # results, each atomically, the page last (so the page is the target Make compares).
 outputs/html/%.html: notebooks/%.ipynb params/%.yaml \
-    outputs/.stamps/%.override $(DATA_DIR)/raw/dataset.yaml $(PKG_SRC) $(ENV_STAMP) | $(DATA_CHECK)
-	@$(PY) -m compendium.publish.runner $* $(PARAMS) $(if $(HIDE_CODE),--hide-code)
+    outputs/.stamps/%.override $(DATA_DIR)/raw/dataset.yaml $(PKG_SRC) $(ENV_STAMP) \
+    | $(DATA_CHECK) preflight
+	@$(PY) -m compendium.publish.runner $* --params-from-env $(if $(HIDE_CODE),--hide-code)
 
 # The data each notebook reads (the data check runs first: order-only above, so a check of
 # one source never re-runs the notebooks of the others), and what the synthesis reads.
@@ -107,10 +157,11 @@ outputs/html/03_four_cities.html: $(NOTEBOOK_DATA_03_four_cities)
 outputs/html/04_synthesis.html: \
     outputs/html/02_idi_wielkopolska.html outputs/html/03_four_cities.html
 
-# A command-line override is a dependency too: this file changes only when PARAMS does.
-outputs/.stamps/%.override: FORCE
-	@mkdir -p $(@D); printf '%s|%s\n' "$$PARAMS" "$$HIDE_CODE" > $@.tmp; \
-	 if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi
+# A command-line override is a dependency too: this file changes only when the overrides a
+# notebook receives do (written by preflight when PARAMS is set, here when it is not).
+outputs/.stamps/%.override: FORCE | preflight
+	@[ -n "$$PARAMS" ] || { mkdir -p $(@D); printf '|%s\n' "$${HIDE_CODE:+1}" > $@.tmp; \
+	 if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi; }
 
 ## ops-survey / idi / four-cities / synthesis: run one analysis (and what it needs)
 ops-survey: outputs/html/01_ops_survey.html
@@ -168,7 +219,8 @@ lab: $(ENV_STAMP)
 # ---------------------------------------------------------------- housekeeping
 ## clean: delete everything generated under outputs/ (the manifest stays)
 clean:
-	find outputs -mindepth 1 -maxdepth 1 ! -name MANIFEST.sha256 ! -name README.md -exec rm -rf {} +
+	find outputs -mindepth 1 -maxdepth 1 ! -name MANIFEST.sha256 ! -name README.md \
+	  ! -name .build.lock -exec rm -rf {} +
 
 ## distclean: clean, and delete the environment
 distclean: clean

@@ -35,7 +35,7 @@ TIME_BIN = Path("/usr/bin/time")
 MAKE_EXPORTS = {"PYTHONHASHSEED": "0", "MPLBACKEND": "Agg", "SOURCE_DATE_EPOCH": "0",
                 "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
 RUNNING = re.compile(r"^\[compendium\] running (\S+)")
-PUBLISHED = re.compile(r"^\[compendium\] published \S*?([^/\s]+)\.html\s*$")
+PUBLISHED = re.compile(r"^\[compendium\] published \S*?([^/\s]+)\.html(?: in \S+ s)?\s*$")
 
 
 class BenchError(Exception):

@@ -19,6 +19,7 @@ from conftest import ROOT, VENV, make, ran, snapshot
 
 from compendium.analysis.disclosure import small_counts_in_csv
 from compendium.data.sources import files_of
+from compendium.publish import params as param_schemas
 
 pytestmark = pytest.mark.slow
 
@@ -156,9 +157,10 @@ def test_killed_build_recovers_and_verifies(built):
     proc = subprocess.Popen(sandbox.make_command(built, VENV, "all"),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             env=sandbox.sandbox_env(built), start_new_session=True)
-    staging = built / "outputs" / ".staging" / "03_four_cities"
+    staging = built / "outputs" / ".staging"  # each run stages in 03_four_cities-<unique>
     deadline = time.time() + 120
-    while not staging.exists() and time.time() < deadline and proc.poll() is None:
+    while (not any(staging.glob("03_four_cities-*")) and time.time() < deadline
+           and proc.poll() is None):
         time.sleep(0.1)
     time.sleep(1.0)  # mid-notebook
     os.killpg(proc.pid, signal.SIGKILL)
@@ -166,13 +168,15 @@ def test_killed_build_recovers_and_verifies(built):
     res = make(built, "verify")
     assert "03_four_cities" in ran(res)
     assert "DIFFERS" not in res.stdout and "MISSING" not in res.stdout
+    assert not [p for p in staging.iterdir() if p.is_dir()]  # the killed run's folder is swept
 
 
 def test_no_published_table_shows_a_count_below_min_cell(built):
     checked = 0
     for table_dir in (built / "outputs" / "tables").iterdir():
-        params = yaml.safe_load((built / "params" / f"{table_dir.name}.yaml").read_text()) or {}
-        min_cell = params.get("min_cell", 3)
+        values = yaml.safe_load((built / "params" / f"{table_dir.name}.yaml").read_text()) or {}
+        chosen = param_schemas.validate(table_dir.name, values)  # the file, else the schema
+        min_cell = getattr(chosen, "min_cell", param_schemas.MIN_CELL_FLOOR)
         for csv in table_dir.glob("*.csv"):
             assert small_counts_in_csv(csv, min_cell) == [], csv.name
             checked += 1

@@ -120,6 +120,19 @@ def test_markdown_values_render_as_literal_text(payload):
     assert tree.p.get_text() == f"The value is {payload}, n = 7."
 
 
+@pytest.mark.parametrize("payload", [p for p in PAYLOADS if "<" in p])
+def test_markdown_built_by_an_f_string_cannot_carry_html(payload):
+    # Notebooks often interpolate data into the template itself (an f-string): its markup
+    # must still not become elements, and the text must read back as typed.
+    md = render.markdown_text(f"Code **{payload}** is rare & p < 0.05.")
+    tree = soup(markdown2html_mistune(md))
+    assert tags(tree) <= {"p", "strong", "a"} and handlers(tree) == []
+    assert "script" not in tags(tree) and "img" not in tags(tree)
+    assert "rare & p < 0.05." in tree.get_text()
+    if "\\" not in payload:  # a backslash is Markdown's own escape character
+        assert payload in tree.get_text()
+
+
 @pytest.mark.parametrize("payload", [*PAYLOADS, "two\nlines\n\n# and a heading", "tab\there"])
 def test_markdown_values_stay_in_their_table_cell(payload):
     md = "| a | b |\n|---|---|\n" + f"| {render.md_code(payload)} | {render.md_escape(payload)} |"

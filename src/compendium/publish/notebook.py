@@ -27,6 +27,14 @@ BANNER = {
 }
 
 
+NOT_FOR_PUBLICATION = {
+    "en": "NOT FOR PUBLICATION — built with not_for_publication: true; min_cell may be "
+          f"below the floor of {param_schemas.MIN_CELL_FLOOR} that published outputs keep.",
+    "pl": "NIE DO PUBLIKACJI — zbudowano z not_for_publication: true; min_cell może być "
+          f"mniejsze niż próg {param_schemas.MIN_CELL_FLOOR} obowiązujący publikacje.",
+}
+
+
 def _short_warning(message, category, filename, lineno, line=None) -> str:  # noqa: ANN001
     """Warnings without the file path (paths would differ between machines)."""
     return f"{category.__name__}: {message}\n"
@@ -124,6 +132,12 @@ def start(notebook: str, namespace: Mapping[str, Any]) -> Report:
 
     set_theme()
     info = dataset_info(p.data_dir)
+    if getattr(p, "not_for_publication", False):
+        display(HTML(
+            '<div class="compendium-banner compendium-not-for-publication" role="alert" '
+            'style="background:#b00020;color:#fff;border:3px solid #6d0014;font-size:1.15em">'
+            f"<strong>{NOT_FOR_PUBLICATION[p.lang]}</strong></div>"
+        ))
     if info.get("kind") == "synthetic":
         display(HTML(render.banner_html(BANNER[p.lang], info.get("generator", "synthetic"))))
     return Report(notebook=notebook, params=p)

@@ -57,10 +57,15 @@ def md_code(value: Any) -> str:
 
 
 def markdown_text(template: str, values: Mapping[str, Any] | None = None) -> str:
-    """Fill ``{name}`` fields of a trusted Markdown ``template`` with escaped ``values``."""
+    """Fill ``{name}`` fields of a Markdown ``template`` with escaped ``values``.
+
+    The template's Markdown is kept, but never raw HTML: notebooks often build the template
+    with an f-string, so ``&``, ``<`` and ``>`` in it are written as entities whatever it holds.
+    """
+    safe = template.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     if not values:
-        return template
-    return template.format(**{k: md_escape(v) for k, v in values.items()})
+        return safe
+    return safe.format(**{k: md_escape(v) for k, v in values.items()})
 
 
 def text_html(text: Any, tag: str = "p", cls: str | None = None) -> str:

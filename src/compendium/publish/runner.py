@@ -2,11 +2,14 @@
 
 ``python -m compendium.publish.runner 01_ops_survey [-p name value ...]``
 
-In one Python process: read ``params/<name>.yaml``, apply command-line overrides, validate
-them against the notebook's declared schema, execute ``notebooks/<name>.ipynb`` with the
-project's kernel into a staging folder, strip run-specific metadata (times, paths), render
-the HTML page, and only then move everything into ``outputs/``. A failure prints one screen
-(notebook, cell, error) and leaves the previous outputs untouched.
+In one Python process: read ``params/<name>.yaml``, apply command-line overrides (with
+``--params-from-env``, those of ``$PARAMS`` that name this notebook's parameters; Make has
+checked them against every notebook of the run first, see :mod:`compendium.publish.preflight`),
+validate them against the notebook's declared schema, execute ``notebooks/<name>.ipynb`` with
+the project's kernel into a staging folder of this run's own, strip run-specific metadata
+(times, paths), render the HTML page, and only then move everything into ``outputs/`` under a
+per-notebook lock. A failure prints one screen (notebook, cell, error) and leaves the previous
+outputs untouched; success prints how long the notebook took.
 """
 
 from __future__ import annotations
@@ -22,11 +25,15 @@ sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 sys.modules.setdefault("pyarrow", None)  # type: ignore[arg-type]
 
 import argparse
+import fcntl
+import os
 import re
 import shutil
 import tempfile
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,6 +49,7 @@ if TYPE_CHECKING:  # imported where used: the kernel starts before this process 
     import nbformat
 
 KERNEL = "compendium"
+RUN_LOCK = ".run.lock"  # held by a live run in its staging folder
 TEMPLATES = Path(__file__).parent / "templates"
 RUN_KEYS = ("start_time", "end_time", "duration", "input_path", "output_path",
             "environment_variables", "exception")
@@ -270,6 +278,30 @@ def _move_tree(staged: Path, final: Path) -> None:
     shutil.rmtree(trash, ignore_errors=True)
 
 
+def publish_paths(nb: nbformat.NotebookNode, staged: str, final: str) -> nbformat.NotebookNode:
+    """The executed notebook with its run's staging folder ``staged`` named as ``final``.
+
+    The staging folder's name is unique per run; the published notebook and page name the
+    folder the files are published to, so they are the same bytes on every run.
+    """
+    import nbformat
+
+    return nbformat.reads(nbformat.writes(nb).replace(staged, final), as_version=4)
+
+
+@contextmanager
+def publish_lock(outputs: Path, stem: str) -> Iterator[None]:
+    """Hold an exclusive lock while ``stem``'s outputs are replaced (one publisher at a time)."""
+    lock = outputs / ".stamps" / f"{stem}.publish.lock"  # .staging/ stays empty between runs
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
 def run(
     stem: str, *, root: Path, overrides: list[tuple[str, str]], hide_code: bool = False,
     outputs: Path | None = None,
@@ -281,12 +313,56 @@ def run(
         raise ParameterError("notebook", f"no notebook {source}",
                              allowed=[p.stem for p in list_pages(root / "notebooks")])
     values = load_parameters(root / "params" / f"{stem}.yaml", overrides)
-    staging_rel = Path("outputs") / ".staging" / stem if outputs == root / "outputs" else None
-    staging = outputs / ".staging" / stem
-    values["output_dir"] = str(staging_rel or staging)
+    values["output_dir"] = "outputs"
     param_schemas.validate(stem, values)
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
+    # A staging folder of this run's own: two runs never share (or delete) each other's files.
+    (outputs / ".staging").mkdir(parents=True, exist_ok=True)
+    sweep_staging(outputs / ".staging", stem)
+    staging = Path(tempfile.mkdtemp(prefix=f"{stem}-", dir=outputs / ".staging"))
+    alive = os.open(staging / RUN_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(alive, fcntl.LOCK_EX)  # "this run is alive"; the kernel drops it on death
+        return _run_in(stem, source, values, staging, root=root, outputs=outputs,
+                       hide_code=hide_code)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        os.close(alive)
+
+
+def sweep_staging(staging_root: Path, stem: str) -> list[Path]:
+    """Remove the staging folders of ``stem`` left by runs that died (killed, power cut).
+
+    A live run holds a lock on its folder's ``.run.lock``; a folder whose lock can be taken
+    belongs to no running process. Returns the folders removed.
+    """
+    removed = []
+    for folder in sorted(staging_root.glob(f"{stem}-*")):
+        try:
+            fd = os.open(folder / RUN_LOCK, os.O_RDWR)  # never created here: a run just
+        except OSError:  # starting has not made it yet, and is left alone
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            continue
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+        finally:
+            os.close(fd)
+    return removed
+
+
+def _run_in(
+    stem: str, source: Path, values: dict[str, Any], staging: Path, *, root: Path,
+    outputs: Path, hide_code: bool,
+) -> Path:
+    """Execute ``source`` into ``staging``, then publish it into ``outputs``."""
+    in_root = outputs == root / "outputs"
+    staged_name = str(Path("outputs") / ".staging" / staging.name) if in_root else str(staging)
+    final_name = str(Path("outputs") / ".staging" / stem) if in_root else str(
+        outputs / ".staging" / stem)
+    values["output_dir"] = staged_name
     executed = staging / f"{stem}.ipynb"
     failed = outputs / "logs" / f"{stem}.failed.ipynb"
     # The kernel boots while this process imports papermill; once it answers, the HTML
@@ -301,25 +377,32 @@ def run(
         finally:
             stop_kernel(km)
         exporter = warm[0].result() if warm else None
-    nb = clean_metadata(nb)
+    nb = clean_metadata(publish_paths(nb, staged_name, final_name))
     pages = list_pages(root / "notebooks")
     page = next((p for p in pages if p.stem == stem), Page(stem, stem, ""))
     html_text = render_html(nb, page, pages, synthetic=is_synthetic(root / "data"),
                             hide_code=hide_code, exporter=exporter)
-    # Publish: the notebook's own tables, figures and results first, the page last.
-    for kind in ("tables", "figures"):
-        _move_tree(staging / kind / stem, outputs / kind / stem)
-    result = staging / "results" / f"{stem}.json"
-    if result.exists():
-        (outputs / "results").mkdir(parents=True, exist_ok=True)
-        result.replace(outputs / "results" / f"{stem}.json")
     import nbformat
 
-    atomic_write_text(outputs / "notebooks" / f"{stem}.ipynb", nbformat.writes(nb) + "\n")
-    html_path = atomic_write_text(outputs / "html" / f"{stem}.html", html_text)
-    shutil.rmtree(staging, ignore_errors=True)
-    failed.unlink(missing_ok=True)
+    # Publish: the notebook's own tables, figures and results first, the page last.
+    with publish_lock(outputs, stem):
+        for kind in ("tables", "figures"):
+            _move_tree(staging / kind / stem, outputs / kind / stem)
+        result = staging / "results" / f"{stem}.json"
+        if result.exists():
+            (outputs / "results").mkdir(parents=True, exist_ok=True)
+            result.replace(outputs / "results" / f"{stem}.json")
+        atomic_write_text(outputs / "notebooks" / f"{stem}.ipynb", nbformat.writes(nb) + "\n")
+        html_path = atomic_write_text(outputs / "html" / f"{stem}.html", html_text)
+        failed.unlink(missing_ok=True)
     return html_path
+
+
+def env_overrides(stem: str) -> list[tuple[str, str]]:
+    """The overrides of the ``PARAMS`` environment variable that name ``stem``'s parameters."""
+    pairs = param_schemas.split_overrides(os.environ.get("PARAMS", ""))
+    known = param_schemas.schema_for(stem).model_fields
+    return [(name, raw) for name, raw in pairs if name in known]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -328,20 +411,31 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("notebook", help="notebook file stem, e.g. 01_ops_survey")
     ap.add_argument("-p", "--param", nargs=2, action="append", default=[],
                     metavar=("NAME", "VALUE"), help="override one parameter (VALUE is YAML)")
+    ap.add_argument("--params-from-env", action="store_true",
+                    help="also apply the overrides in $PARAMS that name this notebook's "
+                         "parameters (split with shlex, never evaluated by a shell)")
     ap.add_argument("--root", default=".", help="project folder")
     ap.add_argument("--outputs", default=None, help="output folder (default ROOT/outputs)")
     ap.add_argument("--hide-code", action="store_true", help="publish pages without code cells")
     args = ap.parse_args(argv)
     root = Path(args.root)
     outputs = Path(args.outputs) if args.outputs else None
-    print(f"[compendium] running {args.notebook}", file=sys.stderr, flush=True)
+    stem = args.notebook
+    print(f"[compendium] running {stem}", file=sys.stderr, flush=True)
+    started = time.monotonic()
     try:
-        html_path = run(args.notebook, root=root, overrides=[tuple(p) for p in args.param],
+        overrides = env_overrides(stem) if args.params_from_env else []
+        html_path = run(stem, root=root, overrides=overrides + [tuple(p) for p in args.param],
                         hide_code=args.hide_code, outputs=outputs)
     except CompendiumError as exc:
-        print(f"\n*** {args.notebook}: {exc}\n", file=sys.stderr)
+        print(f"\n*** {stem}: {exc}\n", file=sys.stderr)
         return 2
-    print(f"[compendium] published {html_path}", file=sys.stderr)
+    except PermissionError as exc:
+        print(f"\n*** {stem}: cannot write {exc.filename}: permission denied; the build "
+              f"writes under outputs/ (make it writable, or build in a copy)\n", file=sys.stderr)
+        return 2
+    print(f"[compendium] published {html_path} in {time.monotonic() - started:.1f} s",
+          file=sys.stderr)
     return 0
 
 
