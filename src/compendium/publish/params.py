@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from compendium import paths
 from compendium.errors import ParameterError
 
 Lang = Literal["pl", "en"]
@@ -48,6 +49,23 @@ class _Params(BaseModel):
     data_dir: str = Field("data", description="folder holding raw/ and codebooks/")
     output_dir: str = Field("outputs", description="folder receiving tables/, figures/, results/")
     lang: Lang = Field("en", description="language of every label, axis and table header")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _dirs_from_project_root(cls, data: Any) -> Any:
+        """Relative ``*_dir`` values (defaults too) mean the project root's, whatever the cwd.
+
+        A notebook in JupyterLab runs in ``notebooks/``; ``compendium.paths.from_root`` turns
+        ``"data"`` into ``"../data"`` there and leaves it ``"data"`` at the root (``make``).
+        """
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for name, field in cls.model_fields.items():
+            value = data.get(name, field.default)
+            if name.endswith("_dir") and isinstance(value, str):
+                data[name] = paths.from_root(value)
+        return data
 
 
 class OpsSurveyParams(_Params):
