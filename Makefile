@@ -97,7 +97,7 @@ $(LAB_STAMP): requirements-lab.txt $(ENV_STAMP)
 
 ## lock: re-resolve pyproject.toml's dependencies and groups into the three pinned locks
 ##       and environment.yml (UPGRADE=1 lets every pin move; otherwise pins are kept)
-LOCK_OPTS = --python-version 3.11 --no-header --quiet $(if $(UPGRADE),--upgrade)
+LOCK_OPTS = --python-version 3.11 --custom-compile-command "make lock" --quiet $(if $(UPGRADE),--upgrade)
 lock: $(ENV_STAMP)
 	$(UV) pip compile pyproject.toml --group dev $(LOCK_OPTS) -o requirements-dev.txt
 	$(UV) pip compile pyproject.toml -c requirements-dev.txt $(LOCK_OPTS) -o requirements.txt
@@ -171,7 +171,7 @@ test: $(DEV_STAMP) browser-deps
 
 ## test-fast: the unit tests only (not slow, not browser), well under a minute
 test-fast: $(DEV_STAMP)
-	$(PY) -m pytest -m "not slow and not browser" -q --durations=5
+	$(PY) -m pytest -m "not slow and not browser" -q -n auto --durations=5
 
 ## test-browser: only the browser test of the published site (headless Chromium)
 test-browser: $(DEV_STAMP) browser-deps
