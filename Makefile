@@ -89,7 +89,7 @@ $(ENV_STAMP): requirements.txt pyproject.toml
 # Tests, lint, browser and Lab tools on top of the runtime (the same pins: dev ⊇ runtime).
 $(DEV_STAMP): requirements-dev.txt $(ENV_STAMP)
 	$(call install,requirements-dev.txt,test/lint/browser/lab groups)
-	@touch $@
+	@touch $@ $(LAB_STAMP)  # the dev lock holds the lab lock, at the same pins (tested)
 
 $(LAB_STAMP): requirements-lab.txt $(ENV_STAMP)
 	$(call install,requirements-lab.txt,lab group)
@@ -169,7 +169,7 @@ outputs/html/index.html: outputs/html/04_synthesis.html $(PAGES) $(PKG_SRC)
 test: $(DEV_STAMP) browser-deps
 	$(PY) -m pytest --durations=15
 
-## test-fast: the unit tests only (not slow, not browser), well under a minute
+## test-fast: the unit tests only (not slow, not browser), spread over the cores
 test-fast: $(DEV_STAMP)
 	$(PY) -m pytest -m "not slow and not browser" -q -n auto --durations=5
 
