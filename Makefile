@@ -98,7 +98,7 @@ $(LAB_STAMP): requirements-lab.txt $(ENV_STAMP)
 ## lock: re-resolve pyproject.toml's dependencies and groups into the three pinned locks
 ##       and environment.yml (UPGRADE=1 lets every pin move; otherwise pins are kept)
 LOCK_OPTS = --python-version 3.11 --custom-compile-command "make lock" --quiet $(if $(UPGRADE),--upgrade)
-lock: $(ENV_STAMP)
+lock: | $(ENV_STAMP)
 	$(UV) pip compile pyproject.toml --group dev $(LOCK_OPTS) -o requirements-dev.txt
 	$(UV) pip compile pyproject.toml -c requirements-dev.txt $(LOCK_OPTS) -o requirements.txt
 	$(UV) pip compile pyproject.toml --group lab -c requirements-dev.txt $(LOCK_OPTS) \
@@ -107,7 +107,7 @@ lock: $(ENV_STAMP)
 
 ## codemeta: validate CITATION.cff and regenerate codemeta.json from it (cffconvert)
 CFFCONVERT = $(UV) tool run --from cffconvert==2.0.0 cffconvert
-codemeta: $(ENV_STAMP)
+codemeta: | $(ENV_STAMP)
 	$(CFFCONVERT) --validate -i CITATION.cff
 	$(CFFCONVERT) -i CITATION.cff -f codemeta -o codemeta.json
 
