@@ -153,3 +153,21 @@ def test_citation_validates_and_codemeta_is_cffconverts_output(project_root, tmp
     committed = (project_root / "codemeta.json").read_text("utf-8")
     assert json.loads(committed) == json.loads(out.read_text("utf-8"))
     assert "codeRepository" in json.loads(committed)
+
+
+@pytest.mark.parametrize(
+    ("target", "installed", "not_installed"),
+    [
+        ("all", {"requirements.txt"}, {"requirements-dev.txt", "requirements-lab.txt"}),
+        ("lab", {"requirements.txt", "requirements-lab.txt"}, {"requirements-dev.txt"}),
+        ("test-fast", {"requirements.txt", "requirements-dev.txt"}, set()),
+    ],
+)
+def test_each_target_installs_only_its_locks_into_a_fresh_venv(project_root, tmp_path, target,
+                                                               installed, not_installed):
+    """Oracle: make's own dry run (-n) for a venv that does not exist yet."""
+    res = subprocess.run(["make", "-n", "-C", str(project_root), target,
+                          f"VENV={tmp_path / 'venv'}"], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    locks = {lock for lock in LOCKS if f"-r {lock}" in res.stdout}
+    assert locks >= installed and locks.isdisjoint(not_installed)
