@@ -9,8 +9,15 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-ENV_STAMP := $(VENV)/.compendium-installed
+UV := $(VENV)/bin/uv
 UV_VERSION := 0.13.9
+# One stamp per installed lock (make all: runtime only; make test/lint: + every group;
+# make lab: + JupyterLab). Locks: requirements.txt, requirements-dev.txt, requirements-lab.txt.
+ENV_STAMP := $(VENV)/.compendium-installed
+DEV_STAMP := $(VENV)/.compendium-dev-installed
+LAB_STAMP := $(VENV)/.compendium-lab-installed
+LAB_PORT ?= 8888
+LAB_ARGS ?=
 export PYTHONHASHSEED := 0
 export MPLBACKEND := Agg
 export SOURCE_DATE_EPOCH := 0
@@ -61,8 +68,8 @@ endif
 endif
 
 .PHONY: all help env data notebooks site ops-survey idi four-cities synthesis synthetic \
-        test test-browser browser-deps lint verify manifest bench lab lock clean distclean FORCE \
-        preflight
+        test test-fast test-browser browser-deps lint verify manifest bench lab lock codemeta \
+        clean distclean FORCE preflight
 
 ## all: build everything (environment, data checks, every notebook, HTML site)
 all: site
@@ -78,24 +85,53 @@ help: ## list targets and parameters
 	  echo "(run 'make env' to list every notebook's parameters)"; fi
 
 # ---------------------------------------------------------------- environment
-## env: create .venv from the pinned lock (requirements.txt) and register the Jupyter kernel
+## env: create .venv with the runtime lock (requirements.txt) and register the Jupyter kernel
 env: $(ENV_STAMP)
 
-$(ENV_STAMP): requirements.txt pyproject.toml
-	@echo "[env] creating $(VENV) from requirements.txt"
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@if $(PY) -m pip install -q --disable-pip-version-check uv==$(UV_VERSION) >/dev/null 2>&1; then \
-	  $(VENV)/bin/uv pip install -q --compile-bytecode --python $(PY) -r requirements.txt && \
-	  $(VENV)/bin/uv pip install -q --python $(PY) --no-deps -e . ; \
+# $(call install,LOCK,WHAT): install a lock into $(VENV) with uv (pip when uv cannot be had),
+# printing what is installed and how long it took; then the package itself, editable.
+define install
+	@start=$$(date +%s); \
+	echo "[env] $(2): installing $(1) ($$(grep -cE '^[A-Za-z0-9]' $(1)) pinned packages) into $(VENV)"; \
+	test -x $(PY) || $(PYTHON) -m venv $(VENV) || exit 1; \
+	if [ -x $(UV) ] || $(PY) -m pip install -q --disable-pip-version-check uv==$(UV_VERSION) >/dev/null 2>&1; then \
+	  $(UV) pip install --compile-bytecode --python $(PY) -r $(1) && \
+	  $(UV) pip install -q --python $(PY) --no-deps -e . || exit 1; \
 	else echo "[env] uv unavailable, installing with pip"; \
-	  $(PY) -m pip install -q -r requirements.txt && $(PY) -m pip install -q --no-deps -e . ; fi
+	  $(PY) -m pip install --disable-pip-version-check -r $(1) && \
+	  $(PY) -m pip install -q --no-deps -e . || exit 1; fi; \
+	echo "[env] $(2): ready in $$(( $$(date +%s) - start )) s"
+endef
+
+$(ENV_STAMP): requirements.txt pyproject.toml
+	$(call install,requirements.txt,runtime)
 	@$(PY) -m ipykernel install --sys-prefix --name compendium --display-name "Python (compendium)" >/dev/null
 	@touch $@
 
-## lock: re-resolve requirements.in into the pinned lock and environment.yml
-lock:
-	$(VENV)/bin/uv pip compile requirements.in -o requirements.txt --python-version 3.11 --no-header
-	$(PY) -m compendium.envfile requirements.txt environment.yml
+# Tests, lint, browser and Lab tools on top of the runtime (the same pins: dev ⊇ runtime).
+$(DEV_STAMP): requirements-dev.txt $(ENV_STAMP)
+	$(call install,requirements-dev.txt,test/lint/browser/lab groups)
+	@touch $@ $(LAB_STAMP)  # the dev lock holds the lab lock, at the same pins (tested)
+
+$(LAB_STAMP): requirements-lab.txt $(ENV_STAMP)
+	$(call install,requirements-lab.txt,lab group)
+	@touch $@
+
+## lock: re-resolve pyproject.toml's dependencies and groups into the three pinned locks
+##       and environment.yml (UPGRADE=1 lets every pin move; otherwise pins are kept)
+LOCK_OPTS = --python-version 3.11 --custom-compile-command "make lock" --quiet $(if $(UPGRADE),--upgrade)
+lock: | $(ENV_STAMP)
+	$(UV) pip compile pyproject.toml --group dev $(LOCK_OPTS) -o requirements-dev.txt
+	$(UV) pip compile pyproject.toml -c requirements-dev.txt $(LOCK_OPTS) -o requirements.txt
+	$(UV) pip compile pyproject.toml --group lab -c requirements-dev.txt $(LOCK_OPTS) \
+	  -o requirements-lab.txt
+	$(PY) -m compendium.envfile requirements-lab.txt environment.yml
+
+## codemeta: validate CITATION.cff and regenerate codemeta.json from it (cffconvert)
+CFFCONVERT = $(UV) tool run --from cffconvert==2.0.0 cffconvert
+codemeta: | $(ENV_STAMP)
+	$(CFFCONVERT) --validate -i CITATION.cff
+	$(CFFCONVERT) -i CITATION.cff -f codemeta -o codemeta.json
 
 # ---------------------------------------------------------------- data
 ## data: validate every raw file against the data contract (re-reads only what changed)
@@ -179,25 +215,31 @@ outputs/html/index.html: outputs/html/04_synthesis.html $(PAGES) $(PKG_SRC)
 	@$(PY) -m compendium.publish.site --root .
 
 # ---------------------------------------------------------------- checks
-## test: unit tests, the end-to-end pipeline test and the browser test (pytest)
-test: $(ENV_STAMP) browser-deps
-	$(PY) -m pytest
+## test: every test (unit, end-to-end pipeline, Lab, browser), the 15 slowest listed
+test: $(DEV_STAMP) browser-deps
+	$(PY) -m pytest --durations=15
+
+## test-fast: the unit tests only (not slow, not browser), spread over the cores
+test-fast: $(DEV_STAMP)
+	$(PY) -m pytest -m "not slow and not browser" -q -n auto --durations=5
 
 ## test-browser: only the browser test of the published site (headless Chromium)
-test-browser: $(ENV_STAMP) browser-deps
+test-browser: $(DEV_STAMP) browser-deps
 	$(PY) -m pytest -m browser
 
 # Debian's Chromium for the browser test (Playwright drives it; no browser download).
 browser-deps:
 	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "[test] installing Debian's chromium for the browser test"; \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
-	      >/dev/null 2>&1 || echo "[test] could not install chromium: the browser test will be skipped"; \
+	    echo "[test] installing Debian's chromium for the browser test (about a minute)"; \
+	    start=$$(date +%s); \
+	    if (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
+	      >/dev/null 2>&1; then echo "[test] chromium installed in $$(( $$(date +%s) - start )) s"; \
+	    else echo "[test] could not install chromium: the browser test will be skipped"; fi; \
 	  else echo "[test] chromium is missing and cannot be installed here: the browser test will be skipped"; fi; }
 
 ## lint: ruff on the whole repository (package, tests, benchmarks, notebooks)
-lint: $(ENV_STAMP)
+lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .
 
 ## verify: rebuild what is stale, then compare tables and figures with outputs/MANIFEST.sha256
@@ -212,9 +254,11 @@ manifest: all
 bench: $(ENV_STAMP)
 	$(PY) benchmarks/pipeline.py
 
-## lab: open JupyterLab on the project with the compendium kernel
-lab: $(ENV_STAMP)
-	$(VENV)/bin/jupyter lab --notebook-dir=.
+## lab: JupyterLab on 127.0.0.1 (LAB_PORT=8888), opened on notebooks/, compendium kernel
+lab: $(LAB_STAMP)
+	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --port=$(LAB_PORT) --ServerApp.root_dir="$(CURDIR)" \
+	  --LabApp.default_url=/lab/tree/notebooks $(if $(filter 0,$(shell id -u)),--allow-root) \
+	  $(LAB_ARGS)
 
 # ---------------------------------------------------------------- housekeeping
 ## clean: delete everything generated under outputs/ (the manifest stays)
