@@ -38,7 +38,7 @@ PKG_SRC := pyproject.toml $(wildcard src/compendium/*.py src/compendium/*/*.py \
 DATA_DIR ?= data
 include mk/sources.mk
 
-.PHONY: all help env data notebooks site ops-survey idi four-cities synthesis synthetic \
+.PHONY: all help env data doctor notebooks site ops-survey idi four-cities synthesis synthetic \
         test test-browser browser-deps lint verify manifest bench lab lock clean distclean FORCE
 
 ## all: build everything (environment, data checks, every notebook, HTML site)
@@ -84,6 +84,10 @@ data: $(DATA_CHECK)
 $(DATA_CHECK): $(RAW_DATA) $(READERS) $(ENV_STAMP)
 	@$(PY) -m compendium.data.datacheck $(DATA_DIR) $(if $(filter-out $(RAW_DATA),$?),,--changed $?)
 	@mkdir -p $(@D) && touch $@
+
+## doctor: check a folder of exports before a run (DATA=/path; one line per source, writes nothing)
+doctor: | $(ENV_STAMP)
+	@$(PY) -m compendium.data.doctor $(DATA_DIR)
 
 ## synthetic: regenerate the synthetic raw files from data/calibration (byte-identical)
 synthetic: | $(ENV_STAMP)
