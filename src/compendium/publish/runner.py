@@ -36,6 +36,7 @@ import yaml
 from compendium.artifacts import atomic_write_text
 from compendium.errors import CompendiumError, ParameterError
 from compendium.publish import params as param_schemas
+from compendium.publish.confidential import mark_confidential
 from compendium.publish.provenance import is_synthetic
 
 if TYPE_CHECKING:  # imported where used: the kernel starts before this process needs it
@@ -272,9 +273,13 @@ def _move_tree(staged: Path, final: Path) -> None:
 
 def run(
     stem: str, *, root: Path, overrides: list[tuple[str, str]], hide_code: bool = False,
-    outputs: Path | None = None,
+    outputs: Path | None = None, data_dir: Path | None = None, confidential: bool = False,
 ) -> Path:
-    """Execute and publish one notebook; return the HTML path."""
+    """Execute and publish one notebook; return the HTML path.
+
+    ``data_dir`` (default ROOT/data) is the data folder the notebook reads; ``confidential``
+    marks the page as built from real data (:mod:`compendium.publish.confidential`).
+    """
     outputs = outputs or root / "outputs"
     source = root / "notebooks" / f"{stem}.ipynb"
     if not source.exists():
@@ -284,6 +289,11 @@ def run(
     staging_rel = Path("outputs") / ".staging" / stem if outputs == root / "outputs" else None
     staging = outputs / ".staging" / stem
     values["output_dir"] = str(staging_rel or staging)
+    if data_dir is not None:  # a data folder outside the repository (make all DATA=...)
+        values["data_dir"] = str(data_dir)
+        schema = param_schemas.SCHEMAS.get(stem)
+        if schema is not None and "results_dir" in schema.model_fields:
+            values["results_dir"] = str(outputs / "results")
     param_schemas.validate(stem, values)
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
@@ -304,8 +314,11 @@ def run(
     nb = clean_metadata(nb)
     pages = list_pages(root / "notebooks")
     page = next((p for p in pages if p.stem == stem), Page(stem, stem, ""))
-    html_text = render_html(nb, page, pages, synthetic=is_synthetic(root / "data"),
+    synthetic = is_synthetic(data_dir or root / "data") and not confidential
+    html_text = render_html(nb, page, pages, synthetic=synthetic,
                             hide_code=hide_code, exporter=exporter)
+    if confidential:
+        html_text = mark_confidential(html_text)
     # Publish: the notebook's own tables, figures and results first, the page last.
     for kind in ("tables", "figures"):
         _move_tree(staging / kind / stem, outputs / kind / stem)
@@ -331,13 +344,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--root", default=".", help="project folder")
     ap.add_argument("--outputs", default=None, help="output folder (default ROOT/outputs)")
     ap.add_argument("--hide-code", action="store_true", help="publish pages without code cells")
+    ap.add_argument("--data", default=None, help="data folder (default ROOT/data)")
+    ap.add_argument("--confidential", action="store_true",
+                    help="mark the page as built from real, confidential data")
     args = ap.parse_args(argv)
     root = Path(args.root)
     outputs = Path(args.outputs) if args.outputs else None
     print(f"[compendium] running {args.notebook}", file=sys.stderr, flush=True)
     try:
         html_path = run(args.notebook, root=root, overrides=[tuple(p) for p in args.param],
-                        hide_code=args.hide_code, outputs=outputs)
+                        hide_code=args.hide_code, outputs=outputs,
+                        data_dir=Path(args.data) if args.data else None,
+                        confidential=args.confidential)
     except CompendiumError as exc:
         print(f"\n*** {args.notebook}: {exc}\n", file=sys.stderr)
         return 2
