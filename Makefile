@@ -29,13 +29,27 @@ PARAMS ?=
 HIDE_CODE ?=
 export PARAMS HIDE_CODE
 
+# DATA=/path/to/exports: run on a data folder outside the repository (the real exports);
+# the build then goes to OUT=outputs-real (ignored by git) and every page is marked
+# "REAL DATA — confidential". Without DATA: the shipped data in data/, outputs in outputs/.
+ifdef DATA
+DATA_DIR := $(DATA)
+OUT ?= outputs-real
+CONFIDENTIAL := 1
+endif
+DATA_DIR ?= data
+OUT ?= outputs
+# Options of the runner and the site step for a data or output folder other than the default.
+OUT_OPTS := $(if $(filter-out outputs,$(OUT)),--outputs $(OUT)) \
+            $(if $(filter-out data,$(DATA_DIR)),--data $(DATA_DIR)) \
+            $(if $(CONFIDENTIAL),--confidential)
+
 NOTEBOOKS := $(basename $(notdir $(wildcard notebooks/[0-9]*.ipynb)))
-PAGES := $(NOTEBOOKS:%=outputs/html/%.html)
+PAGES := $(NOTEBOOKS:%=$(OUT)/html/%.html)
 PKG_SRC := pyproject.toml $(wildcard src/compendium/*.py src/compendium/*/*.py \
            src/compendium/publish/templates/compendium/*)
 
 # The raw files of each study, generated from the declared map (compendium.data.sources).
-DATA_DIR ?= data
 include mk/sources.mk
 
 .PHONY: all help env data doctor notebooks site ops-survey idi four-cities synthesis synthetic \
@@ -76,7 +90,7 @@ lock:
 
 # ---------------------------------------------------------------- data
 ## data: validate every raw file against the data contract (re-reads only what changed)
-DATA_CHECK := outputs/.stamps/data-check
+DATA_CHECK := $(OUT)/.stamps/data-check
 READERS := $(wildcard src/compendium/data/*.py src/compendium/errors.py)
 data: $(DATA_CHECK)
 
@@ -99,37 +113,37 @@ notebooks: $(PAGES)
 # One rule for every notebook: execute with papermill, publish HTML, in one process. The
 # runner also writes outputs/notebooks/%.ipynb and the notebook's tables, figures and
 # results, each atomically, the page last (so the page is the target Make compares).
-outputs/html/%.html: notebooks/%.ipynb params/%.yaml \
-    outputs/.stamps/%.override $(DATA_DIR)/raw/dataset.yaml $(PKG_SRC) $(ENV_STAMP) | $(DATA_CHECK)
-	@$(PY) -m compendium.publish.runner $* $(PARAMS) $(if $(HIDE_CODE),--hide-code)
+$(OUT)/html/%.html: notebooks/%.ipynb params/%.yaml \
+    $(OUT)/.stamps/%.override $(DATA_DIR)/raw/dataset.yaml $(PKG_SRC) $(ENV_STAMP) | $(DATA_CHECK)
+	@$(PY) -m compendium.publish.runner $* $(PARAMS) $(if $(HIDE_CODE),--hide-code) $(OUT_OPTS)
 
 # The data each notebook reads (the data check runs first: order-only above, so a check of
 # one source never re-runs the notebooks of the others), and what the synthesis reads.
-outputs/html/01_ops_survey.html: $(NOTEBOOK_DATA_01_ops_survey)
-outputs/html/02_idi_wielkopolska.html: $(NOTEBOOK_DATA_02_idi_wielkopolska)
-outputs/html/03_four_cities.html: $(NOTEBOOK_DATA_03_four_cities)
-outputs/html/04_synthesis.html: \
-    outputs/html/02_idi_wielkopolska.html outputs/html/03_four_cities.html
+$(OUT)/html/01_ops_survey.html: $(NOTEBOOK_DATA_01_ops_survey)
+$(OUT)/html/02_idi_wielkopolska.html: $(NOTEBOOK_DATA_02_idi_wielkopolska)
+$(OUT)/html/03_four_cities.html: $(NOTEBOOK_DATA_03_four_cities)
+$(OUT)/html/04_synthesis.html: \
+    $(OUT)/html/02_idi_wielkopolska.html $(OUT)/html/03_four_cities.html
 
 # A command-line override is a dependency too: this file changes only when PARAMS does.
-outputs/.stamps/%.override: FORCE
+$(OUT)/.stamps/%.override: FORCE
 	@mkdir -p $(@D); printf '%s|%s\n' "$$PARAMS" "$$HIDE_CODE" > $@.tmp; \
 	 if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi
 
 ## ops-survey / idi / four-cities / synthesis: run one analysis (and what it needs)
-ops-survey: outputs/html/01_ops_survey.html
-idi: outputs/html/02_idi_wielkopolska.html
-four-cities: outputs/html/03_four_cities.html
-synthesis: outputs/html/04_synthesis.html
+ops-survey: $(OUT)/html/01_ops_survey.html
+idi: $(OUT)/html/02_idi_wielkopolska.html
+four-cities: $(OUT)/html/03_four_cities.html
+synthesis: $(OUT)/html/04_synthesis.html
 
 # ---------------------------------------------------------------- site
 ## site: the index page linking every analysis, figure and table
-site: outputs/html/index.html
+site: $(OUT)/html/index.html
 
 # The synthesis first: under `make -j` its chain (02 and 03, which it waits for) starts before
 # the independent 01, so the longest path is never left for last.
-outputs/html/index.html: outputs/html/04_synthesis.html $(PAGES) $(PKG_SRC)
-	@$(PY) -m compendium.publish.site --root .
+$(OUT)/html/index.html: $(OUT)/html/04_synthesis.html $(PAGES) $(PKG_SRC)
+	@$(PY) -m compendium.publish.site --root . $(OUT_OPTS)
 
 # ---------------------------------------------------------------- checks
 ## test: unit tests, the end-to-end pipeline test and the browser test (pytest)
@@ -181,4 +195,4 @@ distclean: clean
 FORCE:
 
 # Stamps and executed notebooks are real files, never intermediates to delete.
-.SECONDARY: $(NOTEBOOKS:%=outputs/.stamps/%.override)
+.SECONDARY: $(NOTEBOOKS:%=$(OUT)/.stamps/%.override)
