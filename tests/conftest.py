@@ -13,8 +13,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV = Path(sys.prefix)
-IGNORE = shutil.ignore_patterns(".venv", ".git", "outputs", "__pycache__", "*.egg-info",
-                                ".pytest_cache", ".ruff_cache", ".hypothesis")
+IGNORE = shutil.ignore_patterns(".venv", ".git", "outputs", "outputs-real", "__pycache__",
+                                "*.egg-info", ".pytest_cache", ".ruff_cache", ".hypothesis")
 
 
 @pytest.fixture(scope="session")
