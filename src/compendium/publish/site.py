@@ -77,6 +77,16 @@ def main(argv: list[str] | None = None) -> int:
     path = atomic_write_text(outputs / "html" / "index.html",
                              render_index(root, outputs, data_dir, args.confidential))
     print(f"[compendium] published {path}")
+    # The replication package: list of tables and programs, instruments, article page.
+    from compendium.publish.article import write_article
+    from compendium.publish.catalogue import write_catalogue
+    from compendium.publish.instruments import write_instruments
+
+    extra = [write_catalogue(outputs),
+             *write_instruments(root, outputs, data_dir, args.confidential),
+             write_article(root, outputs, data_dir, args.confidential)]
+    for p in extra:
+        print(f"[compendium] published {p}")
     return 0
 
 
