@@ -144,6 +144,11 @@ site: $(OUT)/html/index.html
 # the independent 01, so the longest path is never left for last.
 $(OUT)/html/index.html: $(OUT)/html/04_synthesis.html $(PAGES) $(PKG_SRC)
 	@$(PY) -m compendium.publish.site --root . $(OUT_OPTS)
+# The site step also writes the replication package's pages (article, questionnaire,
+# codebooks) and the list of tables and programs: what they read is a prerequisite too.
+$(OUT)/html/index.html: $(wildcard src/compendium/publish/templates/site/*) \
+    $(DATA_DIR)/codebooks/ops_survey.yaml $(IDI_WIELKOPOLSKA_DATA) $(FOUR_CITIES_DATA) \
+    docs/methods.md docs/references.bib CITATION.cff
 
 # ---------------------------------------------------------------- checks
 ## test: unit tests, the end-to-end pipeline test and the browser test (pytest)
