@@ -53,7 +53,7 @@ PKG_SRC := pyproject.toml $(wildcard src/compendium/*.py src/compendium/*/*.py \
 include mk/sources.mk
 
 .PHONY: all help env data doctor notebooks site ops-survey idi four-cities synthesis synthetic \
-        test test-browser browser-deps lint verify manifest bench lab lock clean distclean FORCE
+        test test-browser browser-deps lint verify manifest codecheck bench lab lock clean distclean FORCE
 
 ## all: build everything (environment, data checks, every notebook, HTML site)
 all: site
@@ -179,6 +179,10 @@ verify: all
 ## manifest: deliberately refresh outputs/MANIFEST.sha256 from the current outputs
 manifest: all
 	$(PY) -m compendium.publish.manifest write outputs
+
+## codecheck: refresh codecheck.yml (CODECHECK manifest) from the list of tables and programs
+codecheck: all
+	$(PY) -m compendium.publish.catalogue codecheck outputs > codecheck.yml
 
 ## bench: measure the pipeline (cold, no-op, incremental, floor, scale); report in outputs/bench
 bench: $(ENV_STAMP)
