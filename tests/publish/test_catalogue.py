@@ -121,3 +121,43 @@ def test_committed_codecheck_names_only_existing_outputs(built):
                 if p.is_file() and p.parts[len(out.parts)] in ("tables", "figures")
                 and p.suffix != ".svg"}
     assert expected <= set(files), "run `make codecheck`: codecheck.yml is stale"
+
+
+def test_readme_names_the_locked_versions():
+    import re
+
+    readme = (ROOT / "README.md").read_text("utf-8")
+    block = readme.split("<!-- requirements:start -->")[1].split("<!-- requirements:end -->")[0]
+    lock = dict(re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)", (ROOT / "requirements.txt")
+                           .read_text("utf-8"), re.M))
+    named = re.findall(r"([a-z][a-z0-9-]+) (\d[\w.]*)", block)
+    assert len(named) >= 5
+    for name, version in named:
+        assert lock.get(name) == version.rstrip("."), f"README says {name} {version}"
+
+
+def test_replace_block_needs_markers():
+    from compendium.publish.catalogue import replace_block
+
+    text = "a\n<!-- x:start -->\nold\n<!-- x:end -->\nb\n"
+    assert replace_block(text, "x", "new") == "a\n<!-- x:start -->\nnew\n<!-- x:end -->\nb\n"
+    with pytest.raises(ValueError, match="no <!-- y:start -->"):
+        replace_block(text, "y", "new")
+
+
+@pytest.mark.slow
+def test_readme_lists_every_table_and_figure(built):
+    readme = (ROOT / "README.md").read_text("utf-8")
+    block = readme.split("<!-- tables-and-programs:start -->")[1].split(
+        "<!-- tables-and-programs:end -->")[0]
+    listed = set(re_find(r"`(outputs/[^`]+)`", block))
+    out = built / "outputs"
+    on_disk = {f"outputs/{p.relative_to(out).as_posix()}" for kind in ("tables", "figures")
+               for p in (out / kind).rglob("*") if p.is_file() and p.suffix != ".svg"}
+    assert listed == on_disk, "run `make codecheck` to refresh the README's list"
+
+
+def re_find(pattern: str, text: str) -> list[str]:
+    import re
+
+    return re.findall(pattern, text)

@@ -153,6 +153,51 @@ def codecheck_manifest(rows: list[Output], prefix: str = "outputs",
     return head + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100)
 
 
+#: The packages whose pinned versions the README names (the rest are in the lock).
+KEY_PACKAGES = ("papermill", "nbconvert", "pandas", "numpy", "scipy", "statsmodels",
+                "pingouin", "scikit-learn", "krippendorff", "matplotlib", "seaborn", "pandera")
+
+
+def requirements_block(lock: Path) -> str:
+    """Markdown: the key packages' pins from the lock (``requirements.txt``)."""
+    pins = dict(re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)", lock.read_text(encoding="utf-8"), re.M))
+    pins = {k.lower(): v for k, v in pins.items()}
+    listed = ", ".join(f"{name} {pins[name]}" for name in KEY_PACKAGES if name in pins)
+    return (f"Pinned in `requirements.txt` ({len(pins)} packages, every one with `==`); "
+            f"the key ones: {listed}.")
+
+
+def tables_block(rows: list[Output]) -> str:
+    """Markdown table: every table and figure (PNG; the SVG twin is beside it) -> program."""
+    lines = ["| output | program | section | cell | confidential data |",
+             "|---|---|---|---|---|"]
+    for r in rows:
+        if r.output_file.endswith(".svg"):
+            continue
+        section = r.section.replace("|", "\\|")
+        lines.append(f"| `outputs/{r.output_file}` | `{r.notebook}` | {section} | {r.cell} "
+                     f"| {r.needs_confidential_data} |")
+    return "\n".join(lines)
+
+
+def replace_block(text: str, name: str, body: str) -> str:
+    """``text`` with the lines between ``<!-- name:start -->`` and ``<!-- name:end -->``
+    replaced by ``body``; ValueError when the markers are missing."""
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    i, j = text.find(start), text.find(end)
+    if i < 0 or j < i:
+        raise ValueError(f"README has no {start} ... {end} block")
+    return text[: i + len(start)] + "\n" + body + "\n" + text[j:]
+
+
+def refresh_readme(readme: Path, outputs: Path, lock: Path) -> Path:
+    """Rewrite the README's generated blocks (packages, list of tables and programs)."""
+    text = readme.read_text(encoding="utf-8")
+    text = replace_block(text, "requirements", requirements_block(lock))
+    text = replace_block(text, "tables-and-programs", tables_block(catalogue(outputs)))
+    return atomic_write_text(readme, text)
+
+
 def write_catalogue(outputs: Path) -> Path:
     """Write ``<outputs>/manifest/tables_and_programs.csv``; return its path."""
     return atomic_write_text(outputs / CATALOGUE, to_csv(catalogue(outputs)))
@@ -161,13 +206,16 @@ def write_catalogue(outputs: Path) -> Path:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m compendium.publish.catalogue",
                                  description="The list of tables and programs; codecheck.yml.")
-    ap.add_argument("what", choices=["csv", "codecheck"])
+    ap.add_argument("what", choices=["csv", "codecheck", "readme"])
     ap.add_argument("outputs", nargs="?", default="outputs")
     ap.add_argument("--citation", default="CITATION.cff", help="the paper's CITATION.cff")
     args = ap.parse_args(argv)
     outputs = Path(args.outputs)
     if args.what == "csv":
         print(f"[compendium] published {write_catalogue(outputs)}")
+    elif args.what == "readme":
+        path = refresh_readme(Path("README.md"), outputs, Path("requirements.txt"))
+        print(f"[compendium] refreshed {path}")
     else:
         print(codecheck_manifest(catalogue(outputs), prefix=outputs.as_posix(),
                                  citation=Path(args.citation)), end="")
