@@ -180,9 +180,10 @@ verify: all
 manifest: all
 	$(PY) -m compendium.publish.manifest write outputs
 
-## codecheck: refresh codecheck.yml (CODECHECK manifest) from the list of tables and programs
+## codecheck: refresh codecheck.yml and the README's generated sections from the build
 codecheck: all
 	$(PY) -m compendium.publish.catalogue codecheck outputs > codecheck.yml
+	$(PY) -m compendium.publish.catalogue readme outputs
 
 ## bench: measure the pipeline (cold, no-op, incremental, floor, scale); report in outputs/bench
 bench: $(ENV_STAMP)
