@@ -132,3 +132,26 @@ def test_bad_marker(project_root, tmp_path, text, problem):
     f = {f.name: f for f in diagnose(data)}["dataset/marker"]
     assert f.status == MALFORMED and f.fails
     assert problem in f.line()
+
+
+def _rewrite_cawi_header(data: Path, edit) -> None:
+    path = data / "raw/ops_survey/cawi_limesurvey.csv"
+    raw = path.read_bytes().decode("utf-8-sig")
+    head, _, rest = raw.partition("\r\n")
+    path.write_bytes(("\ufeff" + edit(head) + "\r\n" + rest).encode("utf-8"))
+
+
+def test_limesurvey_with_question_texts_as_headers(project_root, tmp_path):
+    data = _copy_data(project_root, tmp_path)
+    _rewrite_cawi_header(data, lambda h: h.replace(
+        '"Q1"', '"What is your position in the social assistance centre?"'))
+    f = {f.name: f for f in diagnose(data)}["ops_survey/cawi"]
+    assert f.status == FOREIGN and f.fails
+    assert "question texts" in f.producer and "question codes as headers" in f.advice
+
+
+def test_limesurvey_with_comma_separator(project_root, tmp_path):
+    data = _copy_data(project_root, tmp_path)
+    _rewrite_cawi_header(data, lambda h: h.replace(";", ","))
+    f = {f.name: f for f in diagnose(data)}["ops_survey/cawi"]
+    assert f.status == FOREIGN and "separator ','" in f.detail
