@@ -8,6 +8,7 @@ nothing typed may take their place); on the built site, the results JSON files, 
 
 from __future__ import annotations
 
+import base64
 import html
 import json
 import re
@@ -89,15 +90,18 @@ def test_built_article_links_every_finding_and_figure_to_a_cell(built):
     assert parsed.findings == expected
     figures = [src for tag, src in parsed.links if tag == "img"]
     assert 3 <= len(figures) <= 5
-    for src in figures:
-        assert (page_path.parent / src).is_file(), src
+    pngs = {p.read_bytes() for p in (out / "figures").rglob("*.png")}
+    for src in figures:  # embedded (the pages allow data: images only): a published PNG
+        assert src.startswith("data:image/png;base64,")
+        assert base64.b64decode(src.split(",", 1)[1]) in pngs
     cell_links = [h for tag, h in parsed.links if tag == "a" and "#cell-id=" in h]
     assert len(cell_links) >= len(expected) + len(figures)
     for href in [h for tag, h in parsed.links if tag == "a"]:
         target, _, anchor = href.partition("#")
-        assert (page_path.parent / target).exists(), href
+        target_path = page_path.parent / target if target else page_path
+        assert target_path.exists(), href
         if anchor:
-            assert f'id="{anchor}"' in (page_path.parent / target).read_text("utf-8"), href
+            assert f'id="{anchor}"' in target_path.read_text("utf-8"), href
     assert 'href="../../docs/methods.md"' in page
     assert "Synthetic data." in page
 

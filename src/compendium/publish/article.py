@@ -12,6 +12,7 @@ the bibliography from ``docs/references.bib``; the data-set statement from
 
 from __future__ import annotations
 
+import base64
 import html
 import json
 import re
@@ -45,7 +46,8 @@ class Study:
 class KeyFigure:
     """A figure of the article: image, caption and the cell that drew it."""
 
-    src: str
+    src: str  # the PNG as a data: URI (the pages' Content-Security-Policy allows no other)
+    file: str  # the published PNG, relative to the page
     caption: str
     href: str
 
@@ -104,7 +106,9 @@ def key_figures(outputs: Path, limit: int = MAX_FIGURES) -> list[KeyFigure]:
     for stem, row in sorted(first.items()):
         caption = figure_caption(outputs / "notebooks" / f"{stem}.ipynb", row.cell)
         caption = re.sub(r"^Figure \d+\.\s*", "", caption)
-        out.append(KeyFigure(f"../{row.output_file}", caption, row.anchor.removeprefix("html/")))
+        png = base64.b64encode((outputs / row.output_file).read_bytes()).decode("ascii")
+        out.append(KeyFigure(f"data:image/png;base64,{png}", f"../{row.output_file}", caption,
+                             row.anchor.removeprefix("html/")))
     return out[:limit]
 
 
@@ -171,6 +175,9 @@ def render_article(root: Path, outputs: Path, data_dir: Path | None = None,
         data_kind="real" if confidential else str(data.get("kind", "real")),
         data_note=str(data.get("note", "")),
     )
+    from compendium.publish.runner import add_toc
+
+    page = add_toc(page)
     return mark_confidential(page) if confidential else page
 
 

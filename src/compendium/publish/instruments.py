@@ -42,10 +42,15 @@ def environment(data_dir: Path | None = None, confidential: bool = False) -> jin
                              autoescape=True, keep_trailing_newline=True,
                              undefined=jinja2.StrictUndefined)
     info = dataset_info(data_dir) if data_dir is not None else {}
+    try:  # the site's Content-Security-Policy, where the render module declares it
+        from compendium.publish.render import CSP  # type: ignore[import-not-found]
+    except ImportError:
+        CSP = None  # noqa: N806
     env.globals.update(
         css=(TEMPLATES / "compendium" / "compendium.css").read_text(encoding="utf-8"),
         synthetic=info.get("kind") == "synthetic" and not confidential,
         synthetic_note=str(info.get("note", "")),
+        csp=CSP,
     )
     return env
 
@@ -208,6 +213,9 @@ def write_instruments(root: Path, outputs: Path, data_dir: Path | None = None,
         files_of("ops_survey", data_dir)["codebook"], env)}
     for source in INTERVIEW_STUDIES:
         pages[f"codebook_{source}.html"] = render_codebook(source, data_dir, outputs, env)
+    from compendium.publish.runner import add_toc
+
+    pages = {name: add_toc(text) for name, text in pages.items()}
     return [atomic_write_text(outputs / "html" / name,
                               mark_confidential(text) if confidential else text)
             for name, text in pages.items()]
