@@ -65,6 +65,7 @@ help: ## list targets and parameters
 	@echo
 	@echo "Variables: PARAMS=\"-p name value ...\" (override notebook parameters for one run),"
 	@echo "           HIDE_CODE=1 (publish pages without code), VENV=$(VENV), PYTHON=$(PYTHON)"
+	@echo "           DATA=/path (exports outside the repository: build into OUT=outputs-real, marked confidential)"
 	@if [ -x $(PY) ]; then $(PY) -m compendium.publish.params; else \
 	  echo "(run 'make env' to list every notebook's parameters)"; fi
 
@@ -194,9 +195,9 @@ lab: $(ENV_STAMP)
 	$(VENV)/bin/jupyter lab --notebook-dir=.
 
 # ---------------------------------------------------------------- housekeeping
-## clean: delete everything generated under outputs/ (the manifest stays)
+## clean: delete everything generated under outputs/ (the manifest stays); with DATA=...: outputs-real/
 clean:
-	find outputs -mindepth 1 -maxdepth 1 ! -name MANIFEST.sha256 ! -name README.md -exec rm -rf {} +
+	test ! -d $(OUT) || find $(OUT) -mindepth 1 -maxdepth 1 ! -name MANIFEST.sha256 ! -name README.md -exec rm -rf {} +
 
 ## distclean: clean, and delete the environment
 distclean: clean
