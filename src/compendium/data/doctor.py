@@ -130,8 +130,9 @@ def xlsx_producer(path: Path) -> tuple[str, list[str]]:
     return app, header
 
 
-def qdpx_origin(path: Path) -> str:
-    """``Project/@origin`` of a REFI-QDA project ("" when absent)."""
+def qdpx_origin(path: Path) -> tuple[str, str]:
+    """``Project/@origin`` of a REFI-QDA project ("" when absent) and the QDA-XML version
+    of its namespace (``urn:QDA-XML:project:1.0`` gives "1.0")."""
     if not zipfile.is_zipfile(path):
         raise _NotFormat("not a REFI-QDA project (not a zip archive)")
     with zipfile.ZipFile(path) as zf:
@@ -139,8 +140,9 @@ def qdpx_origin(path: Path) -> str:
         if not qde:
             raise _NotFormat("the zip holds no project.qde")
         for _event, elem in ET.iterparse(zf.open(qde[0]), events=("start",)):
-            return elem.get("origin", "")
-    return ""
+            ns = elem.tag[1:].split("}", 1)[0] if elem.tag.startswith("{") else ""
+            return elem.get("origin", ""), ns.rsplit(":", 1)[-1] if ns else "?"
+    return "", "?"
 
 
 class _NotFormat(Exception):
@@ -169,15 +171,16 @@ def _producer(f: RawFile, path: Path) -> tuple[str, str]:
                     f"lacks the fixed Dedoose column(s) {lacking}")
         return f"Dedoose {what} export{made}", ""
     if f.role == "qdpx":
-        origin = qdpx_origin(path)
+        origin, version = qdpx_origin(path)
+        what = f"REFI-QDA project (QDA-XML {version})"
         if not origin:
-            return "REFI-QDA project (no Project/@origin)", ""
+            return f"{what}, no Project/@origin", ""
         if origin.startswith("NVivo"):
-            return (f"REFI-QDA project from {origin}",
+            return (f"{what} from {origin}",
                     "NVivo counts offsets in UTF-16 units with CRLF as two; "
                     "the reader counts characters")
         known = any(origin.startswith(p) for p in QDPX_PRODUCERS)
-        return f"REFI-QDA project from {origin}" + ("" if known else " (unknown producer)"), ""
+        return f"{what} from {origin}" + ("" if known else " (unknown producer)"), ""
     return "YAML", ""
 
 
