@@ -19,7 +19,9 @@ producer, or a cross-file disagreement), 0 otherwise.
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
+import warnings
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -145,6 +147,14 @@ def qdpx_origin(path: Path) -> tuple[str, str]:
     return "", "?"
 
 
+def producer_aware_qdpx() -> bool:
+    """Does the REFI-QDA reader choose the offset convention by producer (and so read
+    NVivo's UTF-16 offsets)? Then no producer is foreign to it."""
+    from compendium.data import qdpx
+
+    return hasattr(qdpx, "read_qdpx_report")
+
+
 class _NotFormat(Exception):
     """The file is not of the expected format at all."""
 
@@ -175,7 +185,7 @@ def _producer(f: RawFile, path: Path) -> tuple[str, str]:
         what = f"REFI-QDA project (QDA-XML {version})"
         if not origin:
             return f"{what}, no Project/@origin", ""
-        if origin.startswith("NVivo"):
+        if origin.startswith("NVivo") and not producer_aware_qdpx():
             return (f"{what} from {origin}",
                     "NVivo counts offsets in UTF-16 units with CRLF as two; "
                     "the reader counts characters")
@@ -200,13 +210,19 @@ def read_role(role: str, files: dict[str, Path]) -> Any:
 
         return read_dedoose_codes(path) if role == "codes" else read_dedoose(path, files["codes"])
     if role == "qdpx":
-        from compendium.data.qdpx import read_qdpx
+        from compendium.data import qdpx
 
-        return read_qdpx(path)
-    from compendium.data.survey import read_cawi, read_papi
+        return qdpx.read_qdpx(path)
+    if role in ("cawi", "papi"):
+        from compendium.data.survey import read_cawi, read_papi
 
-    reader = {"cawi": read_cawi, "papi": read_papi}[role]
-    return reader(path, load_codebook(files["codebook"]))
+        reader = {"cawi": read_cawi, "papi": read_papi}[role]
+        return reader(path, load_codebook(files["codebook"]))
+    # a role declared later: its declared reader, called with the file alone
+    declared = next(f.reader for f in RAW_FILES if f.role == role and Path(f.path).name
+                    == path.name)
+    module, _, func = declared.rpartition(".")
+    return getattr(importlib.import_module(module), func)(path)
 
 
 def check_file(f: RawFile, data_dir: Path, results: dict[str, Any],
@@ -235,10 +251,14 @@ def check_file(f: RawFile, data_dir: Path, results: dict[str, Any],
                        f"fix {f.source}/{prereq} first", f.required)
     files = {r.role: data_dir / r.path for r in RAW_FILES if r.source == f.source}
     try:
-        results[name] = read_role(f.role, files)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            results[name] = read_role(f.role, files)
     except (CompendiumError, FileNotFoundError, ValueError, KeyError) as exc:
         return Finding(name, f.path, MALFORMED, producer, str(exc), advice, f.required)
-    return Finding(name, f.path, FOUND, producer, _summary(results[name]), required=f.required)
+    notes = [_summary(results[name])] + [f"warning: {w.message}" for w in caught]
+    return Finding(name, f.path, FOUND, producer, "; ".join(n for n in notes if n),
+                   required=f.required)
 
 
 def _summary(result: Any) -> str:
