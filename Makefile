@@ -39,13 +39,27 @@ override PARAMS := $(value PARAMS)
 override HIDE_CODE := $(value HIDE_CODE)
 export PARAMS HIDE_CODE
 
+# DATA=/path/to/exports: run on a data folder outside the repository (the real exports);
+# the build then goes to OUT=outputs-real (ignored by git) and every page is marked
+# "REAL DATA — confidential". Without DATA: the shipped data in data/, outputs in outputs/.
+ifdef DATA
+DATA_DIR := $(DATA)
+OUT ?= outputs-real
+CONFIDENTIAL := 1
+endif
+DATA_DIR ?= data
+OUT ?= outputs
+# Options of the runner and the site step for a data or output folder other than the default.
+OUT_OPTS := $(if $(filter-out outputs,$(OUT)),--outputs $(OUT)) \
+            $(if $(filter-out data,$(DATA_DIR)),--data $(DATA_DIR)) \
+            $(if $(CONFIDENTIAL),--confidential)
+
 NOTEBOOKS := $(basename $(notdir $(wildcard notebooks/[0-9]*.ipynb)))
-PAGES := $(NOTEBOOKS:%=outputs/html/%.html)
+PAGES := $(NOTEBOOKS:%=$(OUT)/html/%.html)
 PKG_SRC := pyproject.toml $(wildcard src/compendium/*.py src/compendium/*/*.py \
            src/compendium/publish/templates/compendium/*)
 
 # The raw files of each study, generated from the declared map (compendium.data.sources).
-DATA_DIR ?= data
 include mk/sources.mk
 
 # ---------------------------------------------------------------- one build at a time
@@ -58,8 +72,8 @@ include mk/sources.mk
 BUILD_GOALS := all data notebooks site ops-survey idi four-cities synthesis verify manifest \
                clean distclean synthetic
 ifeq ($(MAKE_RESTARTS)$(filter $(CURDIR),$(COMPENDIUM_BUILD_LOCK_HELD)),)
-ifneq ($(filter $(BUILD_GOALS) outputs/%,$(or $(MAKECMDGOALS),$(.DEFAULT_GOAL))),)
-BUILD_LOCK := $(shell $(PYTHON) src/compendium/publish/buildlock.py outputs $$PPID)
+ifneq ($(filter $(BUILD_GOALS) $(OUT)/%,$(or $(MAKECMDGOALS),$(.DEFAULT_GOAL))),)
+BUILD_LOCK := $(shell $(PYTHON) src/compendium/publish/buildlock.py $(OUT) $$PPID)
 ifneq ($(.SHELLSTATUS),0)
 $(error [compendium] $(or $(BUILD_LOCK),could not take the build lock with $(PYTHON)))
 endif
@@ -68,8 +82,8 @@ endif
 endif
 
 .PHONY: all help env data notebooks site ops-survey idi four-cities synthesis synthetic \
-        test test-fast test-browser browser-deps lint verify manifest bench lab lock codemeta \
-        clean distclean FORCE preflight
+        test test-fast test-browser browser-deps lint verify manifest codecheck bench lab lock \
+        codemeta clean distclean doctor FORCE preflight
 
 ## all: build everything (environment, data checks, every notebook, HTML site)
 all: site
@@ -81,6 +95,7 @@ help: ## list targets and parameters
 	@echo
 	@echo "Variables: PARAMS=\"-p name value ...\" (override notebook parameters for one run),"
 	@echo "           HIDE_CODE=1 (publish pages without code), VENV=$(VENV), PYTHON=$(PYTHON)"
+	@echo "           DATA=/path (exports outside the repository: build into OUT=outputs-real, marked confidential)"
 	@if [ -x $(PY) ]; then $(PY) -m compendium.publish.params; else \
 	  echo "(run 'make env' to list every notebook's parameters)"; fi
 
@@ -135,7 +150,7 @@ codemeta: | $(ENV_STAMP)
 
 # ---------------------------------------------------------------- data
 ## data: validate every raw file against the data contract (re-reads only what changed)
-DATA_CHECK := outputs/.stamps/data-check
+DATA_CHECK := $(OUT)/.stamps/data-check
 READERS := $(wildcard src/compendium/data/*.py src/compendium/errors.py)
 data: $(DATA_CHECK)
 
@@ -143,6 +158,10 @@ data: $(DATA_CHECK)
 $(DATA_CHECK): $(RAW_DATA) $(READERS) $(ENV_STAMP) | preflight
 	@$(PY) -m compendium.data.datacheck $(DATA_DIR) $(if $(filter-out $(RAW_DATA),$?),,--changed $?)
 	@mkdir -p $(@D) && touch $@
+
+## doctor: check a folder of exports before a run (DATA=/path; one line per source, writes nothing)
+doctor: | $(ENV_STAMP)
+	@$(PY) -m compendium.data.doctor $(DATA_DIR)
 
 ## synthetic: regenerate the synthetic raw files from data/calibration (byte-identical)
 synthetic: | $(ENV_STAMP)
@@ -166,10 +185,10 @@ RUN_NOTEBOOKS = $(sort $(foreach g,$(or $(MAKECMDGOALS),all),\
 # Before any work: PARAMS is checked against every notebook this call runs, and the whole run
 # is refused, changing nothing, if one of them rejects it. It also writes each notebook's
 # override stamp (the overrides that notebook receives), so exactly those notebooks rerun.
-PARAMS_FILES_OK := outputs/.stamps/params-files
+PARAMS_FILES_OK := $(OUT)/.stamps/params-files
 preflight: $(PARAMS_FILES_OK) | $(ENV_STAMP)
 	@if [ -n "$$PARAMS" ]; then $(PY) -m compendium.publish.preflight \
-	  $(RUN_NOTEBOOKS) $(if $(HIDE_CODE),--hide-code); fi
+	  $(RUN_NOTEBOOKS) --outputs $(OUT) $(if $(HIDE_CODE),--hide-code); fi
 
 # The params/*.yaml files too, every notebook's, whenever one of them (or the schemas) changes:
 # a bad value in one file stops the build before any notebook runs.
@@ -180,39 +199,45 @@ $(PARAMS_FILES_OK): $(NOTEBOOKS:%=params/%.yaml) src/compendium/publish/params.p
 # One rule for every notebook: execute with papermill, publish HTML, in one process. The
 # runner also writes outputs/notebooks/%.ipynb and the notebook's tables, figures and
 # results, each atomically, the page last (so the page is the target Make compares).
-outputs/html/%.html: notebooks/%.ipynb params/%.yaml \
-    outputs/.stamps/%.override $(DATA_DIR)/raw/dataset.yaml $(PKG_SRC) $(ENV_STAMP) \
+$(OUT)/html/%.html: notebooks/%.ipynb params/%.yaml \
+    $(OUT)/.stamps/%.override $(DATA_DIR)/raw/dataset.yaml $(PKG_SRC) $(ENV_STAMP) \
     | $(DATA_CHECK) preflight
-	@$(PY) -m compendium.publish.runner $* --params-from-env $(if $(HIDE_CODE),--hide-code)
+	@$(PY) -m compendium.publish.runner $* --params-from-env $(if $(HIDE_CODE),--hide-code) \
+	  $(OUT_OPTS)
 
 # The data each notebook reads (the data check runs first: order-only above, so a check of
 # one source never re-runs the notebooks of the others), and what the synthesis reads.
-outputs/html/01_ops_survey.html: $(NOTEBOOK_DATA_01_ops_survey)
-outputs/html/02_idi_wielkopolska.html: $(NOTEBOOK_DATA_02_idi_wielkopolska)
-outputs/html/03_four_cities.html: $(NOTEBOOK_DATA_03_four_cities)
-outputs/html/04_synthesis.html: \
-    outputs/html/02_idi_wielkopolska.html outputs/html/03_four_cities.html
+$(OUT)/html/01_ops_survey.html: $(NOTEBOOK_DATA_01_ops_survey)
+$(OUT)/html/02_idi_wielkopolska.html: $(NOTEBOOK_DATA_02_idi_wielkopolska)
+$(OUT)/html/03_four_cities.html: $(NOTEBOOK_DATA_03_four_cities)
+$(OUT)/html/04_synthesis.html: \
+    $(OUT)/html/02_idi_wielkopolska.html $(OUT)/html/03_four_cities.html
 
 # A command-line override is a dependency too: this file changes only when the overrides a
 # notebook receives do (written by preflight when PARAMS is set, here when it is not).
-outputs/.stamps/%.override: FORCE | preflight
+$(OUT)/.stamps/%.override: FORCE | preflight
 	@[ -n "$$PARAMS" ] || { mkdir -p $(@D); printf '|%s\n' "$${HIDE_CODE:+1}" > $@.tmp; \
 	 if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi; }
 
 ## ops-survey / idi / four-cities / synthesis: run one analysis (and what it needs)
-ops-survey: outputs/html/01_ops_survey.html
-idi: outputs/html/02_idi_wielkopolska.html
-four-cities: outputs/html/03_four_cities.html
-synthesis: outputs/html/04_synthesis.html
+ops-survey: $(OUT)/html/01_ops_survey.html
+idi: $(OUT)/html/02_idi_wielkopolska.html
+four-cities: $(OUT)/html/03_four_cities.html
+synthesis: $(OUT)/html/04_synthesis.html
 
 # ---------------------------------------------------------------- site
 ## site: the index page linking every analysis, figure and table
-site: outputs/html/index.html
+site: $(OUT)/html/index.html
 
 # The synthesis first: under `make -j` its chain (02 and 03, which it waits for) starts before
 # the independent 01, so the longest path is never left for last.
-outputs/html/index.html: outputs/html/04_synthesis.html $(PAGES) $(PKG_SRC)
-	@$(PY) -m compendium.publish.site --root .
+$(OUT)/html/index.html: $(OUT)/html/04_synthesis.html $(PAGES) $(PKG_SRC)
+	@$(PY) -m compendium.publish.site --root . $(OUT_OPTS)
+# The site step also writes the replication package's pages (article, questionnaire,
+# codebooks) and the list of tables and programs: what they read is a prerequisite too.
+$(OUT)/html/index.html: $(wildcard src/compendium/publish/templates/site/*) \
+    $(DATA_DIR)/codebooks/ops_survey.yaml $(IDI_WIELKOPOLSKA_DATA) $(FOUR_CITIES_DATA) \
+    docs/methods.md docs/references.bib CITATION.cff
 
 # ---------------------------------------------------------------- checks
 ## test: every test (unit, end-to-end pipeline, Lab, browser), the 15 slowest listed
@@ -250,6 +275,11 @@ verify: all
 manifest: all
 	$(PY) -m compendium.publish.manifest write outputs
 
+## codecheck: refresh codecheck.yml and the README's generated sections from the build
+codecheck: all
+	$(PY) -m compendium.publish.catalogue codecheck outputs > codecheck.yml
+	$(PY) -m compendium.publish.catalogue readme outputs
+
 ## bench: measure the pipeline (cold, no-op, incremental, floor, scale); report in outputs/bench
 bench: $(ENV_STAMP)
 	$(PY) benchmarks/pipeline.py
@@ -261,10 +291,10 @@ lab: $(LAB_STAMP)
 	  $(LAB_ARGS)
 
 # ---------------------------------------------------------------- housekeeping
-## clean: delete everything generated under outputs/ (the manifest stays)
+## clean: delete everything generated under outputs/ (the manifest stays); with DATA=...: outputs-real/
 clean:
-	find outputs -mindepth 1 -maxdepth 1 ! -name MANIFEST.sha256 ! -name README.md \
-	  ! -name .build.lock -exec rm -rf {} +
+	test ! -d $(OUT) || find $(OUT) -mindepth 1 -maxdepth 1 ! -name MANIFEST.sha256 \
+	  ! -name README.md ! -name .build.lock -exec rm -rf {} +
 
 ## distclean: clean, and delete the environment
 distclean: clean
@@ -273,4 +303,4 @@ distclean: clean
 FORCE:
 
 # Stamps and executed notebooks are real files, never intermediates to delete.
-.SECONDARY: $(NOTEBOOKS:%=outputs/.stamps/%.override)
+.SECONDARY: $(NOTEBOOKS:%=$(OUT)/.stamps/%.override)

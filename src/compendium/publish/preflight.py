@@ -62,13 +62,14 @@ def main(argv: list[str] | None = None) -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("notebook", nargs="+", help="the notebooks this run executes")
     ap.add_argument("--root", default=".", help="project folder")
+    ap.add_argument("--outputs", default="outputs", help="output folder (its .stamps/)")
     ap.add_argument("--hide-code", action="store_true", help="pages without code cells")
     ap.add_argument("--no-stamps", action="store_true", help="check only, write nothing")
     args = ap.parse_args(argv)
     root = Path(args.root)
     try:
         preflight(root, args.notebook, os.environ.get("PARAMS", ""), hide_code=args.hide_code,
-                  stamps=None if args.no_stamps else root / "outputs" / ".stamps")
+                  stamps=None if args.no_stamps else root / args.outputs / ".stamps")
     except CompendiumError as exc:
         what = "PARAMS" if os.environ.get("PARAMS") else "a params/*.yaml file"
         print(f"\n*** {what} refused, nothing was run or changed: {exc}\n", file=sys.stderr)

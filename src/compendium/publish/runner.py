@@ -43,6 +43,7 @@ import yaml
 from compendium.artifacts import atomic_write_text
 from compendium.errors import CompendiumError, ParameterError
 from compendium.publish import params as param_schemas
+from compendium.publish.confidential import mark_confidential
 from compendium.publish.provenance import is_synthetic
 
 if TYPE_CHECKING:  # imported where used: the kernel starts before this process needs it
@@ -304,9 +305,13 @@ def publish_lock(outputs: Path, stem: str) -> Iterator[None]:
 
 def run(
     stem: str, *, root: Path, overrides: list[tuple[str, str]], hide_code: bool = False,
-    outputs: Path | None = None,
+    outputs: Path | None = None, data_dir: Path | None = None, confidential: bool = False,
 ) -> Path:
-    """Execute and publish one notebook; return the HTML path."""
+    """Execute and publish one notebook; return the HTML path.
+
+    ``data_dir`` (default ROOT/data) is the data folder the notebook reads; ``confidential``
+    marks the page as built from real data (:mod:`compendium.publish.confidential`).
+    """
     outputs = outputs or root / "outputs"
     source = root / "notebooks" / f"{stem}.ipynb"
     if not source.exists():
@@ -314,6 +319,11 @@ def run(
                              allowed=[p.stem for p in list_pages(root / "notebooks")])
     values = load_parameters(root / "params" / f"{stem}.yaml", overrides)
     values["output_dir"] = "outputs"
+    if data_dir is not None:  # a data folder outside the repository (make all DATA=...)
+        values["data_dir"] = str(data_dir)
+        schema = param_schemas.SCHEMAS.get(stem)
+        if schema is not None and "results_dir" in schema.model_fields:
+            values["results_dir"] = str(outputs / "results")
     param_schemas.validate(stem, values)
     # A staging folder of this run's own: two runs never share (or delete) each other's files.
     (outputs / ".staging").mkdir(parents=True, exist_ok=True)
@@ -323,7 +333,7 @@ def run(
     try:
         fcntl.flock(alive, fcntl.LOCK_EX)  # "this run is alive"; the kernel drops it on death
         return _run_in(stem, source, values, staging, root=root, outputs=outputs,
-                       hide_code=hide_code)
+                       hide_code=hide_code, data_dir=data_dir, confidential=confidential)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
         os.close(alive)
@@ -355,7 +365,7 @@ def sweep_staging(staging_root: Path, stem: str) -> list[Path]:
 
 def _run_in(
     stem: str, source: Path, values: dict[str, Any], staging: Path, *, root: Path,
-    outputs: Path, hide_code: bool,
+    outputs: Path, hide_code: bool, data_dir: Path | None = None, confidential: bool = False,
 ) -> Path:
     """Execute ``source`` into ``staging``, then publish it into ``outputs``."""
     in_root = outputs == root / "outputs"
@@ -380,8 +390,11 @@ def _run_in(
     nb = clean_metadata(publish_paths(nb, staged_name, final_name))
     pages = list_pages(root / "notebooks")
     page = next((p for p in pages if p.stem == stem), Page(stem, stem, ""))
-    html_text = render_html(nb, page, pages, synthetic=is_synthetic(root / "data"),
+    synthetic = is_synthetic(data_dir or root / "data") and not confidential
+    html_text = render_html(nb, page, pages, synthetic=synthetic,
                             hide_code=hide_code, exporter=exporter)
+    if confidential:
+        html_text = mark_confidential(html_text)
     import nbformat
 
     # Publish: the notebook's own tables, figures and results first, the page last.
@@ -417,6 +430,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--root", default=".", help="project folder")
     ap.add_argument("--outputs", default=None, help="output folder (default ROOT/outputs)")
     ap.add_argument("--hide-code", action="store_true", help="publish pages without code cells")
+    ap.add_argument("--data", default=None, help="data folder (default ROOT/data)")
+    ap.add_argument("--confidential", action="store_true",
+                    help="mark the page as built from real, confidential data")
     args = ap.parse_args(argv)
     root = Path(args.root)
     outputs = Path(args.outputs) if args.outputs else None
@@ -426,7 +442,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         overrides = env_overrides(stem) if args.params_from_env else []
         html_path = run(stem, root=root, overrides=overrides + [tuple(p) for p in args.param],
-                        hide_code=args.hide_code, outputs=outputs)
+                        hide_code=args.hide_code, outputs=outputs,
+                        data_dir=Path(args.data) if args.data else None,
+                        confidential=args.confidential)
     except CompendiumError as exc:
         print(f"\n*** {stem}: {exc}\n", file=sys.stderr)
         return 2
