@@ -35,8 +35,8 @@ from pathlib import Path
 #: The checkout under test.
 ROOT = Path(__file__).resolve().parents[1]
 #: Left out of a copy at the project's top level.
-SKIP_TOP = frozenset({".venv", ".git", "outputs", "outputs-real", ".pytest_cache", ".ruff_cache", ".hypothesis",
-                      ".mypy_cache"})
+SKIP_TOP = frozenset({".venv", ".git", "outputs", "outputs-real", ".pytest_cache",
+                      ".ruff_cache", ".hypothesis", ".mypy_cache"})
 #: Left out of a copy at any depth (besides ``*.egg-info``).
 SKIP_ANY = frozenset({"__pycache__", ".ipynb_checkpoints"})
 #: Committed files under ``outputs/`` that a copy keeps.
