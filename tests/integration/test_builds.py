@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from conftest import VENV, make, ran
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def project(built, tmp_path_factory) -> Path:
@@ -66,7 +68,7 @@ def test_params_with_a_shell_payload_runs_nothing(project, payload):
 
 
 def test_an_override_goes_only_to_the_notebooks_that_have_it(project):
-    res = make(project, "all", "PARAMS=-p seed 7")
+    res = make(project, "all", "PARAMS=-p quotes_per_cell 2")
     assert sorted(ran(res)) == ["02_idi_wielkopolska", "03_four_cities", "04_synthesis"]
     res = make(project, "all")  # back to the defaults: the same three, not 01
     assert sorted(ran(res)) == ["02_idi_wielkopolska", "03_four_cities", "04_synthesis"]

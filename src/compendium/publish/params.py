@@ -81,6 +81,23 @@ class _Params(BaseModel):
         False, description=f"allow min_cell below {MIN_CELL_FLOOR}; pages get a red banner"
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _dirs_from_project_root(cls, data: Any) -> Any:
+        """Relative ``*_dir`` values (defaults too) mean the project root's, whatever the cwd.
+
+        A notebook in JupyterLab runs in ``notebooks/``; ``compendium.paths.from_root`` turns
+        ``"data"`` into ``"../data"`` there and leaves it ``"data"`` at the root (``make``).
+        """
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for name, field in cls.model_fields.items():
+            value = data.get(name, field.default)
+            if name.endswith("_dir") and isinstance(value, str):
+                data[name] = paths.from_root(value)
+        return data
+
     @field_validator("min_cell", check_fields=False)
     @classmethod
     def _min_cell_floor(cls, value: int, info: ValidationInfo) -> int:
@@ -146,23 +163,6 @@ class SurveyAnalysisPlan(BaseModel):
         ),
         description="section 5: CAWI against PAPI",
     )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _dirs_from_project_root(cls, data: Any) -> Any:
-        """Relative ``*_dir`` values (defaults too) mean the project root's, whatever the cwd.
-
-        A notebook in JupyterLab runs in ``notebooks/``; ``compendium.paths.from_root`` turns
-        ``"data"`` into ``"../data"`` there and leaves it ``"data"`` at the root (``make``).
-        """
-        if not isinstance(data, dict):
-            return data
-        data = dict(data)
-        for name, field in cls.model_fields.items():
-            value = data.get(name, field.default)
-            if name.endswith("_dir") and isinstance(value, str):
-                data[name] = paths.from_root(value)
-        return data
 
 
 class OpsSurveyParams(_Params):
