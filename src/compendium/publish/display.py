@@ -68,7 +68,8 @@ HEADERS: dict[str, dict[str, str]] = {
         "n_consensus": "interviews, consensus", "cramers_v": "Cramér's V",
         "description": "description", "group_label": "group", "group_size": "group size",
         "study": "study", "theme": "theme", "parameter": "parameter", "value": "value",
-        "default": "default",
+        "default": "default", "n_interviews": "interviews",
+        "n_double_coded": "double-coded interviews",
     },
     "pl": {
         "option": "odpowiedź", "item": "pozycja", "variable": "cecha",
@@ -101,7 +102,8 @@ HEADERS: dict[str, dict[str, str]] = {
         "n_consensus": "wywiady, konsensus", "cramers_v": "V Craméra",
         "description": "opis", "group_label": "grupa", "group_size": "liczebność grupy",
         "study": "badanie", "theme": "temat", "parameter": "parametr", "value": "wartość",
-        "default": "domyślnie",
+        "default": "domyślnie", "n_interviews": "wywiady",
+        "n_double_coded": "wywiady kodowane podwójnie",
     },
 }
 

@@ -86,18 +86,25 @@ class Report:
                 df, index=index, uuid=f"table-{self.tables}", lang=self.params.lang,
                 ci_level=getattr(self.params, "ci_level", 0.95), collapsed=collapsed)))
 
-    def figure(self, fig: Any, name: str, caption: str | Mapping[str, str]) -> None:
+    def figure(
+        self, fig: Any, name: str, caption: str | Mapping[str, str], *, narrow: Any = None,
+    ) -> None:
         """Save ``fig`` as PNG and SVG under ``figures/<notebook>/`` and show it with a caption;
-        the image links to the SVG (relative to the page in ``html/``)."""
+        the image links to the SVG (relative to the page in ``html/``). ``narrow``, a second
+        figure laid out for phone screens, is saved as ``<name>.narrow.png`` and shown there."""
         from compendium.publish.plots import save_figure
 
         self.figures += 1
-        paths = save_figure(fig, self.out / "figures" / self.notebook / name)
+        folder = self.out / "figures" / self.notebook
+        paths = save_figure(fig, folder / name)
         png = next(p for p in paths if p.suffix == ".png")
+        narrow_png = None
+        if narrow is not None:
+            narrow_png = save_figure(narrow, folder / f"{name}.narrow", ("png",))[0].read_bytes()
         href = f"{FIGURES_HREF}/{self.notebook}/{name}.svg"
         display(HTML(render.figure_html(
             png.read_bytes(), self.figures, self._caption(caption), href=href,
-            lang=self.params.lang, anchor=f"figure-{self.figures}")))
+            lang=self.params.lang, anchor=f"figure-{self.figures}", narrow_png=narrow_png)))
 
     def facts(self, values: Mapping[str, Any]) -> None:
         """Show a few named values as a small table (rather than printing a dict)."""

@@ -138,15 +138,25 @@ def _t(lang: str, key: str) -> str:
     return _WORDS.get(lang, _WORDS["en"])[key]
 
 
+#: Screens at most this wide get a figure's narrow variant, where it has one.
+NARROW_MEDIA = "(max-width: 700px)"
+
+
 def figure_html(
     png: bytes, number: int, caption: Any, *, href: str | None = None, lang: str = "en",
-    anchor: str | None = None,
+    anchor: str | None = None, narrow_png: bytes | None = None,
 ) -> str:
     """A numbered figure: the PNG inlined as a ``data:`` URI, alt text from the caption, and,
-    with ``href``, the image a link to the full-size SVG (a phone reader can zoom it)."""
+    with ``href``, the image a link to the full-size SVG (a phone reader can zoom it).
+    ``narrow_png``, a variant laid out for phones, is chosen by the browser on narrow
+    screens (``<picture>``, no script)."""
     data = base64.b64encode(png).decode("ascii")
     cap = escape(caption)
     img = f'<img alt="{cap}" src="data:image/png;base64,{data}"/>'
+    if narrow_png is not None:
+        narrow = base64.b64encode(narrow_png).decode("ascii")
+        img = (f'<picture><source media="{NARROW_MEDIA}" '
+               f'srcset="data:image/png;base64,{narrow}"/>{img}</picture>')
     if href:
         img = (f'<a class="compendium-figure-link" href="{escape(href)}" '
                f'title="{escape(_t(lang, "open_svg"))}">{img}</a>')
