@@ -582,9 +582,12 @@ def side_by_side(
             ax.set_yticks(y, [wrap_label(v, width) for v in part[label_col]])
             ax.set_xlim(0, 112)
             ax.set_xlabel(xlabel)
-            ax.set_title(str(panel))
+            ax.set_title(str(panel), pad=24)
             ax.grid(axis="y", visible=False)
             top_down = list(dict.fromkeys(part[group_col].iloc[::-1]))  # y grows upwards
             handles = [mpatches.Patch(color=colours[g], label=str(g)) for g in top_down]
-            ax.legend(handles=handles, loc="lower right", fontsize=9)
+            # between the title and the bars: never over a bar or its value
+            ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.0, 1.0), fontsize=9,
+                      ncols=len(handles), borderaxespad=0.2, handlelength=1.2,
+                      columnspacing=0.8)
     return fig

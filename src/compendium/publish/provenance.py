@@ -92,8 +92,10 @@ def colophon_rows(
     rows = [(labels[0], f"notebooks/{notebook}.ipynb"), (labels[1], str(data.get("kind"))),
             (labels[2], str(data["files"])), (labels[3], data["sha256"])]
     if data.get("kind") == "synthetic":
-        rows += [(labels[4], str(data.get("generator", "?"))),
-                 (labels[5], str(data.get("seeds", "?")))]
+        seeds = data.get("seeds", "?")
+        if isinstance(seeds, dict):
+            seeds = ", ".join(f"{k} {v}" for k, v in seeds.items())
+        rows += [(labels[4], str(data.get("generator", "?"))), (labels[5], str(seeds))]
     rows.append((labels[6], f"git {git_state(root)}"))
     rows.append((labels[7], ", ".join(f"{k} {v}" for k, v in package_versions().items())))
     return rows
