@@ -315,3 +315,14 @@ def test_side_by_side_stacked_is_narrow_with_panels_one_under_the_other():
     assert width < 5 and height > width
     top, bottom = fig.axes[0].get_position(), fig.axes[1].get_position()
     assert top.y0 > bottom.y1 and abs(top.x0 - bottom.x0) < 0.2
+
+
+def test_the_base_of_a_likert_item_is_never_broken_across_lines():
+    counts = pd.DataFrame([[1, 2, 3, 4, 5]], columns=SCALE5,
+                          index=["foreign-language course abcdefg"])  # 31 characters
+    fig = P.diverging_likert(counts, neutral="ani tak, ani nie")
+    label = fig.axes[0].get_yticklabels()[0].get_text()
+    assert label == "foreign-language course\nabcdefg (n = 15)"
+    counts.index = ["a label of exactly thirty chars"[:30]]
+    label = P.diverging_likert(counts, neutral="ani tak, ani nie").axes[0].get_yticklabels()
+    assert label[0].get_text() == "a label of exactly thirty char\n(n = 15)"

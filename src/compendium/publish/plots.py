@@ -100,6 +100,13 @@ def wrap_label(text: Any, width: int = LABEL_WIDTH) -> str:
                                     break_on_hyphens=False)) or str(text)
 
 
+def _with_suffix(label: str, suffix: str, width: int = LABEL_WIDTH) -> str:
+    """``suffix`` (e.g. ``(n = 210)``, never broken) after a wrapped ``label``: on its last
+    line when it fits, else on a line of its own."""
+    last = label.rsplit("\n", 1)[-1]
+    return f"{label} {suffix}" if len(last) + 1 + len(suffix) <= width else f"{label}\n{suffix}"
+
+
 def row_major(items: Sequence[Any], ncols: int) -> list[Any]:
     """``items`` reordered so that matplotlib's column-by-column legend reads row by row in
     the original order (left to right, as the bars' segments)."""
@@ -240,7 +247,7 @@ def diverging_likert(
     colours = _likert_colours(categories, mid, palette)
 
     with _themed():
-        labels = [wrap_label(f"{item} (n = {int(v)})") for item, v in n.items()]
+        labels = [_with_suffix(wrap_label(item), f"(n = {int(v)})") for item, v in n.items()]
         lines = max(lab.count("\n") + 1 for lab in labels)
         fig = Figure(figsize=(8, 1.9 + (0.32 + 0.2 * lines) * len(pct)), layout="constrained")
         ax = fig.add_subplot()
