@@ -297,7 +297,10 @@ def test_page_hides_parameter_cells_and_shows_one_banner_in_its_language(lang, b
                              execution_count=2)
     injected.metadata["tags"] = ["injected-parameters"]
     shown = new_code_cell("analysis()", execution_count=3)
-    nb = new_notebook(cells=[new_markdown_cell("# Title"), params, injected, shown],
+    english, polish = new_markdown_cell("## Results"), new_markdown_cell("## Wyniki")
+    english.metadata["tags"], polish.metadata["tags"] = ["lang-en"], ["lang-pl"]
+    nb = new_notebook(cells=[new_markdown_cell("# Title"), params, injected, shown,
+                             english, polish],
                       metadata={"language_info": {"name": "python", "pygments_lexer": "ipython3"},
                                 "papermill": {"parameters": {"lang": lang}}})
     page = Page("01_x", "Title", "")
@@ -307,3 +310,6 @@ def test_page_hides_parameter_cells_and_shows_one_banner_in_its_language(lang, b
     assert "analysis" in text  # the other code cell is shown
     banners = tree.select(".compendium-banner")
     assert len(banners) == 1 and banners[0].strong.get_text() == banner
+    headings = [h.get_text().rstrip("¶") for h in tree.find_all("h2")]
+    assert headings == (["Results"] if lang == "en" else ["Wyniki"])
+    assert tree.body["lang"] == lang
