@@ -69,7 +69,8 @@ HEADERS: dict[str, dict[str, str]] = {
         "description": "description", "group_label": "group", "group_size": "group size",
         "study": "study", "theme": "theme", "parameter": "parameter", "value": "value",
         "default": "default", "n_interviews": "interviews",
-        "n_double_coded": "double-coded interviews",
+        "n_double_coded": "double-coded interviews", "n_respondents": "respondents",
+        "n_variables": "variables",
     },
     "pl": {
         "option": "odpowiedź", "item": "pozycja", "variable": "cecha",
@@ -103,7 +104,8 @@ HEADERS: dict[str, dict[str, str]] = {
         "description": "opis", "group_label": "grupa", "group_size": "liczebność grupy",
         "study": "badanie", "theme": "temat", "parameter": "parametr", "value": "wartość",
         "default": "domyślnie", "n_interviews": "wywiady",
-        "n_double_coded": "wywiady kodowane podwójnie",
+        "n_double_coded": "wywiady kodowane podwójnie", "n_respondents": "respondenci",
+        "n_variables": "zmienne",
     },
 }
 
