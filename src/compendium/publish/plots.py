@@ -337,9 +337,9 @@ def ranked_bars(
     top = top if np.isfinite(top) and top > 0 else 1.0
 
     with _themed():
-        labels = [wrap_label(v) for v in data[label_col]]
+        labels = [wrap_label(v, 36) for v in data[label_col]]
         lines = max((lab.count("\n") + 1 for lab in labels), default=1)
-        fig = Figure(figsize=(7, 1.2 + (0.25 + 0.17 * lines) * len(data)), layout="constrained")
+        fig = Figure(figsize=(7, 1.2 + (0.27 + 0.13 * lines) * len(data)), layout="constrained")
         ax = fig.add_subplot()
         y = np.arange(len(data))[::-1]
         ax.barh(y, np.nan_to_num(values), color=_palette()[BAR_COLOUR_INDEX], height=0.65)
