@@ -326,3 +326,12 @@ def test_the_base_of_a_likert_item_is_never_broken_across_lines():
     counts.index = ["a label of exactly thirty chars"[:30]]
     label = P.diverging_likert(counts, neutral="ani tak, ani nie").axes[0].get_yticklabels()
     assert label[0].get_text() == "a label of exactly thirty char\n(n = 15)"
+
+
+def test_a_heatmap_of_counts_has_whole_number_colour_ticks():
+    matrix = pd.DataFrame([[0, 1], [2, 3]], index=["a", "b"], columns=["x", "y"])
+    fig = P.heatmap(matrix, annot=matrix.astype(str))
+    fig.draw_without_rendering()
+    cbar = fig.axes[0].collections[0].colorbar
+    ticks = [t for t in cbar.get_ticks() if 0 <= t <= 3]
+    assert ticks and all(float(t).is_integer() for t in ticks)
