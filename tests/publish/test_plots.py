@@ -80,8 +80,13 @@ def test_diverging_likert_draws_the_layout_sorted_by_agreement_with_n():
     top_y = max(positions)
     top = sorted((b.get_x(), b.get_width()) for b in bars if b.get_y() + 0.35 == top_y)
     assert [x for x, _ in top] == pytest.approx([-30, -20, -10, 10, 50])
+    # The legend reads row by row, left to right, in the order of the bars' segments
+    # (matplotlib fills legend columns first: check the drawn positions, not the list).
+    fig.draw_without_rendering()
     legend = fig.legends[0]
-    assert [t.get_text() for t in legend.get_texts()] == SCALE5
+    placed = [(-round(t.get_window_extent().y0), t.get_window_extent().x0, t.get_text())
+              for t in legend.get_texts()]
+    assert [text for *_, text in sorted(placed)] == SCALE5
     assert ax.get_title(loc="left") == "Opinie"
 
 
@@ -223,3 +228,110 @@ def test_heatmap_of_thousands_of_rows_drops_cell_texts_and_caps_height():
     ax = fig.axes[0]
     assert len(ax.texts) == 0
     assert fig.get_size_inches()[1] <= 12.0
+
+
+# --------------------------------------------------------------------------- for reading
+def test_wrap_label_breaks_long_labels_at_spaces_only():
+    text = "training on procedures for foreign clients in social assistance (n = 210)"
+    assert P.wrap_label(text, 30) == ("training on procedures for\nforeign clients in social\n"
+                                      "assistance (n = 210)")
+    assert P.wrap_label("short", 30) == "short"
+    assert P.wrap_label("Integration-area-without-spaces", 10) == "Integration-area-without-spaces"
+
+
+def test_row_major_makes_a_column_filled_legend_read_by_rows():
+    # 5 entries in 3 columns: matplotlib fills columns of 2, 2, 1
+    assert P.row_major(list("abcde"), 3) == list("adbec")
+    assert P.row_major(list("abcd"), 4) == list("abcd")
+    assert P.row_major(list("abcd"), 1) == list("abcd")
+
+
+def _drawn_text(fig) -> str:
+    fig.draw_without_rendering()
+    return " ".join(t.get_text() for ax in fig.axes
+                    for t in [*ax.get_yticklabels(), *ax.texts, *ax.get_xticklabels()])
+
+
+def test_dollar_signs_in_labels_are_text_not_mathtext(tmp_path):
+    # each of these labels makes matplotlib's mathtext parser raise ValueError
+    table = pd.DataFrame({"option": ["costs $5 {$ a day", "a $\\nocmd$ b", "rent $_^$"],
+                          "pct": [40.0, 20.0, 10.0]})
+    fig = P.ranked_bars(table, "option", "pct")
+    paths = P.save_figure(fig, tmp_path / "dollars")
+    assert [p.suffix for p in paths] == [".png", ".svg"]
+    assert "$5 {$" in _drawn_text(P.ranked_bars(table, "option", "pct"))
+    with mpl.rc_context(P.theme_rc()):
+        assert mpl.rcParams["text.parse_math"] is False
+
+
+def test_long_labels_are_wrapped_and_stay_inside_the_figure():
+    long = "exchange of experience with centres that serve foreigners (mentoring)"
+    counts = pd.DataFrame([[1, 2, 3, 4, 5], [5, 4, 3, 2, 1]], index=[long, "short"],
+                          columns=SCALE5)
+    fig = P.diverging_likert(counts, neutral="ani tak, ani nie")
+    fig.draw_without_rendering()
+    for lab in fig.axes[0].get_yticklabels():
+        box = lab.get_window_extent()
+        assert box.x0 >= 0, f"label clipped on the left: {lab.get_text()!r}"
+        assert max(len(line) for line in lab.get_text().split("\n")) <= P.LABEL_WIDTH
+
+
+def test_saturation_axes_count_in_whole_numbers():
+    sat = pd.DataFrame({"group": ["A"] * 3 + ["B"] * 2, "order": [1, 2, 3, 1, 2],
+                        "cumulative_codes": [2, 3, 3, 1, 2]})
+    fig = P.saturation_curves(sat)
+    fig.draw_without_rendering()
+    ax = fig.axes[0]
+    for ticks in (ax.get_xticks(), ax.get_yticks()):
+        inside = [t for t in ticks if t >= 0]
+        assert inside and all(float(t).is_integer() for t in inside)
+
+
+SIDE = pd.DataFrame({
+    "study": ["S1"] * 3 + ["S2"] * 4,
+    "theme": ["Area"] * 3 + ["Qualities", "Qualities", "Risks", "Risks"],
+    "label": ["Culture", "Housing", "Education", "Speed", "Flexibility",
+              "Underfunding", "Coordination"],
+    "pct": [86.0, 0.0, 59.0, 90.0, 72.0, 82.0, 80.0],
+})
+
+
+@pytest.mark.parametrize("stacked", [False, True])
+def test_side_by_side_legend_lists_groups_in_the_order_of_the_bars(stacked):
+    fig = P.side_by_side(SIDE, stacked=stacked)
+    ax = fig.axes[1]
+    fig.draw_without_rendering()
+    bars = sorted((b for b in ax.patches if isinstance(b, Rectangle)),
+                  key=lambda b: -b.get_y())  # second panel, top first
+    colour_of = {tuple(h.get_facecolor()): h.get_label() for h in ax.get_legend().legend_handles}
+    groups_top_down = list(dict.fromkeys(colour_of[tuple(b.get_facecolor())] for b in bars))
+    assert groups_top_down == ["Qualities", "Risks"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == groups_top_down
+
+
+def test_side_by_side_stacked_is_narrow_with_panels_one_under_the_other():
+    fig = P.side_by_side(SIDE, stacked=True)
+    width, height = fig.get_size_inches()
+    assert width < 5 and height > width
+    top, bottom = fig.axes[0].get_position(), fig.axes[1].get_position()
+    assert top.y0 > bottom.y1 and abs(top.x0 - bottom.x0) < 0.2
+
+
+def test_the_base_of_a_likert_item_is_never_broken_across_lines():
+    counts = pd.DataFrame([[1, 2, 3, 4, 5]], columns=SCALE5,
+                          index=["foreign-language course abcdefg"])  # 31 characters
+    fig = P.diverging_likert(counts, neutral="ani tak, ani nie")
+    label = fig.axes[0].get_yticklabels()[0].get_text()
+    assert label == "foreign-language course\nabcdefg (n = 15)"
+    counts.index = ["a label of exactly thirty chars"[:30]]
+    label = P.diverging_likert(counts, neutral="ani tak, ani nie").axes[0].get_yticklabels()
+    assert label[0].get_text() == "a label of exactly thirty char\n(n = 15)"
+
+
+def test_a_heatmap_of_counts_has_whole_number_colour_ticks():
+    matrix = pd.DataFrame([[0, 1], [2, 3]], index=["a", "b"], columns=["x", "y"])
+    fig = P.heatmap(matrix, annot=matrix.astype(str))
+    fig.draw_without_rendering()
+    cbar = fig.axes[0].collections[0].colorbar
+    ticks = [t for t in cbar.get_ticks() if 0 <= t <= 3]
+    assert ticks and all(float(t).is_integer() for t in ticks)

@@ -14,6 +14,7 @@ import re
 import nbformat
 import pandas as pd
 import pytest
+import yaml
 from bs4 import BeautifulSoup
 from nbconvert.filters.markdown_mistune import markdown2html_mistune
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
@@ -87,12 +88,15 @@ def test_table_cells_labels_and_index_are_escaped(payload):
     df = pd.DataFrame({payload: [payload, 1.25], "n": [3, 4]},
                       index=pd.Index([payload, "b"], name=payload))
     for index in (True, False):
-        tree = soup(render.table_html(df, index=index, uuid="t1"))
-        assert tags(tree) <= {"style", "table", "thead", "tbody", "tr", "th", "td"}
-        assert handlers(tree) == []
-        cells = [c.get_text() for c in tree.find_all(["td", "th"])]
-        assert cells.count(payload) == (4 if index else 2)  # cell + column (+ row + index name)
-        assert "1.2" in cells  # numbers still formatted with one decimal
+        for collapsed in (False, True):
+            tree = soup(render.table_html(df, index=index, uuid="t1", collapsed=collapsed))
+            assert tags(tree) <= {"div", "details", "summary", "table", "thead", "tbody", "tr",
+                                  "th", "td"}
+            assert handlers(tree) == []
+            cells = [c.get_text() for c in tree.find_all(["td", "th"])]
+            # cell + column (+ row + index name)
+            assert cells.count(payload) == (4 if index else 2)
+            assert "1.25" in cells  # numbers formatted for reading (two decimals)
 
 
 @pytest.mark.parametrize("payload", PAYLOADS)
@@ -102,6 +106,47 @@ def test_figure_caption_and_alt_text_are_escaped(payload):
     assert handlers(tree) == []
     assert tree.img["alt"] == payload
     assert tree.figcaption.get_text() == f"Figure 3. {payload}"
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_figure_link_and_narrow_variant_stay_inert(payload):
+    tree = soup(render.figure_html(b"\x89PNG", 2, payload, href=f"../figures/{payload}.svg",
+                                   narrow_png=b"\x89PNG-narrow", anchor=payload))
+    assert tags(tree) == {"figure", "a", "picture", "source", "img", "figcaption", "b"}
+    assert handlers(tree) == []
+    assert tree.a["href"] == f"../figures/{payload}.svg" and tree.figure["id"] == payload
+    assert tree.source["media"] == render.NARROW_MEDIA
+    assert tree.source["srcset"].startswith("data:image/png;base64,")
+    assert tree.img["alt"] == payload
+
+
+def test_figure_in_polish_is_a_rycina():
+    tree = soup(render.figure_html(b"\x89PNG", 4, "Podpis", lang="pl"))
+    assert tree.figcaption.get_text() == "Rycina 4. Podpis"
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_parameters_box_highlights_changed_values_and_escapes_them(payload):
+    values = {"alpha": 0.01, "lang": "en", "cities": ["Berlin", payload], "seed": 1}
+    defaults = {"alpha": 0.05, "lang": "en", "cities": ["Berlin"], "seed": 1}
+    tree = soup(render.parameters_html(values, defaults))
+    assert tags(tree) <= {"details", "summary", "div", "table", "thead", "tbody", "tr", "th",
+                          "td", "code", "span", "p"}
+    assert handlers(tree) == []
+    assert tree.summary.get_text() == "Parameters of this run"
+    rows = {tr.th.get_text(): tr for tr in tree.tbody.find_all("tr")}
+    assert [k for k, tr in rows.items() if "changed" in (tr.get("class") or [])] == [
+        "alpha", "cities"]
+    assert rows["alpha"].td.get_text() == "0.01 (differs from the default: 0.05)"
+    assert rows["lang"].td.get_text() == "en"
+    # shown as YAML, as an author writes it in params/*.yaml: it reads back as the value
+    assert yaml.safe_load(rows["cities"].td.code.get_text()) == ["Berlin", payload]
+
+
+def test_facts_table_formats_numbers_and_labels_keys():
+    tree = soup(render.facts_html({"n_interviews": 50, "n_segments": 827, "share": 0.5}, "en"))
+    assert [(tr.th.get_text(), tr.td.get_text()) for tr in tree.find_all("tr")] == [
+        ("interviews", "50"), ("segments", "827"), ("share", "0.50")]
 
 
 def test_banner_escapes_the_generator_named_by_the_data():
@@ -150,24 +195,22 @@ def test_markdown_caption_keeps_its_number_and_escapes_the_text():
     assert tree.p.get_text() == f"Table 2. {PAYLOADS[2]}"
 
 
-def test_colophon_escapes_parameters_and_data_set_fields(tmp_path):
-    from compendium.publish.provenance import colophon_markdown
+def test_colophon_is_a_table_escaping_data_set_fields(tmp_path):
+    from compendium.publish.provenance import colophon_html
 
     raw = tmp_path / "raw"
     raw.mkdir()
     (raw / "dataset.yaml").write_text(json.dumps(
         {"kind": "synthetic", "generator": PAYLOADS[1], "seeds": PAYLOADS[6]}))
-    params = {"cities": ["Berlin", PAYLOADS[0]], "lang": "`</code><script>x</script>"}
-    tree = soup(markdown2html_mistune(colophon_markdown("03_four_cities", params, tmp_path)))
-    assert tags(tree) <= {"h2", "a", "p", "table", "thead", "tbody", "tr", "th", "td", "code",
-                          "strong"}
-    assert [a["href"] for a in tree.find_all("a")] == ["#Colophon"]  # nbconvert's anchor
+    tree = soup(colophon_html("03_four_cities", tmp_path, lang="en"))
+    assert tags(tree) <= {"div", "table", "tbody", "tr", "th", "td"}
     assert handlers(tree) == []
-    rows = {tr.find_all("td")[0].get_text(): tr.find_all("td")[1].get_text()
-            for tr in tree.find_all("tr") if tr.find_all("td")}
-    assert rows["generator"] == f"{PAYLOADS[1]}, seeds {PAYLOADS[6]}"
-    assert rows["cities"] == repr(params["cities"])
-    assert rows["lang"] == repr(params["lang"])
+    rows = {tr.th.get_text(): tr.td.get_text() for tr in tree.find_all("tr")}
+    assert rows["generator"] == PAYLOADS[1] and rows["generator seeds"] == PAYLOADS[6]
+    assert rows["notebook"] == "notebooks/03_four_cities.ipynb"
+    assert rows["raw files"] == "1" and len(rows["SHA-256 of the raw files"]) == 64
+    assert str(tmp_path) not in tree.get_text()  # no absolute path
+    assert "parameter" not in " ".join(rows)  # the parameters are in the box at the top
 
 
 def csp_directives(content: str) -> dict[str, list[str]]:
@@ -252,3 +295,34 @@ def test_site_index_escapes_titles_summaries_findings_and_data_set_fields(tmp_pa
     assert tree.select_one("section.analysis h3").get_text() == PAYLOADS[0]
     assert tree.select_one("section.analysis p").get_text() == PAYLOADS[2]
     assert tree.footer.get_text().startswith(f"Data set: {PAYLOADS[1]} (")
+
+
+@pytest.mark.parametrize(("lang", "banner"), [
+    ("en", "SYNTHETIC DATA — illustrative, not the study's results."),
+    ("pl", "DANE SYNTETYCZNE — ilustracja metody, nie wyniki badania."),
+])
+def test_page_hides_parameter_cells_and_shows_one_banner_in_its_language(lang, banner):
+    from compendium.publish.runner import Page, render_html
+
+    params = new_code_cell('lang = "en"', execution_count=1)
+    params.metadata["tags"] = ["parameters"]
+    injected = new_code_cell(f'lang = "{lang}"\noutput_dir = "outputs/.staging/01_x"',
+                             execution_count=2)
+    injected.metadata["tags"] = ["injected-parameters"]
+    shown = new_code_cell("analysis()", execution_count=3)
+    english, polish = new_markdown_cell("## Results"), new_markdown_cell("## Wyniki")
+    english.metadata["tags"], polish.metadata["tags"] = ["lang-en"], ["lang-pl"]
+    nb = new_notebook(cells=[new_markdown_cell("# Title"), params, injected, shown,
+                             english, polish],
+                      metadata={"language_info": {"name": "python", "pygments_lexer": "ipython3"},
+                                "papermill": {"parameters": {"lang": lang}}})
+    page = Page("01_x", "Title", "")
+    tree = soup(render_html(nb, page, [page], synthetic=True))
+    text = tree.get_text(" ")
+    assert ".staging" not in text and 'lang = "' not in text
+    assert "analysis" in text  # the other code cell is shown
+    banners = tree.select(".compendium-banner")
+    assert len(banners) == 1 and banners[0].strong.get_text() == banner
+    headings = [h.get_text().rstrip("¶") for h in tree.find_all("h2")]
+    assert headings == (["Results"] if lang == "en" else ["Wyniki"])
+    assert tree.body["lang"] == lang

@@ -19,13 +19,13 @@ from compendium.artifacts import update_results, write_table
 from compendium.errors import CompendiumError
 from compendium.publish import params as param_schemas
 from compendium.publish import render
-from compendium.publish.provenance import colophon_markdown, dataset_info
+from compendium.publish.provenance import colophon_html
 
-BANNER = {
-    "en": "SYNTHETIC DATA — illustrative, not the study's results.",
-    "pl": "DANE SYNTETYCZNE — ilustracja metody, nie wyniki badania.",
-}
-
+#: Where the figures are, seen from a page in ``outputs/html/``.
+FIGURES_HREF = "../figures"
+#: Parameters not shown in the box: where files are read and written (paths of this machine,
+#: or the runner's staging folder), not choices of the analysis.
+HIDDEN_PARAMETERS = ("data_dir", "output_dir")
 
 NOT_FOR_PUBLICATION = {
     "en": "NOT FOR PUBLICATION — built with not_for_publication: true; min_cell may be "
@@ -65,10 +65,14 @@ class Report:
     def table(
         self, df: pd.DataFrame, name: str, caption: str | Mapping[str, str], *,
         min_cell: int | None = None, index: bool = False, show: bool = True,
+        collapsed: bool = False,
     ) -> None:
         """Publish ``df`` as ``tables/<notebook>/<name>.csv`` and show it with a numbered caption.
 
         Refuses (raises) when a count column shows a value in 1..min_cell-1 (see ``sdc``).
+        The page shows the table for reading (formatted numbers, no id columns, headers in
+        the page's language); ``collapsed`` puts it behind a disclosure (long tables whose
+        content a figure already shows). The CSV keeps every column unformatted.
         """
         from compendium.analysis.disclosure import small_counts_in_csv
 
@@ -84,17 +88,35 @@ class Report:
                 )
         if show:
             cap = self._caption(caption)
-            display(Markdown(render.caption_markdown("Table", self.tables, cap)))
-            display(HTML(render.table_html(df, index=index, uuid=f"t{self.tables}")))
+            display(Markdown(render.caption_markdown(self.text("Table", "Tabela"),
+                                                     self.tables, cap)))
+            display(HTML(render.table_html(
+                df, index=index, uuid=f"table-{self.tables}", lang=self.params.lang,
+                ci_level=getattr(self.params, "ci_level", 0.95), collapsed=collapsed)))
 
-    def figure(self, fig: Any, name: str, caption: str | Mapping[str, str]) -> None:
-        """Save ``fig`` as PNG and SVG under ``figures/<notebook>/`` and show it with a caption."""
+    def figure(
+        self, fig: Any, name: str, caption: str | Mapping[str, str], *, narrow: Any = None,
+    ) -> None:
+        """Save ``fig`` as PNG and SVG under ``figures/<notebook>/`` and show it with a caption;
+        the image links to the SVG (relative to the page in ``html/``). ``narrow``, a second
+        figure laid out for phone screens, is saved as ``<name>.narrow.png`` and shown there."""
         from compendium.publish.plots import save_figure
 
         self.figures += 1
-        paths = save_figure(fig, self.out / "figures" / self.notebook / name)
+        folder = self.out / "figures" / self.notebook
+        paths = save_figure(fig, folder / name)
         png = next(p for p in paths if p.suffix == ".png")
-        display(HTML(render.figure_html(png.read_bytes(), self.figures, self._caption(caption))))
+        narrow_png = None
+        if narrow is not None:
+            narrow_png = save_figure(narrow, folder / f"{name}.narrow", ("png",))[0].read_bytes()
+        href = f"{FIGURES_HREF}/{self.notebook}/{name}.svg"
+        display(HTML(render.figure_html(
+            png.read_bytes(), self.figures, self._caption(caption), href=href,
+            lang=self.params.lang, anchor=f"figure-{self.figures}", narrow_png=narrow_png)))
+
+    def facts(self, values: Mapping[str, Any]) -> None:
+        """Show a few named values as a small table (rather than printing a dict)."""
+        display(HTML(render.facts_html(values, self.params.lang)))
 
     def prose(self, en: str, pl: str | None = None, **values: Any) -> None:
         """Show a paragraph (markdown) whose numbers are computed in this run, never typed.
@@ -115,8 +137,10 @@ class Report:
         update_results(self.out / "results" / f"{self.notebook}.json", "findings", sentences)
 
     def colophon(self) -> None:
-        """Show the provenance colophon (parameters, data identity, code and package versions)."""
-        display(Markdown(colophon_markdown(self.notebook, self.params.model_dump(), self.data)))
+        """Show the provenance colophon (data identity, code and package versions) as a table;
+        the parameters are in the box at the top of the page."""
+        display(Markdown(self.text("## Colophon", "## Kolofon")))
+        display(HTML(colophon_html(self.notebook, self.data, lang=self.params.lang)))
 
     def _caption(self, caption: str | Mapping[str, str]) -> str:
         if isinstance(caption, Mapping):
@@ -124,22 +148,29 @@ class Report:
         return caption
 
 
+def parameters_box(p: Any) -> str:
+    """The "Parameters of this run" box of validated parameters ``p`` (schema defaults from
+    :mod:`compendium.publish.params`; paths left out)."""
+    values = {k: v for k, v in p.model_dump().items() if k not in HIDDEN_PARAMETERS}
+    defaults = type(p)().model_dump()
+    return render.parameters_html(values, defaults, p.lang)
+
+
 def start(notebook: str, namespace: Mapping[str, Any]) -> Report:
-    """Validate the notebook's parameters, set the figure theme, and show the data banner."""
+    """Validate the notebook's parameters, set the figure theme, and show the parameters box
+    (the synthetic-data banner is the page template's)."""
     warnings.formatwarning = _short_warning
     p = param_schemas.from_namespace(notebook, namespace)
     from compendium.publish.plots import set_theme
 
     set_theme()
-    info = dataset_info(p.data_dir)
     if getattr(p, "not_for_publication", False):
         display(HTML(
             '<div class="compendium-banner compendium-not-for-publication" role="alert" '
             'style="background:#b00020;color:#fff;border:3px solid #6d0014;font-size:1.15em">'
             f"<strong>{NOT_FOR_PUBLICATION[p.lang]}</strong></div>"
         ))
-    if info.get("kind") == "synthetic":
-        display(HTML(render.banner_html(BANNER[p.lang], info.get("generator", "synthetic"))))
+    display(HTML(parameters_box(p)))
     return Report(notebook=notebook, params=p)
 
 

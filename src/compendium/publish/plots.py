@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import textwrap
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -49,11 +50,14 @@ __all__ = [
     "save_figure",
     "set_theme",
     "theme_rc",
+    "wrap_label",
 ]
 
 FONT = "DejaVu Sans"
 SVG_HASHSALT = "compendium"
 NEUTRAL_COLOUR = "#bdbdbd"
+#: Characters per line of an axis label before it wraps.
+LABEL_WIDTH = 30
 BAR_COLOUR_INDEX = 0
 _SAVE_METADATA = {"png": {"Software": None}, "svg": {"Date": None}}
 _SAVE_RC = {"svg.hashsalt": SVG_HASHSALT, "svg.fonttype": "path"}
@@ -75,6 +79,8 @@ def theme_rc() -> dict[str, Any]:
             "legend.frameon": False,
             "figure.dpi": 100,
             "savefig.dpi": 150,
+            # Labels come from the data: a "$" is a dollar sign, never mathtext.
+            "text.parse_math": False,
             **_SAVE_RC,
         }
     )
@@ -85,6 +91,28 @@ def set_theme() -> None:
     """Apply the compendium theme globally (for ad hoc plots in notebooks)."""
     sns.set_theme(context="notebook", style="whitegrid", palette="colorblind", font=FONT)
     mpl.rcParams.update(theme_rc())
+
+
+def wrap_label(text: Any, width: int = LABEL_WIDTH) -> str:
+    """``text`` broken into lines of at most ``width`` characters at spaces (a word longer
+    than ``width`` stays whole), so long labels neither clip nor squeeze the plot."""
+    return "\n".join(textwrap.wrap(str(text), width=width, break_long_words=False,
+                                    break_on_hyphens=False)) or str(text)
+
+
+def _with_suffix(label: str, suffix: str, width: int = LABEL_WIDTH) -> str:
+    """``suffix`` (e.g. ``(n = 210)``, never broken) after a wrapped ``label``: on its last
+    line when it fits, else on a line of its own."""
+    last = label.rsplit("\n", 1)[-1]
+    return f"{label} {suffix}" if len(last) + 1 + len(suffix) <= width else f"{label}\n{suffix}"
+
+
+def row_major(items: Sequence[Any], ncols: int) -> list[Any]:
+    """``items`` reordered so that matplotlib's column-by-column legend reads row by row in
+    the original order (left to right, as the bars' segments)."""
+    nrows = -(-len(items) // ncols)
+    return [items[r * ncols + c] for c in range(ncols) for r in range(nrows)
+            if r * ncols + c < len(items)]
 
 
 @contextlib.contextmanager
@@ -219,7 +247,9 @@ def diverging_likert(
     colours = _likert_colours(categories, mid, palette)
 
     with _themed():
-        fig = Figure(figsize=(8, 1.6 + 0.45 * len(pct)), layout="constrained")
+        labels = [_with_suffix(wrap_label(item), f"(n = {int(v)})") for item, v in n.items()]
+        lines = max(lab.count("\n") + 1 for lab in labels)
+        fig = Figure(figsize=(8, 1.9 + (0.32 + 0.2 * lines) * len(pct)), layout="constrained")
         ax = fig.add_subplot()
         y = np.arange(len(pct))[::-1]  # first item on top
         y_of = dict(zip(range(len(pct)), y, strict=True))
@@ -249,11 +279,13 @@ def diverging_likert(
                         color=_text_colour(colour),
                     )
         ax.axvline(0, color="0.25", linewidth=1)
-        ax.set_yticks(y, [f"{item} (n = {int(v)})" for item, v in n.items()])
+        ax.set_yticks(y, labels)
         ends = layout["left"] + layout["width"]
         extent = max(float(-layout["left"].min()), float(ends.max()), 1.0) + 2.0
         limit = min(100.0, np.ceil(extent / 10) * 10)
-        right = np.arange(0, limit + 1e-9, 20 if limit > 50 else 10)
+        step = 10 if limit <= 40 else 20 if limit <= 80 else 25
+        limit = float(np.ceil(limit / step) * step)
+        right = np.arange(0, limit + 1e-9, step)
         ticks = np.concatenate([-right[:0:-1], right])
         ax.set_xlim(-limit, limit)
         ax.set_xticks(ticks, [f"{abs(t):.0f}" for t in ticks])
@@ -261,9 +293,13 @@ def diverging_likert(
         ax.grid(axis="y", visible=False)
         if title:
             ax.set_title(title)
+        ncols = _legend_columns([str(c) for c in categories], width=8.0)
+        handles, names = ax.get_legend_handles_labels()
         fig.legend(
+            row_major(handles, ncols),
+            row_major(names, ncols),
             loc="outside lower center",
-            ncols=_legend_columns([str(c) for c in categories], width=8.0),
+            ncols=ncols,
             title=legend_title,
         )
     return fig
@@ -301,7 +337,9 @@ def ranked_bars(
     top = top if np.isfinite(top) and top > 0 else 1.0
 
     with _themed():
-        fig = Figure(figsize=(7, 1.2 + 0.4 * len(data)), layout="constrained")
+        labels = [wrap_label(v, 36) for v in data[label_col]]
+        lines = max((lab.count("\n") + 1 for lab in labels), default=1)
+        fig = Figure(figsize=(7, 1.2 + (0.27 + 0.13 * lines) * len(data)), layout="constrained")
         ax = fig.add_subplot()
         y = np.arange(len(data))[::-1]
         ax.barh(y, np.nan_to_num(values), color=_palette()[BAR_COLOUR_INDEX], height=0.65)
@@ -318,7 +356,7 @@ def ranked_bars(
                 ax.text(x, yy, value_fmt.format(v), va="center", fontsize=10)
             else:
                 ax.text(top * 0.015, yy, "n/a", va="center", fontsize=10, color="0.4")
-        ax.set_yticks(y, [str(v) for v in data[label_col]])
+        ax.set_yticks(y, labels)
         ax.set_xlim(0, top * 1.12)
         ax.set_ylim(-0.6, len(data) - 0.4)
         ax.set_xlabel(xlabel)
@@ -391,8 +429,10 @@ def heatmap(
         fig = Figure(figsize=(3 + 1.25 * n_cols, height), layout="constrained")
         ax = fig.add_subplot()
         ax.set_facecolor("0.93")
+        shown_values = values.set_axis([wrap_label(r) for r in values.index], axis=0)
+        shown_values = shown_values.set_axis([wrap_label(c, 18) for c in values.columns], axis=1)
         sns.heatmap(
-            values,
+            shown_values,
             ax=ax,
             cmap=cmap,
             mask=hide | values.isna().to_numpy(),
@@ -426,6 +466,12 @@ def heatmap(
                         fontsize=10,
                         color=colour,
                     )
+        finite_all = values.to_numpy()[np.isfinite(values.to_numpy())]
+        if finite_all.size and np.all(finite_all == np.round(finite_all)) and ax.collections:
+            cbar = ax.collections[0].colorbar
+            if cbar is not None:  # counts: whole-number ticks
+                cbar.locator = mpl.ticker.MaxNLocator(integer=True)
+                cbar.update_ticks()
         ax.grid(False)
         ax.set_xlabel(matrix.columns.name or "")
         ax.set_ylabel(matrix.index.name or "")
@@ -497,6 +543,8 @@ def saturation_curves(
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
         ax.set_ylim(bottom=0)
+        ax.xaxis.set_major_locator(mpl.ticker.MaxNLocator(integer=True))
+        ax.yaxis.set_major_locator(mpl.ticker.MaxNLocator(integer=True))
         if "group" in sat.columns:
             ax.legend(loc="lower right")
         if title:
@@ -507,15 +555,28 @@ def saturation_curves(
 def side_by_side(
     table: pd.DataFrame, panel_col: str = "study", label_col: str = "label",
     value_col: str = "pct", group_col: str = "theme", xlabel: str = "% of interviews",
+    stacked: bool = False,
 ) -> Figure:
     """One horizontal bar panel per value of ``panel_col`` (e.g. per study), bars coloured by
-    ``group_col``, zeros drawn and labelled, each panel ranked within its groups."""
+    ``group_col``, zeros drawn and labelled, each panel ranked within its groups; the legend
+    lists the groups in the order of the bars, top to bottom.
+
+    ``stacked`` puts the panels one under the other in a narrow figure (for phone screens).
+    """
     panels = list(dict.fromkeys(table[panel_col]))
     sizes = [int((table[panel_col] == p).sum()) for p in panels]
     colours = dict(zip(dict.fromkeys(table[group_col]), _palette(), strict=False))
+    width = LABEL_WIDTH if not stacked else 22
     with _themed():
-        fig = Figure(figsize=(7 * len(panels), 1.2 + 0.38 * max(sizes)), layout="constrained")
-        axes = fig.subplots(1, len(panels), squeeze=False)[0]
+        if stacked:
+            size = (4.6, sum(1.3 + 0.36 * k for k in sizes))
+            axes = Figure(figsize=size, layout="constrained").subplots(
+                len(panels), 1, squeeze=False, height_ratios=[1.3 + 0.36 * k for k in sizes])[:, 0]
+        else:
+            size = (7 * len(panels), 1.2 + 0.38 * max(sizes))
+            axes = Figure(figsize=size, layout="constrained").subplots(
+                1, len(panels), squeeze=False)[0]
+        fig = axes[0].figure
         for ax, panel in zip(axes, panels, strict=True):
             part = table[table[panel_col] == panel].copy()
             part["__g"] = pd.Categorical(part[group_col], categories=list(colours))
@@ -525,12 +586,15 @@ def side_by_side(
             ax.barh(y, vals, color=[colours[g] for g in part[group_col]], height=0.65)
             for yy, v in zip(y, vals, strict=True):
                 ax.text(v + 1, yy, f"{v:.0f}", va="center", fontsize=9)
-            ax.set_yticks(y, [str(v) for v in part[label_col]])
+            ax.set_yticks(y, [wrap_label(v, width) for v in part[label_col]])
             ax.set_xlim(0, 112)
             ax.set_xlabel(xlabel)
-            ax.set_title(str(panel))
+            ax.set_title(str(panel), pad=24)
             ax.grid(axis="y", visible=False)
-            handles = [mpatches.Patch(color=colours[g], label=str(g))
-                       for g in dict.fromkeys(part[group_col])]
-            ax.legend(handles=handles, loc="lower right", fontsize=9)
+            top_down = list(dict.fromkeys(part[group_col].iloc[::-1]))  # y grows upwards
+            handles = [mpatches.Patch(color=colours[g], label=str(g)) for g in top_down]
+            # between the title and the bars: never over a bar or its value
+            ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.0, 1.0), fontsize=9,
+                      ncols=len(handles), borderaxespad=0.2, handlelength=1.2,
+                      columnspacing=0.8)
     return fig

@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import platform
 import subprocess
-from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -75,32 +74,37 @@ def package_versions(names: tuple[str, ...] = KEY_PACKAGES) -> dict[str, str]:
     return out
 
 
-def colophon_markdown(
-    notebook: str, params: Mapping[str, Any], data_dir: str | Path, root: str | Path = "."
-) -> str:
-    """The colophon closing every notebook, as Markdown."""
-    from compendium.publish.render import md_code, md_escape
+COLOPHON_LABELS = {
+    "en": ("notebook", "data set", "raw files", "SHA-256 of the raw files", "generator",
+           "generator seeds", "code version", "software"),
+    "pl": ("notatnik", "zbiór danych", "pliki surowe", "SHA-256 plików surowych", "generator",
+           "ziarna generatora", "wersja kodu", "oprogramowanie"),
+}
 
+
+def colophon_rows(
+    notebook: str, data_dir: str | Path, root: str | Path = ".", lang: str = "en",
+) -> list[tuple[str, str]]:
+    """The colophon as (label, text) rows: what made the page, without the parameters
+    (the page shows them once, at its top) and without any absolute path."""
+    labels = COLOPHON_LABELS.get(lang, COLOPHON_LABELS["en"])
     data = dataset_info(data_dir)
-    lines = [
-        "## Colophon",
-        "",
-        f"This page was produced by `make` from {md_code(f'notebooks/{notebook}.ipynb')}.",
-        "",
-        "| | |",
-        "|---|---|",
-        f"| data set | **{md_escape(data.get('kind'))}**, {data['files']} raw files, "
-        f"SHA-256 `{data['sha256'][:16]}…` |",
-    ]
+    rows = [(labels[0], f"notebooks/{notebook}.ipynb"), (labels[1], str(data.get("kind"))),
+            (labels[2], str(data["files"])), (labels[3], data["sha256"])]
     if data.get("kind") == "synthetic":
-        gen, seeds = data.get("generator", "?"), data.get("seeds", "?")
-        lines.append(f"| generator | {md_escape(gen)}, seeds {md_escape(seeds)} |")
-    lines.append(f"| code version | git {md_code(git_state(root))} |")
-    versions = package_versions()
-    lines.append(
-        "| software | " + md_escape(", ".join(f"{k} {v}" for k, v in versions.items())) + " |"
-    )
-    lines += ["", "**Parameters of this run**", "", "| parameter | value |", "|---|---|"]
-    for key in sorted(params):
-        lines.append(f"| {md_code(key)} | {md_code(repr(params[key]))} |")
-    return "\n".join(lines)
+        seeds = data.get("seeds", "?")
+        if isinstance(seeds, dict):
+            seeds = ", ".join(f"{k} {v}" for k, v in seeds.items())
+        rows += [(labels[4], str(data.get("generator", "?"))), (labels[5], str(seeds))]
+    rows.append((labels[6], f"git {git_state(root)}"))
+    rows.append((labels[7], ", ".join(f"{k} {v}" for k, v in package_versions().items())))
+    return rows
+
+
+def colophon_html(
+    notebook: str, data_dir: str | Path, root: str | Path = ".", lang: str = "en",
+) -> str:
+    """The colophon closing every notebook, as an HTML table (every value escaped)."""
+    from compendium.publish.render import key_value_html
+
+    return key_value_html(colophon_rows(notebook, data_dir, root, lang))
