@@ -48,7 +48,8 @@ LABEL_RE = re.compile(r"^\s*(Figure|Rycina|Rys\.|Wykres|Table|Tabela)\s+(\d+)\.?
 #: Text in these elements is never turned into a link.
 NO_LINK = {"a", "code", "pre", "script", "style", "title", "textarea", "label", "button",
            "summary", "h1", "h2", "h3", "h4", "h5", "h6"}
-NO_LINK_CLASSES = {"jp-InputArea-editor", "jp-InputPrompt", MARK, "compendium-nav", "compendium-toc"}
+NO_LINK_CLASSES = {"jp-InputArea-editor", "jp-InputPrompt", MARK, "compendium-nav",
+                   "compendium-toc"}
 THUMB_PX = 360
 
 

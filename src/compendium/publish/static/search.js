@@ -9,8 +9,8 @@
   if (!form || !input || !out || !docs || typeof MiniSearch === "undefined") { return; }
   var lang = document.documentElement.lang === "pl" ? "pl" : "en";
   var words = {
-    en: {none: "No results for", results: "results for"},
-    pl: {none: "Brak wyników dla", results: "wyników dla"}
+    en: {none: "No results for", result: "result for", results: "results for"},
+    pl: {none: "Brak wyników dla", result: "wynik dla", results: "wyniki dla"}
   }[lang];
   function fold(term) {
     return term.normalize("NFD").replace(/[\u0300-\u036f]/g, "")
@@ -37,7 +37,7 @@
     var hits = index.search(q).slice(0, 20);
     var head = document.createElement("p");
     head.className = "compendium-search-count";
-    head.textContent = hits.length ? hits.length + " " + words.results + " \u201c" + q + "\u201d"
+    head.textContent = hits.length ? hits.length + " " + (hits.length === 1 ? words.result : words.results) + " \u201c" + q + "\u201d"
       : words.none + " \u201c" + q + "\u201d";
     out.appendChild(head);
     var list = document.createElement("ol");
