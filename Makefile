@@ -119,12 +119,15 @@ four-cities: outputs/html/03_four_cities.html
 synthesis: outputs/html/04_synthesis.html
 
 # ---------------------------------------------------------------- site
-## site: the index page linking every analysis, figure and table
+## site: the index page, and the sidebar, search and bibliography on every page
 site: outputs/html/index.html
 
 # The synthesis first: under `make -j` its chain (02 and 03, which it waits for) starts before
 # the independent 01, so the longest path is never left for last.
-outputs/html/index.html: outputs/html/04_synthesis.html $(PAGES) $(PKG_SRC)
+# The site step also reads its own templates and scripts and the bibliography.
+SITE_SRC := $(wildcard src/compendium/publish/templates/site/* src/compendium/publish/static/*) \
+            docs/references.bib
+outputs/html/index.html: outputs/html/04_synthesis.html $(PAGES) $(PKG_SRC) $(SITE_SRC)
 	@$(PY) -m compendium.publish.site --root .
 
 # ---------------------------------------------------------------- checks
