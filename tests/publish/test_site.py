@@ -7,6 +7,7 @@ decoded by the standard library; a second pass must give the same bytes (idempot
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from pathlib import Path
@@ -206,6 +207,7 @@ def test_index_page_links_gallery_findings_and_downloads(tmp_path):
     (out / "results" / "01_x.json").write_text(json.dumps({"findings": ["f1", EVIL]}), "utf-8")
     (out / "tables" / "01_x" / "t.csv").write_text("a\n1\n", encoding="utf-8")
     (out / "figures" / "01_x" / "f.png").write_bytes(b"png")
+    (out / "figures" / "01_x" / "f.svg").write_text("<svg/>", encoding="utf-8")
     (out / "notebooks" / "01_x.ipynb").write_text("{}", encoding="utf-8")
     (tmp_path / "data" / "raw").mkdir(parents=True)
     (tmp_path / "data" / "raw" / "dataset.yaml").write_text("kind: synthetic\n", "utf-8")
@@ -224,6 +226,33 @@ def test_index_page_links_gallery_findings_and_downloads(tmp_path):
     assert order[:3] == ["#studies", "01_x.html", "03_y.html"]
     hrefs = [a["href"] for a in tree.select(".compendium-downloads a")]
     assert "../../notebooks/01_x.ipynb" in hrefs and "../tables/01_x/t.csv" in hrefs
+    assert "../figures/01_x/f.png" in hrefs and "../figures/01_x/f.svg" in hrefs
     for href in hrefs:
         if not href.endswith(".html") and "03_y" not in href:
             assert (out / "html" / href).resolve().exists(), href
+
+
+def test_gallery_thumbnails_every_numbered_figure_at_360_px(tmp_path):
+    import base64
+    import io
+
+    from PIL import Image
+
+    def png(width: int, height: int) -> bytes:
+        buf = io.BytesIO()
+        Image.new("RGB", (width, height), "white").save(buf, format="PNG")
+        return buf.getvalue()
+
+    (tmp_path / "f.png").write_bytes(png(720, 480))
+    inline = "data:image/png;base64," + base64.b64encode(png(200, 100)).decode()
+    (tmp_path / "01_a.html").write_text(page("A", (
+        f'<h1>A</h1><figure><img src="{inline}"><figcaption><b>Figure 1.</b> Small'
+        '</figcaption></figure><figure><img src="f.png"><figcaption><b>Figure 2.</b> '
+        f'Big {html.escape(EVIL)}</figcaption></figure><figure><img src="{inline}"></figure>')),
+        "utf-8")
+    items = sitepages.gallery(tmp_path)
+    assert [(i.href, i.caption) for i in items] == [
+        ("01_a.html#figure-1", "Figure 1. Small"), ("01_a.html#figure-2", f"Figure 2. Big {EVIL}")]
+    sizes = [Image.open(io.BytesIO(base64.b64decode(i.thumb.split(",", 1)[1]))).size
+             for i in items]
+    assert sizes == [(200, 100), (360, 240)]  # small kept, 720 × 480 halved

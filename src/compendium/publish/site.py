@@ -43,6 +43,7 @@ class Entry:
     results: bool
     figures: list[str]
     tables: list[str]
+    vectors: tuple[str, ...] = ()  # the figures' SVG files
 
 
 @dataclass(frozen=True)
@@ -77,8 +78,10 @@ def entries(root: Path, outputs: Path) -> list[Entry]:
                          for p in (outputs / "figures" / page.stem).glob("*.png"))
         tables = sorted(p.relative_to(outputs).as_posix()
                         for p in (outputs / "tables" / page.stem).glob("*.csv"))
+        vectors = tuple(sorted(p.relative_to(outputs).as_posix()
+                               for p in (outputs / "figures" / page.stem).glob("*.svg")))
         out.append(Entry(page.stem, page.title, page.summary, page.href,
-                         res.get("findings", []), res_path.exists(), figures, tables))
+                         res.get("findings", []), res_path.exists(), figures, tables, vectors))
     return out
 
 

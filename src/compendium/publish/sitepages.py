@@ -287,14 +287,19 @@ def site_pages(html_dir: Path) -> list[Path]:
     return page_order([p for p in html_dir.glob("*.html") if p.is_file()])
 
 
-def thumbnail(src: str) -> str | None:
-    """A ``data:`` PNG at most :data:`THUMB_PX` wide of a page's ``data:`` image."""
+def thumbnail(src: str, folder: Path) -> str | None:
+    """A ``data:`` PNG at most :data:`THUMB_PX` wide of a page's image (a ``data:`` PNG, or a
+    PNG file the page links relative to ``folder``); None for anything else."""
     from PIL import Image
 
     m = re.match(r"data:image/png;base64,(.*)$", src, flags=re.S)
-    if not m:
+    if m:
+        raw = base64.b64decode(m.group(1))
+    elif src.lower().endswith(".png") and ":" not in src and (folder / src).is_file():
+        raw = (folder / src).read_bytes()
+    else:
         return None
-    img = Image.open(io.BytesIO(base64.b64decode(m.group(1))))
+    img = Image.open(io.BytesIO(raw))
     img.thumbnail((THUMB_PX, THUMB_PX * 2))
     buf = io.BytesIO()
     img.save(buf, format="PNG")
@@ -324,7 +329,7 @@ def gallery(html_dir: Path) -> list[GalleryItem]:
             img, cap = fig.find("img"), fig.find("figcaption")
             if img is None or not fig.get("id") or fig["id"] not in anchors.values():
                 continue
-            thumb = thumbnail(str(img.get("src", "")))
+            thumb = thumbnail(str(img.get("src", "")), html_dir)
             if thumb:
                 items.append(GalleryItem(f"{path.name}#{fig['id']}", title,
                                          text_of(cap) if cap else "", thumb))
