@@ -184,3 +184,35 @@ def test_search_finds_a_word_of_a_page_and_links_to_it(built, browser, served, h
     assert page.locator(".compendium-search-count").is_visible()
     assert errors == []
     page.close()
+
+
+def test_search_folds_polish_diacritics_and_shows_text_literally(tmp_path, browser):
+    """On a two-page site made from hand-written pages: ``wspolpraca`` finds ``współpraca``
+    (diacritics folded, ``ł`` as ``l``), and a result's text with markup in it is shown as
+    text, not run."""
+    from compendium.publish.render import CSP
+    from compendium.publish.sitepages import decorate_dir
+
+    def page(title: str, body: str) -> str:
+        return (f'<!DOCTYPE html><html lang="pl"><head><meta charset="utf-8">'
+                f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
+                f"<title>{title}</title></head><body><main>{body}</main></body></html>")
+
+    (tmp_path / "index.html").write_text(page("Start", "<h1>Start</h1>"), encoding="utf-8")
+    (tmp_path / "01_a.html").write_text(page("A", (
+        "<h1>Strona A</h1><h2 id=\"s\">Sekcja</h2><p>Współpraca gmin &lt;img src=x "
+        "onerror=alert(1)&gt; z organizacjami.</p>")), encoding="utf-8")
+    decorate_dir(tmp_path, None)
+    page_ = browser.new_page(viewport={"width": 390, "height": 800})
+    errors = watch(page_)
+    dialogs: list[str] = []
+    page_.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page_.goto((tmp_path / "index.html").as_uri() + "?q=wspolpraca", wait_until="load")
+    hit = page_.locator("#compendium-search-results li")
+    hit.first.wait_for(timeout=5000)
+    assert hit.locator("a").first.get_attribute("href") == "01_a.html#s"
+    assert "<img src=x onerror=alert(1)>" in hit.first.inner_text()
+    assert page_.locator("#compendium-search-results img").count() == 0
+    assert page_.locator(".compendium-search label").inner_text() == "Szukaj w serwisie"
+    assert errors == [] and dialogs == []
+    page_.close()
