@@ -256,3 +256,15 @@ def test_gallery_thumbnails_every_numbered_figure_at_360_px(tmp_path):
     sizes = [Image.open(io.BytesIO(base64.b64decode(i.thumb.split(",", 1)[1]))).size
              for i in items]
     assert sizes == [(200, 100), (360, 240)]  # small kept, 720 × 480 halved
+
+
+def test_an_existing_anchor_is_reused_and_body_lang_counts(tmp_path):
+    body = ('<h1>T</h1><p>Zob. Tabela 1.</p><p><strong>Tabela 1.</strong> Liczby</p>'
+            '<table id="table-1"><tr><td>1</td></tr></table>')
+    text = page("T", body).replace("<body ", '<body lang="pl" ')
+    (tmp_path / "01_t.html").write_text(text, encoding="utf-8")
+    sitepages.decorate_dir(tmp_path, None)
+    tree = soup(tmp_path / "01_t.html")
+    assert [el.name for el in tree.find_all(id="table-1")] == ["table"]  # no duplicate id
+    assert [a["href"] for a in tree.select('main a[href^="#table-"]')] == ["#table-1"]
+    assert tree.select_one(".compendium-menu-label").get_text() == "☰ Strony i rozdziały"

@@ -97,8 +97,9 @@ def strip(tree: BeautifulSoup) -> BeautifulSoup:
 
 
 def lang_of(tree: BeautifulSoup) -> str:
-    html = tree.find("html")
-    lang = (html.get("lang") if html else None) or "en"
+    """``pl`` or ``en``: the ``lang`` of the page's body, else of its ``html`` element."""
+    lang = next((el.get("lang") for el in (tree.body, tree.find("html"))
+                 if el is not None and el.get("lang")), "en")
     return "pl" if str(lang).lower().startswith("pl") else "en"
 
 
@@ -145,6 +146,7 @@ def anchor_captions(tree: BeautifulSoup) -> dict[str, str]:
     """Give each numbered figure and table caption an anchor (``figure-n``/``table-n``) if
     it has none; return ``{"figure-1": anchor, ...}``."""
     found: dict[str, str] = {}
+    ids = {str(el["id"]) for el in tree.find_all(id=True)}
     for label in tree.find_all(["b", "strong"]):
         m = LABEL_RE.match(label.get_text())
         if not m:
@@ -154,9 +156,14 @@ def anchor_captions(tree: BeautifulSoup) -> dict[str, str]:
         target = target or label.parent
         if key in found or target is None:
             continue
-        if not target.get("id"):
+        if target.get("id"):
+            found[key] = str(target["id"])
+        elif key in ids:  # the page already has this anchor (e.g. on the table itself)
+            found[key] = key
+        else:
             target["id"] = key
-        found[key] = str(target["id"])
+            ids.add(key)
+            found[key] = key
     return found
 
 

@@ -7,7 +7,7 @@
   var out = document.getElementById("compendium-search-results");
   var docs = window.compendiumSearchDocs;
   if (!form || !input || !out || !docs || typeof MiniSearch === "undefined") { return; }
-  var lang = document.documentElement.lang === "pl" ? "pl" : "en";
+  var lang = (document.body.lang || document.documentElement.lang) === "pl" ? "pl" : "en";
   var words = {
     en: {none: "No results for", result: "result for", results: "results for"},
     pl: {none: "Brak wyników dla", result: "wynik dla", results: "wyniki dla"}
