@@ -184,6 +184,7 @@ def test_the_project_bibliography_parses_whole():
 @pytest.mark.parametrize(("text", "expected"), [
     ("agreement (Landis & Koch (1977)) is", ["Landis & Koch (1977)"]),
     ("pooled κ (De Vries et al. 2008), which", ["De Vries et al. 2008"]),
+    ("κ łączna (De Vries i in. 2008) pomija", ["De Vries i in. 2008"]),
     ("[holm1979; cohen1960] and [nokey2000]", ["holm1979", "cohen1960"]),
     ("Landis said in 1999. In 1977 nothing", []),
 ])

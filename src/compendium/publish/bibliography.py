@@ -60,9 +60,9 @@ def load(path: Path) -> dict[str, Reference]:
 def _author_year_re(ref: Reference) -> re.Pattern[str] | None:
     if not ref.surname or not ref.year:
         return None
-    # surname, up to 60 characters without digits or sentence ends (but "et al."), the year
+    # surname, up to 60 characters without digits or sentence ends, then the year
     name = re.escape(_fold(ref.surname)).replace(r"\ ", r"\s+")
-    between = r"(?:[^\d.;:!?\[\]]|al\.){0,60}?"
+    between = r"(?:[^\d.;:!?\[\]]|al\.|in\.){0,60}?"  # "et al.", Polish "i in."
     year = rf"(\()?{re.escape(ref.year)}(?!\d)(?(1)\))"  # "(1977)" whole, or "1977"
     return re.compile(rf"(?<!\w){name}(?!\w){between}{year}", flags=re.IGNORECASE)
 
