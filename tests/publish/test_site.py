@@ -269,3 +269,48 @@ def test_an_existing_anchor_is_reused_and_body_lang_counts(tmp_path):
     assert [el.name for el in tree.find_all(id="table-1")] == ["table"]  # no duplicate id
     assert [a["href"] for a in tree.select('main a[href^="#table-"]')] == ["#table-1"]
     assert tree.select_one(".compendium-menu-label").get_text() == "☰ Strony i rozdziały"
+
+
+def test_index_texts_exist_in_every_language():
+    import yaml
+
+    path = ROOT / "src" / "compendium" / "publish" / "templates" / "site" / "index_text.yaml"
+    table = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert set(table) == {"en", "pl"} and set(table["en"]) == set(table["pl"])
+
+
+ENGLISH = ("Start here", "reading order", "The two studies", "Key findings", "Key numbers",
+           "read the page", "executed notebook", "Figure gallery", "Downloads", "Analysis",
+           "Source notebook", "Reproduce", "Data set", "SYNTHETIC DATA", "Compendium index",
+           "Both studies", "Other analyses", "survey of social-assistance")
+
+
+def test_polish_index_has_no_english_and_takes_titles_from_the_polish_pages(tmp_path):
+    from compendium.publish.site import render_index, site_language
+
+    (tmp_path / "notebooks").mkdir()
+    nb = new_notebook(cells=[new_markdown_cell("# English title")],
+                      metadata={"compendium": {"summary": {"en": "An English summary.",
+                                                           "pl": "Polskie streszczenie."}}})
+    nbformat.write(nb, tmp_path / "notebooks" / "01_x.ipynb")
+    nbformat.write(new_notebook(cells=[new_markdown_cell("# Other")],
+                                metadata={"compendium": {"summary": "English only."}}),
+                   tmp_path / "notebooks" / "05_z.ipynb")
+    out = tmp_path / "outputs"
+    (out / "html" / "pl").mkdir(parents=True)
+    (out / "html" / "pl" / "01_x.html").write_text(
+        page("x", "<h1>Polski tytuł</h1>").replace("<body ", '<body lang="pl" '), "utf-8")
+    (tmp_path / "data" / "raw").mkdir(parents=True)
+    (tmp_path / "data" / "raw" / "dataset.yaml").write_text("kind: synthetic\n", "utf-8")
+    folder = out / "html" / "pl"
+    assert site_language(folder) == "pl"
+    text = BeautifulSoup(render_index(tmp_path, out, [], folder, "pl"), "html.parser")
+    words = text.get_text(" ")
+    assert [w for w in ENGLISH if w in words] == []
+    assert "English only." not in words and "An English summary." not in words
+    assert "Polskie streszczenie." in words
+    assert text.select_one("section.analysis h3").get_text() == "Polski tytuł"
+    assert text.html["lang"] == "pl"
+    assert text.select_one("#study-other").get_text() == "Inne analizy"
+    assert text.select_one('.compendium-downloads a[href$="01_x.ipynb"]')["href"] == (
+        "../../notebooks/01_x.ipynb")

@@ -15,20 +15,35 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
+import yaml
+from markupsafe import Markup
 
 from compendium.publish.provenance import dataset_info, git_state
 from compendium.publish.render import CSP
-from compendium.publish.runner import TEMPLATES, list_pages
+from compendium.publish.runner import TEMPLATES, Page, list_pages
 from compendium.publish.sitepages import GalleryItem, decorate_dir, gallery
 
 #: The two studies and the analyses (notebook-name prefixes) that belong to each; an
 #: analysis matching none is listed under "Other analyses".
 STUDIES = (
-    ("wielkopolska", "Wielkopolska, 2020: survey of social-assistance workers and interviews",
-     ("01_", "02_")),
-    ("four-cities", "Four cities, 2022: local welfare responses to migrants", ("03_",)),
-    ("both", "Both studies side by side", ("04_",)),
+    ("wielkopolska", {"en": "Wielkopolska, 2020: survey of social-assistance workers and "
+                            "interviews",
+                      "pl": "Wielkopolska, 2020: badanie pracowników pomocy społecznej i "
+                            "wywiady"}, ("01_", "02_")),
+    ("four-cities", {"en": "Four cities, 2022: local welfare responses to migrants",
+                     "pl": "Cztery miasta, 2022: lokalne odpowiedzi na sytuację migrantów"},
+     ("03_",)),
+    ("both", {"en": "Both studies side by side", "pl": "Oba badania obok siebie"}, ("04_",)),
+    ("other", {"en": "Other analyses", "pl": "Inne analizy"}, ()),
 )
+LANGS = ("en", "pl")
+
+
+def texts(lang: str) -> dict[str, Markup]:
+    """The index page's fixed texts in ``lang`` (``templates/site/index_text.yaml``; trusted
+    HTML, so marked safe; everything else on the page is escaped)."""
+    table = yaml.safe_load((TEMPLATES / "site" / "index_text.yaml").read_text(encoding="utf-8"))
+    return {k: Markup(v) for k, v in table[lang].items()}
 
 
 @dataclass(frozen=True)
@@ -55,23 +70,52 @@ class Study:
     entries: list[Entry]
 
 
-def by_study(items: list[Entry]) -> list[Study]:
+def by_study(items: list[Entry], lang: str = "en") -> list[Study]:
     """The analyses grouped by :data:`STUDIES` (in that order), the rest under "Other"."""
     out, left = [], list(items)
     for slug, title, prefixes in STUDIES:
-        mine = [e for e in left if e.stem.startswith(prefixes)]
+        mine = [e for e in left if e.stem.startswith(prefixes) or not prefixes]
         left = [e for e in left if e not in mine]
         if mine:
-            out.append(Study(slug, title, mine))
-    if left:
-        out.append(Study("other", "Other analyses", left))
+            out.append(Study(slug, title[lang], mine))
     return out
 
 
-def entries(root: Path, outputs: Path) -> list[Entry]:
-    """Every analysis with what it published."""
+def _summary(root: Path, stem: str, lang: str, fallback: str) -> str:
+    """The notebook's summary in ``lang`` (metadata ``compendium.summary`` as a string, or a
+    mapping by language, or ``summary_<lang>``); empty if it has none in that language."""
+    import nbformat
+
+    meta = nbformat.read(root / "notebooks" / f"{stem}.ipynb", as_version=4).metadata
+    meta = meta.get("compendium", {})
+    value = meta.get("summary", fallback)
+    if isinstance(value, dict):
+        return str(value.get(lang, ""))
+    if f"summary_{lang}" in meta:
+        return str(meta[f"summary_{lang}"])
+    return str(value) if lang == "en" else ""
+
+
+def _page_title(html_dir: Path, href: str, fallback: str) -> str:
+    """The published page's ``h1`` (in the run's language), else ``fallback``."""
+    path = html_dir / href
+    if not path.exists():
+        return fallback
+    from compendium.publish.sitepages import parse, title_of
+
+    return title_of(parse(path.read_text(encoding="utf-8")), fallback)
+
+
+def entries(root: Path, outputs: Path, lang: str = "en",
+            html_dir: Path | None = None) -> list[Entry]:
+    """Every analysis with what it published (titles from the published pages when they
+    exist in ``html_dir``, so in the pages' language)."""
     out = []
-    for page in list_pages(root / "notebooks"):
+    for listed in list_pages(root / "notebooks"):
+        page = listed
+        if html_dir is not None:
+            page = Page(listed.stem, _page_title(html_dir, listed.href, listed.title),
+                        _summary(root, listed.stem, lang, listed.summary))
         res_path = outputs / "results" / f"{page.stem}.json"
         res = json.loads(res_path.read_text(encoding="utf-8")) if res_path.exists() else {}
         figures = sorted(p.relative_to(outputs).as_posix()
@@ -86,17 +130,20 @@ def entries(root: Path, outputs: Path) -> list[Entry]:
 
 
 def render_index(root: Path, outputs: Path, figures: list[GalleryItem] | None = None,
-                 html_dir: Path | None = None) -> str:
-    """The index page's HTML (``figures``: the gallery; links are relative to ``html_dir``)."""
+                 html_dir: Path | None = None, lang: str = "en") -> str:
+    """The index page's HTML in ``lang`` (``figures``: the gallery; links are relative to
+    ``html_dir``, whose pages give the analyses' titles)."""
     # autoescape: titles, summaries, findings and data-set fields come from files and data
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES / "site"),
                              autoescape=True, keep_trailing_newline=True)
     data = dataset_info(root / "data")
+    pages = entries(root, outputs, lang, html_dir)
     html_dir = html_dir or outputs / "html"
-    pages = entries(root, outputs)
     return env.get_template("index.html.j2").render(
+        lang=lang,
+        t=texts(lang),
         pages=pages,
-        studies=by_study(pages),
+        studies=by_study(pages, lang),
         gallery=figures or [],
         out=_rel(outputs, html_dir),
         src=_rel(root / "notebooks", html_dir),
@@ -120,14 +167,24 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     root = Path(args.root)
     outputs = Path(args.outputs) if args.outputs else root / "outputs"
-    html_dir = outputs / "html"
-    index = render_index(root, outputs, gallery(html_dir), html_dir)
+    html = outputs / "html"
     bib = root / "docs" / "references.bib"
-    for sub in sorted(d for d in html_dir.iterdir() if d.is_dir() and any(d.glob("*.html"))):
-        decorate_dir(sub, bib)  # a site per language folder, if the pages are published so
-    decorate_dir(html_dir, bib, index)
-    print(f"[compendium] published {html_dir / 'index.html'} and the site around it")
+    # a site per folder of pages: outputs/html and any language folder under it
+    folders = [d for d in sorted(html.iterdir()) if d.is_dir() and any(d.glob("[0-9]*.html"))]
+    for folder in [*folders, html]:
+        index = render_index(root, outputs, gallery(folder), folder, site_language(folder))
+        decorate_dir(folder, bib, index)
+        print(f"[compendium] published {folder / 'index.html'} and the site around it")
     return 0
+
+
+def site_language(folder: Path) -> str:
+    """The language of a folder's analysis pages (``<body lang>``), English if none says."""
+    from compendium.publish.sitepages import lang_of, parse
+
+    langs = sorted(lang_of(parse(p.read_text(encoding="utf-8")))
+                   for p in sorted(folder.glob("[0-9]*.html")))
+    return max(LANGS, key=langs.count) if langs else "en"
 
 
 if __name__ == "__main__":
