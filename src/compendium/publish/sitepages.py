@@ -82,6 +82,7 @@ def text_of(tag: Tag) -> str:
 
 
 def parse(html: str) -> BeautifulSoup:
+    """A page as a tree (Python's own HTML parser: no extra dependency, stable output)."""
     return BeautifulSoup(html, "html.parser")
 
 
@@ -104,6 +105,7 @@ def lang_of(tree: BeautifulSoup) -> str:
 
 
 def title_of(tree: BeautifulSoup, fallback: str) -> str:
+    """The page's title: its first ``h1``, else its ``<title>``, else ``fallback``."""
     h1 = tree.find("h1")
     if h1 is not None and text_of(h1):
         return text_of(h1)
@@ -130,6 +132,7 @@ def _in_class(node: object, classes: set[str]) -> bool:
 
 
 def _linkable(node: NavigableString) -> bool:
+    """Whether a text node is prose in ``<main>`` (not code, a link, a heading or our own)."""
     if type(node) is not NavigableString:  # comments, CDATA, doctype
         return False
     el = node.parent
@@ -291,6 +294,7 @@ def page_order(paths: list[Path]) -> list[Path]:
 
 
 def site_pages(html_dir: Path) -> list[Path]:
+    """The HTML pages of one site folder, in :func:`page_order`."""
     return page_order([p for p in html_dir.glob("*.html") if p.is_file()])
 
 
