@@ -314,3 +314,15 @@ def test_polish_index_has_no_english_and_takes_titles_from_the_polish_pages(tmp_
     assert text.select_one("#study-other").get_text() == "Inne analizy"
     assert text.select_one('.compendium-downloads a[href$="01_x.ipynb"]')["href"] == (
         "../../notebooks/01_x.ipynb")
+
+
+def test_a_broken_bibliography_is_named_with_its_line(tmp_path):
+    from compendium.errors import DataError
+
+    bib = tmp_path / "refs.bib"
+    bib.write_text("@article{a2000,\n  title = {T},\n  year = {2000}\n\n@book{b2001,\n"
+                   "  title = {U}, year = {2001}}\n", encoding="utf-8")
+    with pytest.raises(DataError) as err:
+        bibliography.load(bib)
+    assert str(err.value).startswith(f"file refs.bib ({bib}), row ")
+    assert "not valid BibTeX" in str(err.value)

@@ -16,8 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pybtex.database import parse_file
+from pybtex.exceptions import PybtexError
 from pybtex.plugin import find_plugin
 
+from compendium.errors import DataError
 from compendium.publish.render import escape
 
 KEY_RE = re.compile(r"[A-Za-z][\w:-]*\d{4}[\w:-]*")
@@ -43,7 +45,11 @@ def _fold(text: str) -> str:
 
 def load(path: Path) -> dict[str, Reference]:
     """Every entry of the BibTeX file ``path`` by key (a parse error names the file and line)."""
-    bib = parse_file(str(path), bib_format="bibtex")
+    try:
+        bib = parse_file(str(path), bib_format="bibtex")
+    except PybtexError as exc:
+        raise DataError(path, f"not valid BibTeX: {exc}", row=getattr(exc, "lineno", None),
+                        expected="entries like @article{key, author = {...}, ...}") from None
     style = find_plugin("pybtex.style.formatting", "plain")()
     backend = find_plugin("pybtex.backends", "html")()
     formatted = {e.key: e.text.render(backend).replace("\n", " ")

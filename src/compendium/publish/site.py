@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import jinja2
 import yaml
 from markupsafe import Markup
 
+from compendium.errors import CompendiumError
 from compendium.publish.provenance import dataset_info, git_state
 from compendium.publish.render import CSP
 from compendium.publish.runner import TEMPLATES, Page, list_pages
@@ -171,10 +173,14 @@ def main(argv: list[str] | None = None) -> int:
     bib = root / "docs" / "references.bib"
     # a site per folder of pages: outputs/html and any language folder under it
     folders = [d for d in sorted(html.iterdir()) if d.is_dir() and any(d.glob("[0-9]*.html"))]
-    for folder in [*folders, html]:
-        index = render_index(root, outputs, gallery(folder), folder, site_language(folder))
-        decorate_dir(folder, bib, index)
-        print(f"[compendium] published {folder / 'index.html'} and the site around it")
+    try:
+        for folder in [*folders, html]:
+            index = render_index(root, outputs, gallery(folder), folder, site_language(folder))
+            decorate_dir(folder, bib, index)
+            print(f"[compendium] published {folder / 'index.html'} and the site around it")
+    except CompendiumError as exc:
+        print(f"\n*** site step failed: {exc}\n", file=sys.stderr)
+        return 1
     return 0
 
 
