@@ -226,7 +226,7 @@ four-cities: $(OUT)/html/03_four_cities.html
 synthesis: $(OUT)/html/04_synthesis.html
 
 # ---------------------------------------------------------------- site
-## site: the index page linking every analysis, figure and table
+## site: the index page, and the sidebar, search and bibliography on every page
 site: $(OUT)/html/index.html
 
 # The synthesis first: under `make -j` its chain (02 and 03, which it waits for) starts before
@@ -234,8 +234,10 @@ site: $(OUT)/html/index.html
 $(OUT)/html/index.html: $(OUT)/html/04_synthesis.html $(PAGES) $(PKG_SRC)
 	@$(PY) -m compendium.publish.site --root . $(OUT_OPTS)
 # The site step also writes the replication package's pages (article, questionnaire,
-# codebooks) and the list of tables and programs: what they read is a prerequisite too.
-$(OUT)/html/index.html: $(wildcard src/compendium/publish/templates/site/*) \
+# codebooks) and the list of tables and programs, and reads its own templates and scripts and
+# the bibliography: what they read is a prerequisite too.
+$(OUT)/html/index.html: $(wildcard src/compendium/publish/templates/site/* \
+                          src/compendium/publish/static/*) \
     $(DATA_DIR)/codebooks/ops_survey.yaml $(IDI_WIELKOPOLSKA_DATA) $(FOUR_CITIES_DATA) \
     docs/methods.md docs/references.bib CITATION.cff
 

@@ -1,0 +1,218 @@
+"""The site around the pages in a real browser (Debian's Chromium driven by Playwright).
+
+At a desktop (1366 px) and a phone (390 px) width, every page of every site folder: nothing
+overflows sideways except inside a scrollable wrapper, every figure link (figures in the
+pages, the index's gallery) lands on an existing file and anchor, the sidebar lists every
+page of the folder; and the search box finds a word taken from a page's text (read
+independently, with BeautifulSoup, from the HTML file) and links to that page — opened from
+disk (``file://``) and served by Python's ``http.server`` on 127.0.0.1, with no Content
+Security Policy violation or script error either way.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import re
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import pytest
+from bs4 import BeautifulSoup
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+WIDTHS = (1366, 390)
+
+#: Elements wider than the window that are not inside a sideways-scrollable ancestor.
+OVERFLOW = """() => {
+  const w = document.documentElement.clientWidth, bad = [];
+  const scrollable = el => {
+    for (let p = el.parentElement; p; p = p.parentElement) {
+      const o = getComputedStyle(p).overflowX;
+      if ((o === 'auto' || o === 'scroll') && p.clientWidth <= w) return true;
+    }
+    return false;
+  };
+  for (const el of document.body.querySelectorAll('*')) {
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 || getComputedStyle(el).position === 'fixed') continue;
+    if ((r.right > w + 1 || r.left < -1) && !scrollable(el))
+      bad.push(el.tagName + '.' + (el.className || '').toString().slice(0, 40));
+  }
+  return {page: document.documentElement.scrollWidth - w, bad: bad.slice(0, 5)};
+}"""
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if CHROMIUM is None:
+        pytest.skip("Chromium is not installed and could not be installed here "
+                    "(`make test` runs `apt-get install chromium` where it can)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield b
+        b.close()
+
+
+def site_dirs(built: Path) -> list[Path]:
+    """``outputs/html`` and any language folder under it that holds pages."""
+    html = built / "outputs" / "html"
+    return [html] + sorted(d for d in html.iterdir() if d.is_dir() and any(d.glob("*.html")))
+
+
+def ids_of(path: Path) -> set[str]:
+    tree = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+    return {str(el["id"]) for el in tree.find_all(id=True)}
+
+
+def unresolved(page: Path, hrefs: list[str]) -> list[str]:
+    """The links among ``hrefs`` whose file or anchor does not exist."""
+    bad = []
+    for href in hrefs:
+        url = urlparse(href)
+        if url.scheme:
+            continue
+        target = (page.parent / unquote(url.path)).resolve() if url.path else page
+        missing = not target.exists() or (
+            url.fragment and target.suffix == ".html" and url.fragment not in ids_of(target))
+        if missing:
+            bad.append(href)
+    return bad
+
+
+def watch(page) -> list[str]:  # noqa: ANN001
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text[:160])
+            if m.type == "error" or "Content Security Policy" in m.text else None)
+    page.on("pageerror", lambda exc: errors.append(str(exc)[:160]))
+    return errors
+
+
+def test_every_page_fits_links_its_figures_and_lists_every_page(built, browser):
+    problems: dict[str, list[str]] = {}
+    for folder in site_dirs(built):
+        pages = sorted(folder.glob("*.html"))
+        assert (folder / "index.html") in pages and len(pages) >= 5
+        names = {p.name for p in pages}
+        for path in pages:
+            for width in WIDTHS:
+                page = browser.new_page(viewport={"width": width, "height": 900})
+                found = watch(page)
+                page.goto(path.as_uri(), wait_until="load")
+                got = page.evaluate(OVERFLOW)
+                if got["page"] > 1 or got["bad"]:
+                    found.append(f"overflow by {got['page']}px: {got['bad']}")
+                hrefs = page.eval_on_selector_all(
+                    "figure a[href], a[href] > img, .compendium-gallery a[href], "
+                    "a[href^='#figure-'], a[href^='#table-']",
+                    "els => els.map(e => (e.closest('a') || e).getAttribute('href'))")
+                found += [f"figure link broken: {h}" for h in unresolved(path, hrefs)]
+                if path.name == "index.html" and not page.locator(".compendium-gallery a").count():
+                    found.append("index without a figure gallery")
+                if width < 1000:  # the phone's menu opens the list of pages
+                    page.locator(".compendium-menu-label").click()
+                listed = page.eval_on_selector_all(
+                    ".compendium-sidebar .compendium-pages li.page > a, "
+                    ".compendium-sidebar .compendium-pages li.page > details > summary > a",
+                    "els => els.filter(e => e.offsetParent !== null)"
+                    ".map(e => e.getAttribute('href'))")
+                if set(listed) != names:
+                    found.append(f"sidebar lists {sorted(listed)}, not {sorted(names)}")
+                page.close()
+                if found:
+                    problems[f"{path.relative_to(built)} @{width}"] = found
+    assert problems == {}
+
+
+def a_word_on(path: Path) -> str:
+    """A long word of the page's prose (its first markdown paragraph after the title)."""
+    tree = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+    for p in tree.select("main .jp-RenderedMarkdown p"):
+        words = re.findall(r"[^\W\d_]{9,}", p.get_text())
+        if words:
+            return words[-1]
+    raise AssertionError(f"no prose in {path}")
+
+
+@pytest.fixture(scope="module")
+def served(built) -> Iterator[str]:
+    """The built site served by Python's http.server on 127.0.0.1 (a free port)."""
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+    handler = functools.partial(Quiet, directory=str(built / "outputs" / "html"))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("how", ["disk", "served"])
+@pytest.mark.parametrize("width", WIDTHS)
+def test_search_finds_a_word_of_a_page_and_links_to_it(built, browser, served, how, width):
+    html = built / "outputs" / "html"
+    target = sorted(html.glob("0*.html"))[-2]  # an analysis page other than the index
+    word = a_word_on(target)
+    base = html.as_uri() + "/" if how == "disk" else served
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    errors = watch(page)
+    page.goto(base + "index.html", wait_until="load")
+    page.locator("#compendium-q").fill(word.lower())
+    results = page.locator("#compendium-search-results li a")
+    results.first.wait_for(timeout=5000)
+    hrefs = results.evaluate_all("els => els.map(e => e.getAttribute('href'))")
+    assert any(h.split("#")[0] == target.name for h in hrefs), (word, hrefs)
+    link = results.nth([h.split("#")[0] for h in hrefs].index(target.name))
+    link.click()
+    page.wait_for_load_state("load")
+    assert page.url.split("#")[0].endswith("/" + target.name)
+    assert word in page.locator("main").inner_text()
+    # a word on no page finds nothing, and says so
+    page.locator("#compendium-q").fill("qqxqzzv")
+    assert page.locator("#compendium-search-results li").count() == 0
+    assert page.locator(".compendium-search-count").is_visible()
+    assert errors == []
+    page.close()
+
+
+def test_search_folds_polish_diacritics_and_shows_text_literally(tmp_path, browser):
+    """On a two-page site made from hand-written pages: ``wspolpraca`` finds ``współpraca``
+    (diacritics folded, ``ł`` as ``l``), and a result's text with markup in it is shown as
+    text, not run."""
+    from compendium.publish.render import CSP
+    from compendium.publish.sitepages import decorate_dir
+
+    def page(title: str, body: str) -> str:
+        return (f'<!DOCTYPE html><html lang="pl"><head><meta charset="utf-8">'
+                f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
+                f"<title>{title}</title></head><body><main>{body}</main></body></html>")
+
+    (tmp_path / "index.html").write_text(page("Start", "<h1>Start</h1>"), encoding="utf-8")
+    (tmp_path / "01_a.html").write_text(page("A", (
+        "<h1>Strona A</h1><h2 id=\"s\">Sekcja</h2><p>Współpraca gmin &lt;img src=x "
+        "onerror=alert(1)&gt; z organizacjami.</p>")), encoding="utf-8")
+    decorate_dir(tmp_path, None)
+    page_ = browser.new_page(viewport={"width": 390, "height": 800})
+    errors = watch(page_)
+    dialogs: list[str] = []
+    page_.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page_.goto((tmp_path / "index.html").as_uri() + "?q=wspolpraca", wait_until="load")
+    hit = page_.locator("#compendium-search-results li")
+    hit.first.wait_for(timeout=5000)
+    assert hit.locator("a").first.get_attribute("href") == "01_a.html#s"
+    assert "<img src=x onerror=alert(1)>" in hit.first.inner_text()
+    assert page_.locator("#compendium-search-results img").count() == 0
+    assert page_.locator(".compendium-search label").inner_text() == "Szukaj w serwisie"
+    assert errors == [] and dialogs == []
+    page_.close()
