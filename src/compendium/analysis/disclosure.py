@@ -66,9 +66,11 @@ import numpy as np
 import pandas as pd
 from scipy.linalg import null_space
 
+from compendium.analysis.disclosure_audit import DisclosureError
 from compendium.errors import DataError, ParameterError
 
 __all__ = [
+    "DisclosureError",
     "small_counts_in_csv",
     "suppress",
     "suppress_counts_column",
@@ -285,6 +287,7 @@ def suppress(
         columns=table.columns,
         dtype=object,
     )
+    out.attrs["sdc"] = "rules"
     return out
 
 
@@ -357,6 +360,7 @@ def _hide(
         out[col] = pd.to_numeric(df[col], errors="coerce").astype(float).where(~blank)
     out.attrs = dict(df.attrs)
     out.attrs["n_suppressed"] = int(rows.sum())
+    out.attrs["sdc"] = "rules"
     return out
 
 

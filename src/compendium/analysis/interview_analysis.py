@@ -16,7 +16,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from compendium.analysis import disclosure, qual, stats
+from compendium.analysis import disclosure, qual, redaction, stats
+from compendium.analysis.disclosure_audit import (
+    Ledger,
+    check_total,
+    key,
+    numeric,
+    protect_frame,
+    protect_matrix,
+)
 from compendium.data.corpus import CodedCorpus, attributes_wide
 from compendium.data.labels import Labels
 from compendium.errors import DataError, ParameterError
@@ -117,26 +125,103 @@ def unit_label(unit: str, lang: str) -> str:
 
 
 # ----------------------------------------------------------------------------- tables
+def declare(ledger: Ledger, corpus: CodedCorpus) -> None:
+    """Tell the notebook's disclosure ledger how this corpus partitions its units.
+
+    Units: ``interview`` (documents) and ``coded segment``; conditions: every descriptor
+    (documents without a value form a ``(missing)`` group), ``doc`` (coded segments by
+    interview) and ``has:<code>`` (True/False, implicit).
+    """
+    wide = attributes_wide(corpus)
+    for attribute in wide.columns:
+        values = wide[attribute].astype(object).where(wide[attribute].notna(), "(missing)")
+        values = list(dict.fromkeys(values.tolist()))
+        for unit in ("interview", "coded segment"):
+            ledger.domain(unit, attribute, values)
+    ledger.domain("coded segment", "doc", corpus.documents["doc_id"].tolist())
+    ledger.publish({key("interview"): len(corpus.documents)}, "corpus size")
+
+
 def crosstab_docs(
-    corpus: CodedCorpus, rows: str, cols: str, labels: Labels, lang: str, min_cell: int,
-    order: Sequence[str] | None = None,
+    corpus: CodedCorpus, rows: str, cols: str, labels: Labels, lang: str, ledger: Ledger,
+    artefact: str, row_order: Sequence[str] | None = None,
+    col_order: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """Interviews by two descriptors, with totals, labelled and suppressed below ``min_cell``."""
+    """Interviews by two descriptors, with totals, labelled and protected by ``ledger``.
+
+    ``row_order``/``col_order`` order the rows/columns (values not listed follow). The grand
+    total must equal the number of interviews (a wrong reindex once published zeros).
+    """
     wide = attributes_wide(corpus)
     for name in (rows, cols):
         if name not in wide.columns:
             raise ParameterError(name, "no such descriptor", allowed=sorted(wide.columns))
     tab = pd.crosstab(wide[rows], wide[cols])
-    if order is not None:
-        tab = tab.reindex(columns=[c for c in order if c in tab.columns])
+    if row_order is not None:
+        tab = tab.reindex(index=_ordered(tab.index, row_order))
+    if col_order is not None:
+        tab = tab.reindex(columns=_ordered(tab.columns, col_order))
+    check_total(int(tab.to_numpy().sum()), len(corpus.documents), artefact)
     tab.loc["Total"] = tab.sum()
     tab["Total"] = tab.sum(axis=1)
-    shown = disclosure.suppress(tab.astype(int), min_cell=min_cell)
+    tab = tab.astype(int)
+    keys = pd.DataFrame(
+        [[key("interview", {d: v for d, v in ((rows, r), (cols, c)) if v != "Total"})
+          for c in tab.columns] for r in tab.index],
+        index=tab.index, columns=tab.columns, dtype=object)
+    shown = protect_matrix(ledger, tab, keys, artefact)
     total = "Total" if lang == "en" else "Razem"
     shown.index = [total if v == "Total" else labels.value(rows, v, lang) for v in shown.index]
     shown.columns = [total if v == "Total" else labels.value(cols, v, lang) for v in shown.columns]
     shown.index.name = labels.attribute(rows, lang)
-    return shown.reset_index()
+    out = shown.reset_index()
+    out.attrs = dict(shown.attrs)
+    return out
+
+
+def _ordered(present: Iterable[object], order: Sequence[str]) -> list[object]:
+    present = list(present)
+    return [v for v in order if v in present] + [v for v in present if v not in order]
+
+
+def publish_code_table(ledger: Ledger, df: pd.DataFrame, artefact: str) -> pd.DataFrame:
+    """A per-code table (``code_id``, ``n_documents``, ``n_segments``, ``pct_documents``)
+    protected by ``ledger``: interviews and coded segments carrying each code."""
+    keys = {}
+    if "n_documents" in df.columns:
+        keys["n_documents"] = [key("interview", {f"has:{c}": True}) for c in df["code_id"]]
+    if "n_segments" in df.columns:
+        keys["n_segments"] = [key("coded segment", {f"has:{c}": True}) for c in df["code_id"]]
+    derived = {c: ["n_documents"] for c in df.columns if c.startswith("pct")}
+    return protect_frame(ledger, df, keys, artefact, derived=derived)
+
+
+def as_text(protected: pd.DataFrame) -> pd.DataFrame:
+    """Cell texts of a protected matrix (numbers as integers, the marker as is), still marked."""
+    out = protected.map(lambda v: v if isinstance(v, str) else str(int(v)))
+    out.attrs = dict(protected.attrs)
+    return out
+
+
+def rounded_text(protected: pd.DataFrame, digits: int) -> pd.DataFrame:
+    """Annotations of a protected numeric matrix: rounded values, blank where suppressed."""
+    out = protected.map(lambda v: "" if pd.isna(v) else str(round(float(v), digits)))
+    out.attrs = dict(protected.attrs)
+    return out
+
+
+def saturation(corpus: CodedCorpus, by: str) -> pd.DataFrame:
+    """:func:`qual.saturation`, declared exempt from count rules (it counts distinct codes by
+    interview order, not interviewees)."""
+    out = qual.saturation(corpus, by=by)
+    out.attrs["sdc"] = "exempt: distinct codes by interview order, not a count of people"
+    return out
+
+
+def published_counts(table: pd.DataFrame, id_col: str, count_col: str) -> dict[str, int | None]:
+    """``id -> count`` from a protected table, ``None`` where the count is suppressed."""
+    return {str(i): (int(v) if not isinstance(v, str) else None)
+            for i, v in zip(table[id_col], table[count_col], strict=True)}
 
 
 def area_table(
@@ -165,17 +250,19 @@ def area_table(
     )
 
 
-def publishable(df: pd.DataFrame, min_cell: int) -> pd.DataFrame:
-    """Count columns (``n``, ``n_*``) suppressed below ``min_cell``, percentages of them hidden."""
-    counts = [c for c in df.columns if c == "n" or c.startswith("n_")]
-    pcts = [c for c in df.columns if c.startswith("pct")]
-    return disclosure.suppress_counts_column(df, counts, min_cell, pct_cols=pcts, min_base=1)
-
-
-def publishable_counts(table: pd.DataFrame, min_cell: int) -> pd.DataFrame:
-    """A crosstab of counts with primary and secondary suppression, its row labels a column."""
-    shown = disclosure.suppress(table.astype(int), min_cell=min_cell)
-    return shown.reset_index()
+def publishable_counts(
+    table: pd.DataFrame, ledger: Ledger, artefact: str, row_parent: str | None = None,
+    ids: tuple[Sequence[str], Sequence[str]] | None = None, unit: str = "coded segment",
+) -> pd.DataFrame:
+    """A code x code table of co-occurrence counts protected by ``ledger`` (row labels a
+    column). ``ids`` gives the row and column code ids behind the labels."""
+    rows, cols = ids if ids is not None else table.attrs["code_ids"]
+    keys = pd.DataFrame([[key(unit, {f"has:{r}": True, f"has:{c}": True}) for c in cols]
+                         for r in rows], index=table.index, columns=table.columns, dtype=object)
+    shown = protect_matrix(ledger, table.astype(int), keys, artefact)
+    out = shown.reset_index()
+    out.attrs = dict(shown.attrs)
+    return out
 
 
 def extremes(freq: pd.DataFrame, column: str) -> tuple[str, list[str]]:
@@ -186,13 +273,22 @@ def extremes(freq: pd.DataFrame, column: str) -> tuple[str, list[str]]:
 
 
 def doc_area_matrix(
-    corpus: CodedCorpus, parent: str, areas: Sequence[str], labels: Labels, lang: str
-) -> pd.DataFrame:
-    """Segments per interview (rows) and area (columns, labelled), zeros kept."""
+    corpus: CodedCorpus, parent: str, areas: Sequence[str], labels: Labels, lang: str,
+    ledger: Ledger, artefact: str,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Coded segments per interview (rows) and area (columns), protected by ``ledger``:
+    (values with suppressed cells NaN, annotations with the marker)."""
     ids = _ids_by_title(corpus, parent, areas)
-    mat = qual.count_matrix(corpus)[ids]
-    mat.columns = code_labels(ids, labels, lang)
-    return mat
+    mat = qual.count_matrix(corpus)[ids].astype(int)
+    keys = pd.DataFrame([[key("coded segment", {"doc": d, f"has:{c}": True}) for c in ids]
+                         for d in mat.index], index=mat.index, columns=mat.columns, dtype=object)
+    shown = protect_matrix(ledger, mat, keys, artefact)
+    shown.columns = code_labels(ids, labels, lang)
+    values = shown.apply(pd.to_numeric, errors="coerce")
+    values.attrs = {"sdc": "ledger"}
+    annot = shown.astype(str)
+    annot.attrs = {"sdc": "ledger"}
+    return values, annot
 
 
 def _ids_by_title(corpus: CodedCorpus, parent: str, titles: Sequence[str] | None) -> list[str]:
@@ -214,33 +310,55 @@ def cross_codes(
     out = co.loc[rows, cols].astype(int)
     out.index = pd.Index(code_labels(rows, labels, lang), name=labels.code(row_parent, lang))
     out.columns = code_labels(cols, labels, lang)
+    out.attrs["code_ids"] = (rows, cols)
     return out
 
 
 def framework(
     corpus: CodedCorpus, parent: str | None, codes: Sequence[str], attribute: str,
-    labels: Labels, lang: str, quotes_per_cell: int, seed: int, min_cell: int,
-    order: Sequence[str] | None = None,
+    labels: Labels, lang: str, quotes_per_cell: int, seed: int, ledger: Ledger, artefact: str,
+    order: Sequence[str] | None = None, names: Sequence[str] = (), on_hit: str = "redact",
 ) -> pd.DataFrame:
     """Framework matrix (codes x groups): interviews with the code, plus exemplar quotes.
 
     With ``parent`` the ``codes`` are child titles under it; without, they are parent codes
-    whose children (or themselves, at top level) form the rows. Counts below ``min_cell``
-    read ``n < min_cell``.
+    whose children (or themselves, at top level) form the rows. Counts go through ``ledger``
+    (suppressed: ``n < min_cell``). Quotes are screened for personal data
+    (:mod:`compendium.analysis.redaction`; ``names`` from the pseudonymisation list) and are
+    withheld in a group of fewer than ``min_cell`` interviews (attribution to a descriptor
+    value needs at least ``min_cell`` interviewees sharing it). Both are counted in the audit.
     """
+    m = ledger.min_cell
     ids = _ids_by_title(corpus, parent, codes) if parent else theme_codes(corpus, codes)
     long = qual.framework_long(corpus, ids, attribute, quotes_per_cell=quotes_per_cell,
                                seed=seed, order=order)
-    def cell(row: pd.Series) -> str:
-        n = int(row["n_documents"])
-        head = f"n < {min_cell}" if 0 < n < min_cell else f"n = {n}"
-        return " | ".join([head, *row["quotes"]])
-
-    long = long.assign(cell=long.apply(cell, axis=1))
+    wide = attributes_wide(corpus)
+    sizes = wide[attribute].value_counts() if attribute in wide.columns else pd.Series(dtype=int)
+    keys = [key("interview", {attribute: g, f"has:{c}": True})
+            for c, g in zip(long["code_id"], long["group"], strict=True)]
+    shown = protect_frame(ledger, long, {"n_documents": keys}, artefact)
+    hits: dict[str, int] = {}
+    withheld = 0
+    cells = []
+    for n, quotes, group in zip(shown["n_documents"], long["quotes"], long["group"],
+                                strict=True):
+        if int(sizes.get(group, 0)) < m:
+            withheld += len(quotes)
+            quotes = []
+        quotes, found = redaction.screen_quotes(quotes, names, on_hit, where=artefact)
+        for kind, k in found.items():
+            hits[kind] = hits.get(kind, 0) + k
+        head = f"n < {m}" if isinstance(n, str) else f"n = {int(n)}"
+        cells.append(" | ".join([head, *quotes]))
+    ledger.note(artefact, "quote screen",
+                f"personal data redacted: {dict(sorted(hits.items())) or 'none'}; quotes "
+                f"withheld from groups under {m} interviews: {withheld}")
+    long = long.assign(cell=cells)
     mat = long.pivot(index="code_id", columns="group", values="cell")
     mat = mat.reindex(index=ids, columns=list(dict.fromkeys(long["group"])))
     mat.index = pd.Index(code_labels(ids, labels, lang), name=labels.attribute(attribute, lang))
     mat.columns = [labels.value(attribute, g, lang) for g in mat.columns]
+    mat.attrs = {"sdc": "ledger", "redactions": hits, "quotes_withheld": withheld}
     return mat
 
 
@@ -288,52 +406,86 @@ def prevalence_by(
     )[["code_id", "label", "group", "group_label", "n", "group_size", "pct"]]
 
 
-def publishable_long(long: pd.DataFrame, min_cell: int) -> pd.DataFrame:
-    """A long prevalence table with suppressed counts and percentages hidden where needed."""
-    return disclosure.suppress_counts_column(long, ["n"], min_cell, pct_cols=["pct"], min_base=10,
-                                      base_col="group_size")
+def publishable_long(
+    long: pd.DataFrame, attribute: str, unit: str, ledger: Ledger, artefact: str
+) -> pd.DataFrame:
+    """A long prevalence table (:func:`prevalence_by`) protected by ``ledger``: ``n`` are units
+    of a group with the code, ``group_size`` the group; ``pct`` blanked where either is hidden."""
+    u = "interview" if unit == "interview" else "coded segment"
+    n_keys = [key(u, {attribute: g, f"has:{c}": True})
+              for c, g in zip(long["code_id"], long["group"], strict=True)]
+    size_keys = [key(u, {attribute: g}) for g in long["group"]]
+    return protect_frame(ledger, long, {"n": n_keys, "group_size": size_keys}, artefact,
+                         derived={"pct": ["n", "group_size"]})
 
 
-def heatmap_frames(long: pd.DataFrame, min_cell: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(% matrix with suppressed cells blank, annotation matrix "pct% (n)" or "<min_cell")."""
-    pct = long.pivot(index="label", columns="group_label", values="pct")
-    n = long.pivot(index="label", columns="group_label", values="n")
-    rows = list(dict.fromkeys(long["label"]))
-    cols = list(dict.fromkeys(long["group_label"]))
+def heatmap_frames(published: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """From a protected long table: (% matrix, suppressed cells blank; annotations
+    "pct% (n)" or the marker). Only published values are drawn."""
+    if published.attrs.get("sdc") != "ledger":
+        raise disclosure.DisclosureError("heatmap data did not pass the disclosure gate")
+    rows = list(dict.fromkeys(published["label"]))
+    cols = list(dict.fromkeys(published["group_label"]))
+    pct = published.pivot(index="label", columns="group_label", values="pct")
+    n = published.pivot(index="label", columns="group_label", values="n")
     pct, n = pct.reindex(index=rows, columns=cols), n.reindex(index=rows, columns=cols)
     pct.index.name = pct.columns.name = None
-    small = (n > 0) & (n < min_cell)
-    annot = pct.round(0).astype(int).astype(str) + "% (" + n.astype(int).astype(str) + ")"
-    annot = annot.mask(small, f"<{min_cell}")
-    return pct.mask(small), annot
+    pct = pct.astype(float)
+    annot = pd.DataFrame(
+        [[(v if isinstance(v, str) else
+           (f"{p:.0f}% ({int(v)})" if pd.notna(p) else f"({int(v)})"))
+          for v, p in zip(n.loc[r], pct.loc[r], strict=True)] for r in rows],
+        index=pct.index, columns=pct.columns)
+    pct.attrs = annot.attrs = {"sdc": "ledger"}
+    return pct, annot
 
 
-def overall_prevalence(corpus: CodedCorpus, parents: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """``code_id -> {n, pct}``: interviews with each theme code, over the whole corpus."""
+def overall_prevalence(
+    corpus: CodedCorpus, parents: Sequence[str], ledger: Ledger, artefact: str
+) -> dict[str, dict[str, Any]]:
+    """``code_id -> {n, pct}``: interviews with each theme code over the whole corpus, through
+    ``ledger`` (``None`` where suppressed)."""
     freq = qual.code_frequency(corpus).set_index("code_id")
+    codes = theme_codes(corpus, parents)
+    sup = ledger.publish({key("interview", {f"has:{c}": True}): int(freq.loc[c, "n_documents"])
+                          for c in codes}, artefact)
     out = {}
-    for code in theme_codes(corpus, parents):
-        out[code] = {"n": int(freq.loc[code, "n_documents"]),
-                     "pct": round(100 * float(freq.loc[code, "share_documents"]), 1)}
+    for code in codes:
+        hidden = sup[key("interview", {f"has:{code}": True})]
+        out[code] = {"n": None if hidden else int(freq.loc[code, "n_documents"]),
+                     "pct": None if hidden
+                     else round(100 * float(freq.loc[code, "share_documents"]), 1)}
     return out
 
 
 def actor_theme_cooccurrence(
     corpus: CodedCorpus, parents: Sequence[str], labels: Labels, lang: str, level: str,
-    measure: str,
+    measure: str, ledger: Ledger, artefact: str,
 ) -> pd.DataFrame:
-    """Actors (rows) x theme codes (columns) co-occurrence, labelled."""
+    """Actors (rows) x theme codes (columns) co-occurrence, labelled and protected.
+
+    Any measure of two codes' overlap, with the codes' own frequencies published, gives their
+    joint count back; so each cell's joint count goes through ``ledger`` and a cell whose
+    count is suppressed is blank (NaN).
+    """
     rows, cols = theme_codes(corpus, "Actors"), theme_codes(corpus, parents)
     co = qual.cooccurrence(corpus, codes=rows + cols, level=level, measure=measure)
-    out = co.loc[rows, cols].astype(float)
+    joint = qual.cooccurrence(corpus, codes=rows + cols, level=level, measure="count")
+    unit = "interview" if level == "document" else "coded segment"
+    keys = pd.DataFrame([[key(unit, {f"has:{r}": True, f"has:{c}": True}) for c in cols]
+                         for r in rows], index=rows, columns=cols, dtype=object)
+    shown = protect_matrix(ledger, joint.loc[rows, cols].astype(int), keys, artefact)
+    out = co.loc[rows, cols].astype(float).where(shown.map(lambda v: not isinstance(v, str)))
     out.index = code_labels(rows, labels, lang)
     out.columns = code_labels(cols, labels, lang)
+    out.attrs = {"sdc": "ledger"}
     return out
 
 
 def city_tests(
     corpus: CodedCorpus, parents: Sequence[str], labels: Labels, lang: str,
-    method: str = "holm", alpha: float = 0.05,
+    method: str = "holm", alpha: float = 0.05, ledger: Ledger | None = None,
+    artefact: str = "city_tests",
 ) -> pd.DataFrame:
     """Presence of each theme code by city: χ² or Fisher's exact test, Holm-adjusted.
 
@@ -358,7 +510,10 @@ def city_tests(
     if tested.any():
         out.loc[tested, "p_adj"] = stats.adjust_pvalues(out.loc[tested, "p"].to_numpy(), method)
     out["significant"] = out["p_adj"] < alpha
-    return out
+    if ledger is None:
+        return out
+    keys = [key("interview", {f"has:{c}": True}) for c in out["code_id"]]
+    return protect_frame(ledger, out, {"n_documents": keys}, artefact)
 
 
 def agreement_table(corpus: CodedCorpus, labels: Labels, lang: str) -> pd.DataFrame:
@@ -371,6 +526,8 @@ def agreement_table(corpus: CodedCorpus, labels: Labels, lang: str) -> pd.DataFr
     drop = ("title", "level", "parent_id", "n_a", "n_b", "n_both")
     ag = ag.drop(columns=[c for c in drop if c in ag.columns])
     ag["flag"] = ag["flag"].fillna("")
+    ag.attrs["sdc"] = ("exempt: agreement statistics on coded units of the double-coded "
+                       "subset; no count of interviewees is published")
     return ag
 
 
@@ -383,20 +540,27 @@ def _fmt_list(items: Sequence[str], lang: str) -> str:
     return ", ".join(items[:-1]) + conj + items[-1]
 
 
+def _shown(v: object) -> str:
+    return v if isinstance(v, str) else str(int(v))
+
+
 def idi_findings(
     area_freq: pd.DataFrame, policy: pd.DataFrame, n_docs: int, lang: str
 ) -> list[str]:
-    """Key-finding sentences of the IDI notebook, built from the computed tables."""
-    top = area_freq.sort_values("n_segments", ascending=False, kind="mergesort").iloc[0]
-    zero = area_freq.loc[area_freq["n_segments"] == 0, "label"].tolist()
+    """Key-finding sentences of the IDI notebook, built from the *protected* tables (a
+    suppressed count is quoted as its marker)."""
+    num = area_freq.assign(_n=pd.to_numeric(area_freq["n_segments"], errors="coerce"))
+    top = num.sort_values("_n", ascending=False, kind="mergesort").iloc[0]
+    zero = num.loc[num["_n"] == 0, "label"].tolist()
     pol = policy.set_index("code_id")
-    strategy = int(pol.loc["Policy\\Integration strategy", "n_documents"])
-    one_off = int(pol.loc["Policy\\One-off action", "n_segments"])
-    cont = int(pol.loc["Policy\\Continuous action", "n_segments"])
+    strategy = _shown(pol.loc["Policy\\Integration strategy", "n_documents"])
+    one_off = _shown(pol.loc["Policy\\One-off action", "n_segments"])
+    cont = _shown(pol.loc["Policy\\Continuous action", "n_segments"])
+    seg, docs = _shown(top["n_segments"]), _shown(top["n_documents"])
     if lang == "pl":
         out = [
             f"Najwięcej zakodowanych działań dotyczy obszaru: {top['label']} "
-            f"({int(top['n_segments'])} działań w {int(top['n_documents'])} z {n_docs} wywiadów).",
+            f"({seg} działań w {docs} z {n_docs} wywiadów).",
             f"Strategię integracji gminy wskazano w {strategy} z {n_docs} wywiadów.",
             f"Działań jednorazowych zakodowano {one_off}, ciągłych {cont}.",
         ]
@@ -404,8 +568,8 @@ def idi_findings(
             out.append(f"Obszary bez żadnego działania: {_fmt_list(zero, lang)}.")
         return out
     out = [
-        f"{top['label']} carries the most coded actions ({int(top['n_segments'])} actions in "
-        f"{int(top['n_documents'])} of {n_docs} interviews).",
+        f"{top['label']} carries the most coded actions ({seg} actions in "
+        f"{docs} of {n_docs} interviews).",
         f"A municipal integration strategy is reported in {strategy} of {n_docs} interviews.",
         f"{one_off} coded actions are one-off and {cont} continuous.",
     ]
@@ -417,6 +581,7 @@ def idi_findings(
 def city_findings(
     corpus: CodedCorpus, parents: Sequence[str], by_city: pd.DataFrame,
     tests: pd.DataFrame | None, agree: pd.DataFrame, summary: Mapping[str, Any], lang: str,
+    ledger: Ledger,
 ) -> list[str]:
     """Key-finding sentences of the four-city notebook, built from the computed tables."""
     n = len(corpus.documents)
@@ -425,7 +590,9 @@ def city_findings(
     for parent in parents:
         ids = theme_codes(corpus, parent)
         best = max(ids, key=lambda c: (freq.loc[c, "n_documents"], c))
-        k = int(freq.loc[best, "n_documents"])
+        hidden = ledger.publish({key("interview", {f"has:{best}": True}):
+                                 int(freq.loc[best, "n_documents"])}, "findings")
+        k = f"<{ledger.min_cell}" if any(hidden.values()) else int(freq.loc[best, "n_documents"])
         label = by_city.loc[by_city["code_id"] == best, "label"]
         name = label.iloc[0] if len(label) else best
         out.append(
@@ -465,7 +632,8 @@ def _results(results_dir: Path, notebook: str) -> dict[str, Any]:
 
 
 def synthesis_table(
-    results_dir: str | Path, idi_labels: Labels, city_labels: Labels, lang: str
+    results_dir: str | Path, idi_labels: Labels, city_labels: Labels, lang: str,
+    min_cell: int = 3,
 ) -> pd.DataFrame:
     """Document-level prevalence of Wielkopolska areas and four-city qualities and risks."""
     results_dir = Path(results_dir)
@@ -478,7 +646,7 @@ def synthesis_table(
     for code, n in idi["area_interviews"].items():
         rows.append({"study": study_idi, "theme": idi_labels.code(code.split("\\")[0], lang),
                      "code_id": code, "label": idi_labels.code(code, lang), "n": n,
-                     "pct": round(100 * n / n_idi, 1)})
+                     "pct": None if n is None else round(100 * n / n_idi, 1)})
     for code, v in fc["theme_prevalence"].items():
         parent = code.split("\\")[0]
         if parent not in ("Qualities", "Risks"):
@@ -486,7 +654,12 @@ def synthesis_table(
         rows.append({"study": study_fc, "theme": city_labels.code(parent, lang),
                      "code_id": code, "label": city_labels.code(code, lang), "n": v["n"],
                      "pct": v["pct"]})
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    # counts come from the earlier notebooks' gated results: None = suppressed there
+    out["n"] = [f"<{min_cell}" if v is None or pd.isna(v) else int(v) for v in out["n"]]
+    out["pct"] = pd.to_numeric(out["pct"], errors="coerce")
+    out.attrs["sdc"] = "gated upstream: counts read from the results JSON of notebooks 02-03"
+    return out
 
 
 def synthesis_findings(side: pd.DataFrame, lang: str) -> list[str]:
@@ -495,7 +668,8 @@ def synthesis_findings(side: pd.DataFrame, lang: str) -> list[str]:
     for study, part in side.groupby("study", sort=False):
         for theme, sub in part.groupby("theme", sort=False):
             top = sub.sort_values("pct", ascending=False, kind="mergesort").iloc[0]
-            none = sub.loc[sub["n"] == 0, "label"].tolist()
+            none = sub.loc[sub["n"].map(lambda v: v == 0 and not isinstance(v, str)),
+                           "label"].tolist()
             if lang == "en":
                 s = (f"{study}, {theme}: {top['label']} is the most widespread "
                      f"({top['pct']:.0f} % of interviews)")

@@ -17,7 +17,8 @@ from typing import Any
 import pandas as pd
 from IPython.display import HTML, Markdown, display
 
-from compendium.artifacts import update_results, write_table
+from compendium.analysis.disclosure_audit import DisclosureError, Ledger
+from compendium.artifacts import atomic_write_text, update_results, write_table
 from compendium.errors import CompendiumError
 from compendium.publish import params as param_schemas
 from compendium.publish.provenance import colophon_markdown, dataset_info
@@ -42,6 +43,11 @@ class Report:
     tables: int = 0
     figures: int = 0
     results: dict[str, Any] = field(default_factory=dict)
+    ledger: Ledger | None = None
+
+    def __post_init__(self) -> None:
+        if self.ledger is None:
+            self.ledger = Ledger(int(getattr(self.params, "min_cell", 3)))
 
     @property
     def out(self) -> Path:
@@ -61,10 +67,12 @@ class Report:
     ) -> None:
         """Publish ``df`` as ``tables/<notebook>/<name>.csv`` and show it with a numbered caption.
 
-        Refuses (raises) when a count column shows a value in 1..min_cell-1 (see ``sdc``).
+        Refuses (raises) a table that did not pass the disclosure gate (``attrs["sdc"]``
+        unset) or whose count column shows a value in 1..min_cell-1.
         """
         from compendium.analysis.disclosure import small_counts_in_csv
 
+        self._gate(df, f"table {name!r}")
         self.tables += 1
         path = write_table(df, self.out / "tables" / self.notebook / f"{name}.csv", index=index)
         limit = min_cell if min_cell is not None else getattr(self.params, "min_cell", None)
@@ -85,6 +93,8 @@ class Report:
         """Save ``fig`` as PNG and SVG under ``figures/<notebook>/`` and show it with a caption."""
         from compendium.publish.plots import save_figure
 
+        if not getattr(fig, "_sdc_protected", False):
+            raise DisclosureError(f"figure {name!r} was not drawn by a gated plotting function")
         self.figures += 1
         paths = save_figure(fig, self.out / "figures" / self.notebook / name)
         png = next(p for p in paths if p.suffix == ".png")
@@ -102,8 +112,14 @@ class Report:
 
     def result(self, **values: Any) -> None:
         """Record key numbers in ``results/<notebook>.json`` (what a manuscript would cite)."""
+        small = _small_numbers(values, self.ledger.min_cell)
+        if small:
+            raise DisclosureError(
+                f"results of {self.notebook} would publish counts below min_cell="
+                f"{self.ledger.min_cell}: {small[:3]} (pass counts through the ledger)")
         self.results.update(values)
         update_results(self.out / "results" / f"{self.notebook}.json", "results", self.results)
+        self.write_audit()
 
     def findings(self, sentences: list[str]) -> None:
         """Show generated key-finding sentences as a list and store them with the results."""
@@ -114,10 +130,39 @@ class Report:
         """Show the provenance colophon (parameters, data identity, code and package versions)."""
         display(Markdown(colophon_markdown(self.notebook, self.params.model_dump(), self.data)))
 
+    def _gate(self, df: pd.DataFrame, what: str) -> None:
+        """A table is published only if a disclosure function produced it (``attrs["sdc"]``);
+        a declared exemption is recorded in the audit with its reason."""
+        tag = df.attrs.get("sdc")
+        if not tag:
+            raise DisclosureError(f"{what} did not pass the disclosure gate")
+        if tag not in ("ledger", "rules"):
+            self.ledger.note(what, "declared", str(tag))
+        self.write_audit()
+
+    def write_audit(self) -> None:
+        """Write ``disclosure/<notebook>.json``: every suppressed count and its feasible range."""
+        import json
+
+        text = json.dumps({"notebook": self.notebook, **self.ledger.audit()}, indent=1,
+                          sort_keys=True, ensure_ascii=False) + "\n"
+        atomic_write_text(self.out / "disclosure" / f"{self.notebook}.json", text)
+
     def _caption(self, caption: str | Mapping[str, str]) -> str:
         if isinstance(caption, Mapping):
             return caption.get(self.params.lang) or caption["en"]
         return caption
+
+
+def _small_numbers(value: Any, min_cell: int, path: str = "") -> list[tuple[str, int]]:
+    """Every integer 1..min_cell-1 in a results value (booleans are not counts)."""
+    if isinstance(value, Mapping):
+        return [h for k, v in value.items() for h in _small_numbers(v, min_cell, f"{path}/{k}")]
+    if isinstance(value, (list, tuple)):
+        return [h for i, v in enumerate(value) for h in _small_numbers(v, min_cell, f"{path}[{i}]")]
+    if isinstance(value, bool) or not hasattr(value, "__index__"):
+        return []
+    return [(path, int(value))] if 1 <= int(value) < min_cell else []
 
 
 def start(notebook: str, namespace: Mapping[str, Any]) -> Report:

@@ -81,6 +81,15 @@ def theme_rc() -> dict[str, Any]:
     return rc
 
 
+def _gated(frame: Any) -> bool:
+    """True if ``frame`` (or ``None``) passed the disclosure gate (``attrs["sdc"]``).
+
+    A figure remembers whether every frame it was drawn from was protected; the notebook's
+    ``Report.figure`` refuses to publish one that was not.
+    """
+    return frame is None or bool(getattr(frame, "attrs", {}).get("sdc"))
+
+
 def set_theme() -> None:
     """Apply the compendium theme globally (for ad hoc plots in notebooks)."""
     sns.set_theme(context="notebook", style="whitegrid", palette="colorblind", font=FONT)
@@ -266,6 +275,7 @@ def diverging_likert(
             ncols=_legend_columns([str(c) for c in categories], width=8.0),
             title=legend_title,
         )
+    fig._sdc_protected = _gated(counts)  # see Report.figure
     return fig
 
 
@@ -325,6 +335,7 @@ def ranked_bars(
         ax.grid(axis="y", visible=False)
         if title:
             ax.set_title(title)
+    fig._sdc_protected = _gated(table)  # see Report.figure
     return fig
 
 
@@ -435,6 +446,7 @@ def heatmap(
             lab.set_horizontalalignment("right")
         if title:
             ax.set_title(title)
+    fig._sdc_protected = _gated(matrix) and _gated(annot)  # see Report.figure
     return fig
 
 
@@ -501,6 +513,7 @@ def saturation_curves(
             ax.legend(loc="lower right")
         if title:
             ax.set_title(title)
+    fig._sdc_protected = _gated(sat)  # see Report.figure
     return fig
 
 
@@ -533,4 +546,5 @@ def side_by_side(
             handles = [mpatches.Patch(color=colours[g], label=str(g))
                        for g in dict.fromkeys(part[group_col])]
             ax.legend(handles=handles, loc="lower right", fontsize=9)
+    fig._sdc_protected = _gated(table)  # see Report.figure
     return fig
