@@ -23,7 +23,8 @@ Protection (the protection-interval idea of τ-ARGUS and sdcTable):
   narrows nothing) and any other suppressed cell is not determined (``lo < hi``);
 * *secondary*: while some suppressed count is unsafe, the smallest non-zero count of the
   artefact being published that shares an equation with it is suppressed too (a zero only if
-  nothing else is left), and the audit is repeated.
+  nothing else is left), and the audit is repeated; a secondary cell the published numbers
+  determine exactly is shown instead (showing it tells the reader nothing new).
 
 Artefacts are published in notebook order; earlier decisions are final, so a later artefact
 only ever adds suppression in itself. An artefact that cannot be protected that way raises
@@ -37,7 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 from scipy.sparse import lil_matrix
 
 from compendium.errors import CompendiumError
@@ -124,6 +125,7 @@ class Ledger:
         return {k: self.decisions[k].suppressed for k in counts}
 
     def _secondary(self, fresh: set[Key], artefact: str) -> None:
+        determined: set[Key] = set()  # shown because published numbers fix them anyway
         while True:
             system = _System(self)
             touched = system.component_of(fresh)
@@ -137,11 +139,20 @@ class Ledger:
             if not unsafe:
                 return
             added = False
+            for k in list(unsafe):
+                d = self.decisions[k]
+                if not d.primary and d.range is not None and d.range[0] == d.range[1]:
+                    # determined anyway: showing it tells the reader nothing new
+                    d.suppressed, d.range = False, None
+                    determined.add(k)
+                    unsafe.remove(k)
+                    added = True
             for k in unsafe:
-                cand = [c for c in system.neighbours(k) if c in fresh
+                free = fresh - determined
+                cand = [c for c in system.neighbours(k) if c in free
                         and not self.decisions[c].suppressed]
                 if not cand:
-                    cand = [c for c in fresh if not self.decisions[c].suppressed
+                    cand = [c for c in free if not self.decisions[c].suppressed
                             and c in system.component_of({k})]
                 if cand:
                     best = min(cand, key=lambda c: (self.decisions[c].value == 0,
@@ -244,8 +255,12 @@ class _System:
             work.extend(self.links.get(k, ()))
         return out
 
-    def range(self, target: Key) -> tuple[float, float]:
-        """Integer min and max of ``target`` over everything the attacker may assume."""
+    def _problem(self, target: Key) -> tuple[dict[Key, int], Any, np.ndarray, np.ndarray]:
+        """The linear system of ``target``'s connected component (cached per component)."""
+        if not hasattr(self, "_cache"):
+            self._cache: dict[Key, tuple] = {}
+        if target in self._cache:
+            return self._cache[target]
         comp = sorted(self.component_of({target}), key=lambda k: self.index[k])
         pos = {k: i for i, k in enumerate(comp)}
         eqs = [e for e in self.eqs if e[0] in pos]
@@ -265,20 +280,59 @@ class _System:
                 lo[i] = hi[i] = d.value
             elif d.primary:
                 lo[i], hi[i] = 1, m - 1
-        cons = LinearConstraint(a.tocsr(), 0, 0)
+        problem = (pos, a.tocsr(), lo, hi)
+        for k in comp:
+            self._cache[k] = problem
+        return problem
+
+    def _feasible(self, target: Key, low: float, high: float) -> bool:
+        """Is there an integer solution with ``low <= target <= high``?"""
+        pos, a, lo, hi = self._problem(target)
+        i = pos[target]
+        lo2, hi2 = lo.copy(), hi.copy()
+        lo2[i], hi2[i] = max(lo[i], low), min(hi[i], high)
+        if lo2[i] > hi2[i]:
+            return False
+        res = milp(np.zeros(len(pos)), constraints=[LinearConstraint(a, 0, 0)],
+                   bounds=Bounds(lo2, hi2), integrality=np.ones(len(pos)))
+        return res.status == 0
+
+    def range(self, target: Key) -> tuple[float, float]:
+        """The attacker's range of ``target``: LP bounds, tightened to integers where the
+        integer problem decides safety (a primary's range is its prior ``[1, min_cell-1]``
+        only if both ends are integer-feasible; a secondary's value must not be the only one).
+        """
+        pos, a, lo, hi = self._problem(target)
+        i = pos[target]
         out = []
         for sign in (1.0, -1.0):
-            c = np.zeros(len(comp))
-            c[pos[target]] = sign
-            res = milp(c, constraints=[cons], bounds=Bounds(lo, hi),
-                       integrality=np.ones(len(comp)))
-            if res.status == 3:  # unbounded
+            c = np.zeros(len(pos))
+            c[i] = sign
+            res = linprog(c, A_eq=a, b_eq=np.zeros(a.shape[0]), bounds=np.column_stack([lo, hi]),
+                          method="highs")
+            if res.status == 3:
                 out.append(-sign * np.inf)
             elif res.status != 0:
                 raise DisclosureError(f"audit of {key_text(target)} failed: {res.message}")
             else:
                 out.append(sign * res.fun)
-        return float(out[0]), float(out[1])
+        low = float(np.ceil(out[0] - 1e-7))
+        high = float(np.floor(out[1] + 1e-7)) if np.isfinite(out[1]) else np.inf
+        d = self.ledger.decisions[target]
+        if d.primary:
+            m = self.ledger.min_cell
+            while low <= high and not self._feasible(target, low, low):
+                low += 1
+            while high >= low and not self._feasible(target, high, high):
+                high -= 1
+            if low > 1 or high < m - 1:  # not the whole prior range: report it narrowed
+                return (max(low, 1), min(high, m - 1))
+            return (low, high)
+        if low < high:
+            v = d.value
+            if not (self._feasible(target, low, v - 1) or self._feasible(target, v + 1, high)):
+                return (float(v), float(v))
+        return (low, high)
 
 
 # --------------------------------------------------------------------------- frames

@@ -21,9 +21,11 @@ from compendium.analysis.disclosure_audit import (
     Ledger,
     check_total,
     key,
-    numeric,
     protect_frame,
     protect_matrix,
+)
+from compendium.analysis.disclosure_audit import (
+    numeric as numeric,
 )
 from compendium.data.corpus import CodedCorpus, attributes_wide
 from compendium.data.labels import Labels
@@ -272,23 +274,28 @@ def extremes(freq: pd.DataFrame, column: str) -> tuple[str, list[str]]:
     return top, zeros
 
 
-def doc_area_matrix(
-    corpus: CodedCorpus, parent: str, areas: Sequence[str], labels: Labels, lang: str,
-    ledger: Ledger, artefact: str,
+def group_area_matrix(
+    corpus: CodedCorpus, parent: str, areas: Sequence[str], attribute: str, labels: Labels,
+    lang: str, ledger: Ledger, artefact: str,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Coded segments per interview (rows) and area (columns), protected by ``ledger``:
-    (values with suppressed cells NaN, annotations with the marker)."""
+    """Interviews of each ``attribute`` group (rows) with each area (columns), protected by
+    ``ledger``: (values, suppressed cells NaN; annotations, the marker where suppressed).
+
+    Replaces the per-interview matrix: a cell about one interview is a count about one
+    interviewee, which the ``min_cell`` rule forbids by construction.
+    """
     ids = _ids_by_title(corpus, parent, areas)
-    mat = qual.count_matrix(corpus)[ids].astype(int)
-    keys = pd.DataFrame([[key("coded segment", {"doc": d, f"has:{c}": True}) for c in ids]
-                         for d in mat.index], index=mat.index, columns=mat.columns, dtype=object)
+    long = qual.by_descriptor(corpus, attribute, unit="interview", codes=ids)
+    mat = long.pivot(index="group", columns="code_id", values="n")
+    mat = mat.reindex(index=list(dict.fromkeys(long["group"])), columns=ids).astype(int)
+    keys = pd.DataFrame([[key("interview", {attribute: g, f"has:{c}": True}) for c in ids]
+                         for g in mat.index], index=mat.index, columns=mat.columns, dtype=object)
     shown = protect_matrix(ledger, mat, keys, artefact)
     shown.columns = code_labels(ids, labels, lang)
-    values = shown.apply(pd.to_numeric, errors="coerce")
+    shown.index = [labels.value(attribute, g, lang) for g in shown.index]
+    values = shown.apply(pd.to_numeric, errors="coerce").astype(float)
     values.attrs = {"sdc": "ledger"}
-    annot = shown.astype(str)
-    annot.attrs = {"sdc": "ledger"}
-    return values, annot
+    return values, as_text(shown)
 
 
 def _ids_by_title(corpus: CodedCorpus, parent: str, titles: Sequence[str] | None) -> list[str]:
