@@ -110,9 +110,17 @@ class Report:
         """Show a paragraph (markdown) whose numbers are computed in this run, never typed."""
         display(Markdown(self.text(en, pl)))
 
-    def result(self, **values: Any) -> None:
-        """Record key numbers in ``results/<notebook>.json`` (what a manuscript would cite)."""
-        small = _small_numbers(values, self.ledger.min_cell)
+    def result(self, not_counts: Mapping[str, str] | None = None, **values: Any) -> None:
+        """Record key numbers in ``results/<notebook>.json`` (what a manuscript would cite).
+
+        Every integer 1..min_cell-1 is refused (counts must come through the ledger, which
+        gives ``None`` for a suppressed one) except under the keys of ``not_counts``, which
+        maps each to the reason its numbers are not counts of people (recorded in the audit).
+        """
+        for name, why in (not_counts or {}).items():
+            self.ledger.note(f"results/{name}", "declared not a count of people", why)
+        checked = {k: v for k, v in values.items() if k not in (not_counts or {})}
+        small = _small_numbers(checked, self.ledger.min_cell)
         if small:
             raise DisclosureError(
                 f"results of {self.notebook} would publish counts below min_cell="
