@@ -15,12 +15,13 @@ and a table's margins tie its cells, across every table the notebook publishes.
 Protection (the protection-interval idea of τ-ARGUS and sdcTable):
 
 * *primary*: a count in ``1 .. min_cell - 1`` is suppressed (zeros are published);
-* *audit*: for each suppressed count the attacker's integer feasible range is computed with
-  :func:`scipy.optimize.milp` (minimise and maximise it) given every published count, every
-  equation and the bounds — worst case: the attacker knows which cells are primary, so
-  primaries lie in ``1 .. min_cell - 1``, other suppressed cells and unknowns in ``0 .. ∞``;
-* *safe* when a primary's range is its whole prior range ``[1, min_cell - 1]`` (publication
-  narrows nothing) and any other suppressed cell is not determined (``lo < hi``);
+* *audit*: for each suppressed count the attacker's integer feasible range is computed
+  (:func:`scipy.optimize.linprog` bounds, ends checked with :func:`scipy.optimize.milp`) given
+  every published count, every equation and the bounds: one marker is shown for primary and
+  secondary cells, so the attacker cannot tell them apart and every suppressed count and
+  every unknown lies in ``0 .. ∞``;
+* *safe* when a primary's range covers ``1 .. min_cell - 1`` (every small value stays
+  possible) and any other suppressed cell is not determined (``lo < hi``);
 * *secondary*: while some suppressed count is unsafe, the smallest non-zero count of the
   artefact being published that shares an equation with it is suppressed too (a zero only if
   nothing else is left), and the audit is repeated; a secondary cell the published numbers
@@ -125,34 +126,24 @@ class Ledger:
         return {k: self.decisions[k].suppressed for k in counts}
 
     def _secondary(self, fresh: set[Key], artefact: str) -> None:
-        determined: set[Key] = set()  # shown because published numbers fix them anyway
         while True:
             system = _System(self)
             touched = system.component_of(fresh)
-            targets = [k for k in touched if k in self.decisions and self.decisions[k].suppressed]
             unsafe = []
-            for k in targets:
-                lo, hi = system.range(k)
-                self.decisions[k].range = (lo, hi)
-                if not self._safe(k):
-                    unsafe.append(k)
+            for k in touched:
+                d = self.decisions.get(k)
+                if d is not None and d.suppressed and d.primary:
+                    d.range = system.range(k)
+                    if not self._safe(k):
+                        unsafe.append(k)
             if not unsafe:
-                return
+                break
             added = False
-            for k in list(unsafe):
-                d = self.decisions[k]
-                if not d.primary and d.range is not None and d.range[0] == d.range[1]:
-                    # determined anyway: showing it tells the reader nothing new
-                    d.suppressed, d.range = False, None
-                    determined.add(k)
-                    unsafe.remove(k)
-                    added = True
             for k in unsafe:
-                free = fresh - determined
-                cand = [c for c in system.neighbours(k) if c in free
+                cand = [c for c in system.neighbours(k) if c in fresh
                         and not self.decisions[c].suppressed]
                 if not cand:
-                    cand = [c for c in free if not self.decisions[c].suppressed
+                    cand = [c for c in fresh if not self.decisions[c].suppressed
                             and c in system.component_of({k})]
                 if cand:
                     best = min(cand, key=lambda c: (self.decisions[c].value == 0,
@@ -164,13 +155,22 @@ class Ledger:
                 raise DisclosureError(
                     f"{artefact}: cannot protect {bad} by suppressing more of this artefact; "
                     "publish it earlier, merge categories or leave it out")
+        # a secondary cell the published numbers determine is shown: it tells nothing new,
+        # and showing it leaves every other range as it was
+        system = _System(self)
+        for k in system.component_of(fresh):
+            d = self.decisions.get(k)
+            if d is not None and d.suppressed and not d.primary:
+                d.range = system.range(k)
+                if d.range[0] == d.range[1]:
+                    d.suppressed, d.range = False, None
 
     def _safe(self, k: Key) -> bool:
         d = self.decisions[k]
         lo, hi = d.range if d.range is not None else (d.value, d.value)
         if d.primary:
             return lo <= 1 and hi >= self.min_cell - 1 and lo < hi
-        return lo < hi
+        return lo < hi  # a secondary only must not be determined
 
     # ------------------------------------------------------------------ reading
     def is_suppressed(self, k: Key) -> bool:
@@ -271,15 +271,12 @@ class _System:
                 a[r, pos[kid]] -= 1.0
         lo = np.zeros(len(comp))
         hi = np.full(len(comp), np.inf)
-        m = self.ledger.min_cell
         for k, i in pos.items():
             d = self.ledger.decisions.get(k)
             if d is None:
                 continue
             if not d.suppressed:
                 lo[i] = hi[i] = d.value
-            elif d.primary:
-                lo[i], hi[i] = 1, m - 1
         problem = (pos, a.tocsr(), lo, hi)
         for k in comp:
             self._cache[k] = problem
@@ -298,10 +295,8 @@ class _System:
         return res.status == 0
 
     def range(self, target: Key) -> tuple[float, float]:
-        """The attacker's range of ``target``: LP bounds, tightened to integers where the
-        integer problem decides safety (a primary's range is its prior ``[1, min_cell-1]``
-        only if both ends are integer-feasible; a secondary's value must not be the only one).
-        """
+        """The attacker's integer range of ``target``: the LP bounds (HiGHS), moved inwards
+        until each end is integer-feasible (``milp``), so both ends are attainable."""
         pos, a, lo, hi = self._problem(target)
         i = pos[target]
         out = []
@@ -318,20 +313,10 @@ class _System:
                 out.append(sign * res.fun)
         low = float(np.ceil(out[0] - 1e-7))
         high = float(np.floor(out[1] + 1e-7)) if np.isfinite(out[1]) else np.inf
-        d = self.ledger.decisions[target]
-        if d.primary:
-            m = self.ledger.min_cell
-            while low <= high and not self._feasible(target, low, low):
-                low += 1
-            while high >= low and not self._feasible(target, high, high):
-                high -= 1
-            if low > 1 or high < m - 1:  # not the whole prior range: report it narrowed
-                return (max(low, 1), min(high, m - 1))
-            return (low, high)
-        if low < high:
-            v = d.value
-            if not (self._feasible(target, low, v - 1) or self._feasible(target, v + 1, high)):
-                return (float(v), float(v))
+        while low <= high and not self._feasible(target, low, low):
+            low += 1
+        while np.isfinite(high) and high >= low and not self._feasible(target, high, high):
+            high -= 1
         return (low, high)
 
 
