@@ -257,7 +257,7 @@ def test_the_attacker_recovers_no_suppressed_cell_on_ten_times_the_data(tmp_path
     project = tmp_path / "project"
     shutil.copytree(ROOT, project, ignore=IGNORE, copy_function=shutil.copy2)
     subprocess.run([str(VENV / "bin" / "python"), "-m", "compendium.synthetic", "--out",
-                    str(project / "data"), "--scale", "10"], check=True, cwd=project,
+                    str(project / "data" / "raw"), "--scale", "10"], check=True, cwd=project,
                    capture_output=True, timeout=900)
     (project / "outputs").mkdir(exist_ok=True)
     make(project, "all")

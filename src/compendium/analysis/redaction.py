@@ -47,7 +47,7 @@ def _name_pattern(names: Iterable[str]) -> re.Pattern[str] | None:
     names = sorted({n for n in names if n}, key=len, reverse=True)
     if not names:
         return None
-    alts = "|".join(re.escape(n) + (r"\w*" if len(n) >= 4 else "") for n in names)
+    alts = "|".join(re.escape(n) + (r"\w*" if len(n) >= 3 else "") for n in names)
     return re.compile(rf"(?<!\w)(?:{alts})(?!\w)")
 
 
