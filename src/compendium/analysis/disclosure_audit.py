@@ -79,7 +79,15 @@ class Decision:
 class Ledger:
     """Every count a notebook publishes, the equations between them and what is suppressed."""
 
-    def __init__(self, min_cell: int) -> None:
+    def __init__(self, min_cell: int, interval: str = "prior",
+                 show_determined: bool = True) -> None:
+        """``interval``: ``"prior"`` — a primary is safe when its range covers
+        ``1 .. min_cell - 1``; ``"open"`` — when it is not determined (``lo < hi``).
+        ``show_determined``: show a secondary cell the published numbers determine."""
+        self.show_determined = show_determined
+        if interval not in ("prior", "open"):
+            raise ValueError(f"interval must be 'prior' or 'open', got {interval!r}")
+        self.interval = interval
         self.min_cell = int(min_cell)
         self.domains: dict[tuple[str, str], tuple[Hashable, ...]] = {}
         self.decisions: dict[Key, Decision] = {}
@@ -102,8 +110,13 @@ class Ledger:
         raise DisclosureError(f"condition {dim!r} of unit {unit!r} has no declared values")
 
     # ------------------------------------------------------------------ publishing
-    def publish(self, counts: Mapping[Key, int], artefact: str) -> dict[Key, bool]:
-        """Decide which of ``counts`` ``artefact`` may show; ``key -> suppressed``."""
+    def publish(
+        self, counts: Mapping[Key, int], artefact: str, preset: Iterable[Key] = ()
+    ) -> dict[Key, bool]:
+        """Decide which of ``counts`` ``artefact`` may show; ``key -> suppressed``.
+
+        ``preset``: new keys to suppress as secondaries from the start (another rule chose
+        them); the audit then adds whatever they leave unsafe."""
         fresh: dict[Key, int] = {}
         for k, v in counts.items():
             v = int(v)
@@ -122,6 +135,9 @@ class Ledger:
         for k, v in fresh.items():
             small = 0 < v < self.min_cell
             self.decisions[k] = Decision(v, small, small, [artefact])
+        for k in preset:
+            if k in fresh:
+                self.decisions[k].suppressed = True
         self._secondary(set(fresh), artefact)
         return {k: self.decisions[k].suppressed for k in counts}
 
@@ -157,6 +173,8 @@ class Ledger:
                     "publish it earlier, merge categories or leave it out")
         # a secondary cell the published numbers determine is shown: it tells nothing new,
         # and showing it leaves every other range as it was
+        if not self.show_determined:
+            return
         system = _System(self)
         for k in system.component_of(fresh):
             d = self.decisions.get(k)
@@ -168,7 +186,7 @@ class Ledger:
     def _safe(self, k: Key) -> bool:
         d = self.decisions[k]
         lo, hi = d.range if d.range is not None else (d.value, d.value)
-        if d.primary:
+        if d.primary and self.interval == "prior":
             return lo <= 1 and hi >= self.min_cell - 1 and lo < hi
         return lo < hi  # a secondary only must not be determined
 
