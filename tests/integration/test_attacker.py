@@ -216,10 +216,11 @@ def attack_four_cities(out: Path) -> Attack:
     return att
 
 
-def _assert_nothing_recovered(out: Path) -> None:
+def _assert_nothing_recovered(out: Path, expect_hidden: bool) -> None:
     for name, attack in (("02", attack_idi), ("03", attack_four_cities)):
         att = attack(out)
-        assert att.hidden, f"{name}: expected some suppressed cells to attack"
+        if expect_hidden:  # the shipped data have small cells; the 10x data may have none
+            assert att.hidden, f"{name}: expected some suppressed cells to attack"
         # one marker for primary and secondary cells, and a secondary may be 0: at its word a
         # marker means 0..2
         for literal in (None, (0, 2)):
@@ -250,7 +251,7 @@ def test_the_literal_reading_pins_two_small_cells_with_their_margin():
 
 
 def test_the_attacker_recovers_no_suppressed_cell_on_the_shipped_data(built):
-    _assert_nothing_recovered(built / "outputs")
+    _assert_nothing_recovered(built / "outputs", expect_hidden=True)
 
 
 def test_the_attacker_recovers_no_suppressed_cell_on_ten_times_the_data(tmp_path):
@@ -261,4 +262,4 @@ def test_the_attacker_recovers_no_suppressed_cell_on_ten_times_the_data(tmp_path
                    capture_output=True, timeout=900)
     (project / "outputs").mkdir(exist_ok=True)
     make(project, "all")
-    _assert_nothing_recovered(project / "outputs")
+    _assert_nothing_recovered(project / "outputs", expect_hidden=False)
