@@ -170,3 +170,13 @@ def test_names_list_convention(tmp_path):
     (tmp_path / "private" / "names.txt").write_text("# pseudonymisation list\nAnna\n\nNowak  # a\n",
                                                     encoding="utf-8")
     assert load_names(tmp_path) == ["Anna", "Nowak"]
+
+
+def test_class_disclosure_is_flagged_in_the_audit():
+    # hand-worked: all 13 Berlin interviews carry code x; 9 of 12 London ones do
+    led = Ledger(3)
+    led.domain("interview", "city", ["B", "L"])
+    led.publish({key("interview", city="B"): 13, key("interview", city="L"): 12,
+                 key("interview", {"city": "B", "has:x": True}): 13,
+                 key("interview", {"city": "L", "has:x": True}): 9}, "t")
+    assert led.audit()["class_disclosure"] == ["all 13 of interview[city=B] have has:x=True"]

@@ -213,7 +213,23 @@ class Ledger:
                           "why": why})
         return {"min_cell": self.min_cell,
                 "n_published_counts": sum(not d.suppressed for d in self.decisions.values()),
-                "n_suppressed": len(cells), "suppressed": cells, "checks": list(self.notes)}
+                "n_suppressed": len(cells), "suppressed": cells, "checks": list(self.notes),
+                "class_disclosure": self.class_disclosure()}
+
+    def class_disclosure(self) -> list[str]:
+        """Published groups in which every member shares one value of another condition
+        (e.g. every Berlin interview carries a code): flagged for the authors' judgement."""
+        out = []
+        for k, d in self.decisions.items():
+            unit, dims = k
+            if d.suppressed or d.value == 0 or len(dims) < 2:
+                continue
+            for i, (dim, value) in enumerate(dims):
+                parent = (unit, dims[:i] + dims[i + 1:])
+                p = self.decisions.get(parent)
+                if p is not None and not p.suppressed and p.value == d.value:
+                    out.append(f"all {p.value} of {key_text(parent)} have {dim}={value}")
+        return sorted(out)
 
 
 def _num(x: float | None) -> float | int | str | None:
