@@ -309,10 +309,11 @@ def run(
     # Publish: the notebook's own tables, figures and results first, the page last.
     for kind in ("tables", "figures"):
         _move_tree(staging / kind / stem, outputs / kind / stem)
-    result = staging / "results" / f"{stem}.json"
-    if result.exists():
-        (outputs / "results").mkdir(parents=True, exist_ok=True)
-        result.replace(outputs / "results" / f"{stem}.json")
+    for folder in ("results", "disclosure"):  # disclosure/: the notebook's SDC audit
+        result = staging / folder / f"{stem}.json"
+        if result.exists():
+            (outputs / folder).mkdir(parents=True, exist_ok=True)
+            result.replace(outputs / folder / f"{stem}.json")
     import nbformat
 
     atomic_write_text(outputs / "notebooks" / f"{stem}.ipynb", nbformat.writes(nb) + "\n")
