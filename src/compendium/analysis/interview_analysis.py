@@ -146,6 +146,7 @@ def declare(ledger: Ledger, corpus: CodedCorpus) -> None:
         for unit in ("interview", "coded segment"):
             ledger.domain(unit, attribute, values)
     ledger.domain("coded segment", "doc", corpus.documents["doc_id"].tolist())
+    ledger.domain("interview", "double_coded", (True, False))
     ledger.publish({key("interview"): len(corpus.documents)}, "corpus size")
 
 
@@ -201,6 +202,14 @@ def publish_code_table(ledger: Ledger, df: pd.DataFrame, artefact: str) -> pd.Da
         keys["n_segments"] = [key("coded segment", {f"has:{c}": True}) for c in df["code_id"]]
     derived = {c: ["n_documents"] for c in df.columns if c.startswith("pct")}
     return protect_frame(ledger, df, keys, artefact, derived=derived)
+
+
+def gated_count(
+    ledger: Ledger, unit: str, conditions: Mapping[str, Any], value: int, artefact: str
+) -> int | None:
+    """One count through ``ledger``: the value, or ``None`` where it is suppressed."""
+    k = key(unit, dict(conditions))
+    return None if ledger.publish({k: int(value)}, artefact)[k] else int(value)
 
 
 def as_text(protected: pd.DataFrame) -> pd.DataFrame:
