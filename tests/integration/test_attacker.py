@@ -38,7 +38,8 @@ class Attack:
         self.le: list[tuple[dict[str, float], float]] = []
 
     def cell(self, name: str, text: object) -> None:
-        """A published cell: a number is known, a marker (``<k``, ``n < k``) is hidden."""
+        """A published cell: a number is known, a marker (``x``, ``n = x``, ``<k``, ``n < k``)
+        is hidden."""
         s = str(text).strip()
         m = re.fullmatch(r"(?:n\s*=\s*)?(\d+)(?:\.0)?", s)
         if m:
@@ -46,7 +47,7 @@ class Attack:
             if name in self.known and self.known[name] != value:
                 raise AssertionError(f"{name} published as {self.known[name]} and {value}")
             self.known[name] = value
-        elif re.fullmatch(r"(?:n\s*)?<\s*\d+", s):
+        elif re.fullmatch(r"(?:n\s*)?<\s*\d+|(?:n\s*=\s*)?x", s):
             self.hidden.add(name)
         elif s in ("", "nan", "None"):
             pass
@@ -157,9 +158,9 @@ def attack_idi(out: Path) -> Attack:
             att.cell(segs[r["label"]], r["n_segments"])
     res = json.loads((out / "results" / "02_idi_wielkopolska.json").read_text("utf-8"))["results"]
     for code, v in res["area_interviews"].items():
-        att.cell(f"docs[{code}]", "<" if v is None else v)
+        att.cell(f"docs[{code}]", "x" if v is None else v)
     for code, v in res["area_counts"].items():
-        att.cell(f"segs[{code}]", "<" if v is None else v)
+        att.cell(f"segs[{code}]", "x" if v is None else v)
     _framework(att, tab / "framework_matrix.csv", docs, inst, "fw")
     for table in ("actions_by_area_policy_counts", "areas_cooperation_funding_counts"):
         t = pd.read_csv(tab / f"{table}.csv", dtype=str, keep_default_na=False)
@@ -190,7 +191,7 @@ def attack_four_cities(out: Path) -> Attack:
             att.cell(docs[r["code_id"]], r["n_documents"])
     res = json.loads((out / "results" / "03_four_cities.json").read_text("utf-8"))["results"]
     for code, v in res["theme_prevalence"].items():
-        att.cell(docs[code], "<" if v["n"] is None else v["n"])
+        att.cell(docs[code], "x" if v["n"] is None else v["n"])
     by_label = {}
     for table, unit, groups in (("themes_by_city", docs, cities),
                                 ("themes_by_respondent_type", docs, types),

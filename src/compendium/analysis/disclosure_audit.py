@@ -14,7 +14,8 @@ and a table's margins tie its cells, across every table the notebook publishes.
 
 Protection (the protection-interval idea of τ-ARGUS and sdcTable):
 
-* *primary*: a count in ``1 .. min_cell - 1`` is suppressed (zeros are published);
+* *primary*: a count in ``1 .. min_cell - 1`` is suppressed (zeros are published); every
+  suppressed count shows the same neutral :data:`MARKER`, which claims no bound;
 * *audit*: for each suppressed count the attacker's integer feasible range is computed
   (:func:`scipy.optimize.linprog` bounds, ends checked with :func:`scipy.optimize.milp`) given
   every published count, every equation and the bounds: one marker is shown for primary and
@@ -45,8 +46,12 @@ from scipy.sparse import lil_matrix
 from compendium.errors import CompendiumError
 
 Key = tuple[str, tuple[tuple[str, Hashable], ...]]
+#: what a suppressed count shows: one neutral mark for primary and secondary cells alike. A
+#: "<3" would claim a bound that a secondary cell (which may hold any value) breaks, and an
+#: auditor who reads it at its word can pin cells the ledger's ranges leave open.
+MARKER = "x"
 
-__all__ = ["DisclosureError", "Key", "Ledger", "key", "key_text"]
+__all__ = ["MARKER", "DisclosureError", "Key", "Ledger", "key", "key_text"]
 
 
 class DisclosureError(CompendiumError):
@@ -362,13 +367,13 @@ def protect_frame(
     """Publishable copy of ``df``: each count column's cells go through ``ledger``.
 
     ``keys`` maps a count column to one key per row (``None``: not a count). A suppressed
-    count becomes ``marker`` (default ``f"<{min_cell}"``); each ``derived`` column (e.g. a
+    count becomes ``marker`` (default :data:`MARKER`); each ``derived`` column (e.g. a
     percentage) is blanked where any of the count columns it is computed from was suppressed.
     The copy is marked as having passed the gate (``attrs["sdc"]``).
     """
     import pandas as pd
 
-    marker = f"<{ledger.min_cell}" if marker is None else marker
+    marker = MARKER if marker is None else marker
     out = df.copy()
     hidden: dict[str, pd.Series] = {}
     for col, ks in keys.items():
@@ -393,7 +398,7 @@ def protect_matrix(ledger: Ledger, values: Any, keys: Any, artefact: str,
     ``marker`` (object dtype); the copy is marked as having passed the gate."""
     import pandas as pd
 
-    marker = f"<{ledger.min_cell}" if marker is None else marker
+    marker = MARKER if marker is None else marker
     counts = {keys.iat[i, j]: int(values.iat[i, j])
               for i in range(values.shape[0]) for j in range(values.shape[1])}
     sup = ledger.publish(counts, artefact)

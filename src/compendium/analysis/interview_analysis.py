@@ -23,6 +23,7 @@ import pandas as pd
 
 from compendium.analysis import disclosure, qual, redaction, stats
 from compendium.analysis.disclosure_audit import (
+    MARKER,
     Ledger,
     check_total,
     key,
@@ -344,7 +345,7 @@ def framework(
 
     With ``parent`` the ``codes`` are child titles under it; without, they are parent codes
     whose children (or themselves, at top level) form the rows. Counts go through ``ledger``
-    (suppressed: ``n < min_cell``). Quotes are screened for personal data
+    (suppressed: ``n = x``). Quotes are screened for personal data
     (:mod:`compendium.analysis.redaction`; ``names`` from the pseudonymisation list) and are
     withheld in a group of fewer than ``min_cell`` interviews (attribution to a descriptor
     value needs at least ``min_cell`` interviewees sharing it). Both are counted in the audit.
@@ -369,7 +370,7 @@ def framework(
         quotes, found = redaction.screen_quotes(quotes, names, on_hit, where=artefact)
         for kind, k in found.items():
             hits[kind] = hits.get(kind, 0) + k
-        head = f"n < {m}" if isinstance(n, str) else f"n = {int(n)}"
+        head = f"n = {MARKER}" if isinstance(n, str) else f"n = {int(n)}"
         cells.append(" | ".join([head, *quotes]))
     ledger.note(artefact, "quote screen",
                 f"personal data redacted: {dict(sorted(hits.items())) or 'none'}; quotes "
@@ -613,7 +614,7 @@ def city_findings(
         best = max(ids, key=lambda c: (freq.loc[c, "n_documents"], c))
         hidden = ledger.publish({key("interview", {f"has:{best}": True}):
                                  int(freq.loc[best, "n_documents"])}, "findings")
-        k = f"<{ledger.min_cell}" if any(hidden.values()) else int(freq.loc[best, "n_documents"])
+        k = MARKER if any(hidden.values()) else int(freq.loc[best, "n_documents"])
         label = by_city.loc[by_city["code_id"] == best, "label"]
         name = label.iloc[0] if len(label) else best
         out.append(
@@ -677,7 +678,7 @@ def synthesis_table(
                      "pct": v["pct"]})
     out = pd.DataFrame(rows)
     # counts come from the earlier notebooks' gated results: None = suppressed there
-    out["n"] = [f"<{min_cell}" if v is None or pd.isna(v) else int(v) for v in out["n"]]
+    out["n"] = [MARKER if v is None or pd.isna(v) else int(v) for v in out["n"]]
     out["pct"] = pd.to_numeric(out["pct"], errors="coerce")
     out.attrs["sdc"] = "gated upstream: counts read from the results JSON of notebooks 02-03"
     return out
