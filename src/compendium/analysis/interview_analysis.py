@@ -654,8 +654,7 @@ def _results(results_dir: Path, notebook: str) -> dict[str, Any]:
 
 
 def synthesis_table(
-    results_dir: str | Path, idi_labels: Labels, city_labels: Labels, lang: str,
-    min_cell: int = 3,
+    results_dir: str | Path, idi_labels: Labels, city_labels: Labels, lang: str
 ) -> pd.DataFrame:
     """Document-level prevalence of Wielkopolska areas and four-city qualities and risks."""
     results_dir = Path(results_dir)
