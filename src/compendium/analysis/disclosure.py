@@ -1,6 +1,6 @@
 """Statistical disclosure control for published tables of counts.
 
-Rules (``/work/shared/METHODS.md``): counts ``1 .. min_cell - 1`` are never
+Rules (``docs/methods.md`` section 4): counts ``1 .. min_cell - 1`` are never
 published (``min_cell`` defaults to 5); a suppressed cell must not be
 recoverable from row or column totals (secondary suppression); a percentage is
 shown only when its base is at least ``min_base`` (10), and never for a count
@@ -36,8 +36,10 @@ Two-way tables (:func:`suppress`, :func:`suppression_mask`)
     other (a total of 1..min_cell-1 is suppressed), and each line including its
     total cell is one equation, so the same two rules protect interior cells and
     totals alike. Margins must add up; a table whose totals do not is rejected.
-    The audit is linear: it does not bound the interval a reader could infer from
-    non-negativity.
+    A final audit (:func:`_bounded_audit`) solves the table as an integer program with
+    non-negative cells: a suppressed cell that bounds and integrality still pin gets more
+    cells suppressed (``Ledger(interval="open")``: a cell must not be determined). The
+    notebooks' interview tables use the stricter linked ledger instead.
 
     Suppressed cells are shown as one marker (default ``f"<{min_cell}"``) whether
     primary or secondary, so the marker does not reveal which cells were small;
@@ -66,9 +68,11 @@ import numpy as np
 import pandas as pd
 from scipy.linalg import null_space
 
+from compendium.analysis.disclosure_audit import DisclosureError
 from compendium.errors import DataError, ParameterError
 
 __all__ = [
+    "DisclosureError",
     "small_counts_in_csv",
     "suppress",
     "suppress_counts_column",
@@ -255,7 +259,54 @@ def suppression_mask(
     mask = (values > 0) & (values < min_cell)
     if secondary and mask.any():
         mask = _secondary(values, mask)
+        mask = _bounded_audit(table, values, mask, min_cell, total_label)
     return pd.DataFrame(mask, index=table.index, columns=table.columns)
+
+
+def _bounded_audit(
+    table: pd.DataFrame, values: np.ndarray, mask: np.ndarray, min_cell: int,
+    total_label: object,
+) -> np.ndarray:
+    """The line rules' pattern checked with bounds and integers
+    (:mod:`compendium.analysis.disclosure_audit`): margins not shown are taken as known; any
+    suppressed cell still pinned by the published numbers gets more cells suppressed."""
+    from compendium.analysis.disclosure_audit import DisclosureError, Ledger, key
+
+    trow = [i for i, lab in enumerate(table.index) if lab == total_label]
+    tcol = [j for j, lab in enumerate(table.columns) if lab == total_label]
+    rows = [i for i in range(values.shape[0]) if i not in trow]
+    cols = [j for j in range(values.shape[1]) if j not in tcol]
+    led = Ledger(min_cell, interval="open", show_determined=False)
+    led.domain("cell", "r", rows)
+    led.domain("cell", "c", cols)
+
+    def k(i: int, j: int):
+        dims = {}
+        if i not in trow:
+            dims["r"] = i
+        if j not in tcol:
+            dims["c"] = j
+        return key("cell", dims)
+
+    assumed = {}  # a line of a single cell is not an equation (its total is the cell)
+    if not trow and len(rows) >= 2:
+        assumed |= {key("cell", c=j): int(values[rows, j].sum()) for j in cols}
+    if not tcol and len(cols) >= 2:
+        assumed |= {key("cell", r=i): int(values[i, cols].sum()) for i in rows}
+    if assumed:
+        assumed[key("cell")] = int(values[np.ix_(rows, cols)].sum())
+    if assumed:
+        led.publish(assumed, "margins (assumed known)")
+    shape = values.shape
+    counts = {k(i, j): int(values[i, j]) for i in range(shape[0]) for j in range(shape[1])}
+    preset = [k(i, j) for i in range(shape[0]) for j in range(shape[1]) if mask[i, j]]
+    try:
+        hidden = led.publish(counts, "table", preset=preset)
+    except DisclosureError:
+        # a small total that no interior suppression protects (see the module docstring:
+        # publish such a table with its margins, or merge categories)
+        return mask
+    return np.array([[hidden[k(i, j)] for j in range(shape[1])] for i in range(shape[0])])
 
 
 def suppress(
@@ -285,6 +336,7 @@ def suppress(
         columns=table.columns,
         dtype=object,
     )
+    out.attrs["sdc"] = "rules"
     return out
 
 
@@ -357,6 +409,7 @@ def _hide(
         out[col] = pd.to_numeric(df[col], errors="coerce").astype(float).where(~blank)
     out.attrs = dict(df.attrs)
     out.attrs["n_suppressed"] = int(rows.sum())
+    out.attrs["sdc"] = "rules"
     return out
 
 

@@ -5,6 +5,11 @@ Generic analyses live in :mod:`compendium.analysis.qual` (re-exporting ``coding`
 the way the Wielkopolska IDI, four-city and synthesis notebooks present them, with labels in
 the run's language and disclosure control applied to every published count. Methods:
 ``docs/methods.md`` sections 2 and 3.
+
+Length: over ~600 lines because the disclosure wrappers (``declare``, ``crosstab_docs``,
+``publish_code_table``, ``publishable_long``, ``heatmap_frames``, ...) and the declared-coder
+and agreement compositions landed together; the wrappers are meant to move to their own
+module next.
 """
 
 from __future__ import annotations
@@ -17,7 +22,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from compendium.analysis import disclosure, qual, stats
+from compendium.analysis import disclosure, qual, redaction, stats
+from compendium.analysis.disclosure_audit import (
+    MARKER,
+    Ledger,
+    check_total,
+    key,
+    protect_frame,
+    protect_matrix,
+)
+from compendium.analysis.disclosure_audit import (
+    numeric as numeric,
+)
 from compendium.data.corpus import CodedCorpus, attributes_wide
 from compendium.data.labels import Labels
 from compendium.errors import ParameterError
@@ -118,26 +134,112 @@ def unit_label(unit: str, lang: str) -> str:
 
 
 # ----------------------------------------------------------------------------- tables
+def declare(ledger: Ledger, corpus: CodedCorpus) -> None:
+    """Tell the notebook's disclosure ledger how this corpus partitions its units.
+
+    Units: ``interview`` (documents) and ``coded segment``; conditions: every descriptor
+    (documents without a value form a ``(missing)`` group), ``doc`` (coded segments by
+    interview) and ``has:<code>`` (True/False, implicit).
+    """
+    wide = attributes_wide(corpus)
+    for attribute in wide.columns:
+        values = wide[attribute].astype(object).where(wide[attribute].notna(), "(missing)")
+        values = list(dict.fromkeys(values.tolist()))
+        for unit in ("interview", "coded segment"):
+            ledger.domain(unit, attribute, values)
+    ledger.domain("coded segment", "doc", corpus.documents["doc_id"].tolist())
+    ledger.domain("interview", "double_coded", (True, False))
+    ledger.publish({key("interview"): len(corpus.documents)}, "corpus size")
+
+
 def crosstab_docs(
-    corpus: CodedCorpus, rows: str, cols: str, labels: Labels, lang: str, min_cell: int,
-    order: Sequence[str] | None = None,
+    corpus: CodedCorpus, rows: str, cols: str, labels: Labels, lang: str, ledger: Ledger,
+    artefact: str, row_order: Sequence[str] | None = None,
+    col_order: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """Interviews by two descriptors, with totals, labelled and suppressed below ``min_cell``."""
+    """Interviews by two descriptors, with totals, labelled and protected by ``ledger``.
+
+    ``row_order``/``col_order`` order the rows/columns (values not listed follow). The grand
+    total must equal the number of interviews (a wrong reindex once published zeros).
+    """
     wide = attributes_wide(corpus)
     for name in (rows, cols):
         if name not in wide.columns:
             raise ParameterError(name, "no such descriptor", allowed=sorted(wide.columns))
     tab = pd.crosstab(wide[rows], wide[cols])
-    if order is not None:
-        tab = tab.reindex(columns=[c for c in order if c in tab.columns])
+    if row_order is not None:
+        tab = tab.reindex(index=_ordered(tab.index, row_order))
+    if col_order is not None:
+        tab = tab.reindex(columns=_ordered(tab.columns, col_order))
+    check_total(int(tab.to_numpy().sum()), len(corpus.documents), artefact)
     tab.loc["Total"] = tab.sum()
     tab["Total"] = tab.sum(axis=1)
-    shown = disclosure.suppress(tab.astype(int), min_cell=min_cell)
+    tab = tab.astype(int)
+    keys = pd.DataFrame(
+        [[key("interview", {d: v for d, v in ((rows, r), (cols, c)) if v != "Total"})
+          for c in tab.columns] for r in tab.index],
+        index=tab.index, columns=tab.columns, dtype=object)
+    shown = protect_matrix(ledger, tab, keys, artefact)
     total = "Total" if lang == "en" else "Razem"
     shown.index = [total if v == "Total" else labels.value(rows, v, lang) for v in shown.index]
     shown.columns = [total if v == "Total" else labels.value(cols, v, lang) for v in shown.columns]
     shown.index.name = labels.attribute(rows, lang)
-    return shown.reset_index()
+    out = shown.reset_index()
+    out.attrs = dict(shown.attrs)
+    return out
+
+
+def _ordered(present: Iterable[object], order: Sequence[str]) -> list[object]:
+    present = list(present)
+    return [v for v in order if v in present] + [v for v in present if v not in order]
+
+
+def publish_code_table(ledger: Ledger, df: pd.DataFrame, artefact: str) -> pd.DataFrame:
+    """A per-code table (``code_id``, ``n_documents``, ``n_segments``, ``pct_documents``)
+    protected by ``ledger``: interviews and coded segments carrying each code."""
+    keys = {}
+    if "n_documents" in df.columns:
+        keys["n_documents"] = [key("interview", {f"has:{c}": True}) for c in df["code_id"]]
+    if "n_segments" in df.columns:
+        keys["n_segments"] = [key("coded segment", {f"has:{c}": True}) for c in df["code_id"]]
+    derived = {c: ["n_documents"] for c in df.columns if c.startswith("pct")}
+    return protect_frame(ledger, df, keys, artefact, derived=derived)
+
+
+def gated_count(
+    ledger: Ledger, unit: str, conditions: Mapping[str, Any], value: int, artefact: str
+) -> int | None:
+    """One count through ``ledger``: the value, or ``None`` where it is suppressed."""
+    k = key(unit, dict(conditions))
+    return None if ledger.publish({k: int(value)}, artefact)[k] else int(value)
+
+
+def as_text(protected: pd.DataFrame) -> pd.DataFrame:
+    """Cell texts of a protected matrix (numbers as integers, the marker as is), still marked."""
+    out = protected.map(lambda v: v if isinstance(v, str) else str(int(v)))
+    out.attrs = dict(protected.attrs)
+    return out
+
+
+def rounded_text(protected: pd.DataFrame, digits: int) -> pd.DataFrame:
+    """Annotations of a protected numeric matrix: rounded values, blank where suppressed."""
+    out = protected.map(lambda v: "" if pd.isna(v) else str(round(float(v), digits)))
+    out.attrs = dict(protected.attrs)
+    return out
+
+
+def saturation(corpus: CodedCorpus, by: str) -> pd.DataFrame:
+    """:func:`qual.saturation`, declared exempt from count rules (it counts distinct codes by
+    interview order, not interviewees)."""
+    out = qual.saturation(corpus, by=by)
+    out.attrs["sdc"] = "exempt: distinct codes by interview order, not a count of people"
+    return out
+
+
+def published_counts(table: pd.DataFrame, id_col: str, count_col: str) -> dict[str, int | None]:
+    """``id -> count`` from a protected table, ``None`` where the count is suppressed."""
+    return {str(i): (int(v) if not isinstance(v, str) else None)
+            for i, v in zip(table[id_col], table[count_col], strict=True)}
 
 
 def area_table(
@@ -166,17 +268,19 @@ def area_table(
     )
 
 
-def publishable(df: pd.DataFrame, min_cell: int) -> pd.DataFrame:
-    """Count columns (``n``, ``n_*``) suppressed below ``min_cell``, percentages of them hidden."""
-    counts = [c for c in df.columns if c == "n" or c.startswith("n_")]
-    pcts = [c for c in df.columns if c.startswith("pct")]
-    return disclosure.suppress_counts_column(df, counts, min_cell, pct_cols=pcts, min_base=1)
-
-
-def publishable_counts(table: pd.DataFrame, min_cell: int) -> pd.DataFrame:
-    """A crosstab of counts with primary and secondary suppression, its row labels a column."""
-    shown = disclosure.suppress(table.astype(int), min_cell=min_cell)
-    return shown.reset_index()
+def publishable_counts(
+    table: pd.DataFrame, ledger: Ledger, artefact: str, row_parent: str | None = None,
+    ids: tuple[Sequence[str], Sequence[str]] | None = None, unit: str = "coded segment",
+) -> pd.DataFrame:
+    """A code x code table of co-occurrence counts protected by ``ledger`` (row labels a
+    column). ``ids`` gives the row and column code ids behind the labels."""
+    rows, cols = ids if ids is not None else table.attrs["code_ids"]
+    keys = pd.DataFrame([[key(unit, {f"has:{r}": True, f"has:{c}": True}) for c in cols]
+                         for r in rows], index=table.index, columns=table.columns, dtype=object)
+    shown = protect_matrix(ledger, table.astype(int), keys, artefact)
+    out = shown.reset_index()
+    out.attrs = dict(shown.attrs)
+    return out
 
 
 def extremes(freq: pd.DataFrame, column: str) -> tuple[str, list[str]]:
@@ -186,14 +290,28 @@ def extremes(freq: pd.DataFrame, column: str) -> tuple[str, list[str]]:
     return top, zeros
 
 
-def doc_area_matrix(
-    corpus: CodedCorpus, parent: str, areas: Sequence[str], labels: Labels, lang: str
-) -> pd.DataFrame:
-    """Segments per interview (rows) and area (columns, labelled), zeros kept."""
+def group_area_matrix(
+    corpus: CodedCorpus, parent: str, areas: Sequence[str], attribute: str, labels: Labels,
+    lang: str, ledger: Ledger, artefact: str,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Interviews of each ``attribute`` group (rows) with each area (columns), protected by
+    ``ledger``: (values, suppressed cells NaN; annotations, the marker where suppressed).
+
+    Replaces the per-interview matrix: a cell about one interview is a count about one
+    interviewee, which the ``min_cell`` rule forbids by construction.
+    """
     ids = _ids_by_title(corpus, parent, areas)
-    mat = qual.count_matrix(corpus)[ids]
-    mat.columns = code_labels(ids, labels, lang)
-    return mat
+    long = qual.by_descriptor(corpus, attribute, unit="interview", codes=ids)
+    mat = long.pivot(index="group", columns="code_id", values="n")
+    mat = mat.reindex(index=list(dict.fromkeys(long["group"])), columns=ids).astype(int)
+    keys = pd.DataFrame([[key("interview", {attribute: g, f"has:{c}": True}) for c in ids]
+                         for g in mat.index], index=mat.index, columns=mat.columns, dtype=object)
+    shown = protect_matrix(ledger, mat, keys, artefact)
+    shown.columns = code_labels(ids, labels, lang)
+    shown.index = [labels.value(attribute, g, lang) for g in shown.index]
+    values = shown.apply(pd.to_numeric, errors="coerce").astype(float)
+    values.attrs = {"sdc": "ledger"}
+    return values, as_text(shown)
 
 
 def _ids_by_title(corpus: CodedCorpus, parent: str, titles: Sequence[str] | None) -> list[str]:
@@ -215,33 +333,55 @@ def cross_codes(
     out = co.loc[rows, cols].astype(int)
     out.index = pd.Index(code_labels(rows, labels, lang), name=labels.code(row_parent, lang))
     out.columns = code_labels(cols, labels, lang)
+    out.attrs["code_ids"] = (rows, cols)
     return out
 
 
 def framework(
     corpus: CodedCorpus, parent: str | None, codes: Sequence[str], attribute: str,
-    labels: Labels, lang: str, quotes_per_cell: int, seed: int, min_cell: int,
-    order: Sequence[str] | None = None,
+    labels: Labels, lang: str, quotes_per_cell: int, seed: int, ledger: Ledger, artefact: str,
+    order: Sequence[str] | None = None, names: Sequence[str] = (), on_hit: str = "redact",
 ) -> pd.DataFrame:
     """Framework matrix (codes x groups): interviews with the code, plus exemplar quotes.
 
     With ``parent`` the ``codes`` are child titles under it; without, they are parent codes
-    whose children (or themselves, at top level) form the rows. Counts below ``min_cell``
-    read ``n < min_cell``.
+    whose children (or themselves, at top level) form the rows. Counts go through ``ledger``
+    (suppressed: ``n = x``). Quotes are screened for personal data
+    (:mod:`compendium.analysis.redaction`; ``names`` from the pseudonymisation list) and are
+    withheld in a group of fewer than ``min_cell`` interviews (attribution to a descriptor
+    value needs at least ``min_cell`` interviewees sharing it). Both are counted in the audit.
     """
+    m = ledger.min_cell
     ids = _ids_by_title(corpus, parent, codes) if parent else theme_codes(corpus, codes)
     long = qual.framework_long(corpus, ids, attribute, quotes_per_cell=quotes_per_cell,
                                seed=seed, order=order)
-    def cell(row: pd.Series) -> str:
-        n = int(row["n_documents"])
-        head = f"n < {min_cell}" if 0 < n < min_cell else f"n = {n}"
-        return " | ".join([head, *row["quotes"]])
-
-    long = long.assign(cell=long.apply(cell, axis=1))
+    wide = attributes_wide(corpus)
+    sizes = wide[attribute].value_counts() if attribute in wide.columns else pd.Series(dtype=int)
+    keys = [key("interview", {attribute: g, f"has:{c}": True})
+            for c, g in zip(long["code_id"], long["group"], strict=True)]
+    shown = protect_frame(ledger, long, {"n_documents": keys}, artefact)
+    hits: dict[str, int] = {}
+    withheld = 0
+    cells = []
+    for n, quotes, group in zip(shown["n_documents"], long["quotes"], long["group"],
+                                strict=True):
+        if int(sizes.get(group, 0)) < m:
+            withheld += len(quotes)
+            quotes = []
+        quotes, found = redaction.screen_quotes(quotes, names, on_hit, where=artefact)
+        for kind, k in found.items():
+            hits[kind] = hits.get(kind, 0) + k
+        head = f"n = {MARKER}" if isinstance(n, str) else f"n = {int(n)}"
+        cells.append(" | ".join([head, *quotes]))
+    ledger.note(artefact, "quote screen",
+                f"personal data redacted: {dict(sorted(hits.items())) or 'none'}; quotes "
+                f"withheld from groups under {m} interviews: {withheld}")
+    long = long.assign(cell=cells)
     mat = long.pivot(index="code_id", columns="group", values="cell")
     mat = mat.reindex(index=ids, columns=list(dict.fromkeys(long["group"])))
     mat.index = pd.Index(code_labels(ids, labels, lang), name=labels.attribute(attribute, lang))
     mat.columns = [labels.value(attribute, g, lang) for g in mat.columns]
+    mat.attrs = {"sdc": "ledger", "redactions": hits, "quotes_withheld": withheld}
     return mat
 
 
@@ -289,33 +429,55 @@ def prevalence_by(
     )[["code_id", "label", "group", "group_label", "n", "group_size", "pct"]]
 
 
-def publishable_long(long: pd.DataFrame, min_cell: int) -> pd.DataFrame:
-    """A long prevalence table with suppressed counts and percentages hidden where needed."""
-    return disclosure.suppress_counts_column(long, ["n"], min_cell, pct_cols=["pct"], min_base=10,
-                                      base_col="group_size")
+def publishable_long(
+    long: pd.DataFrame, attribute: str, unit: str, ledger: Ledger, artefact: str
+) -> pd.DataFrame:
+    """A long prevalence table (:func:`prevalence_by`) protected by ``ledger``: ``n`` are units
+    of a group with the code, ``group_size`` the group; ``pct`` blanked where either is hidden."""
+    u = "interview" if unit == "interview" else "coded segment"
+    n_keys = [key(u, {attribute: g, f"has:{c}": True})
+              for c, g in zip(long["code_id"], long["group"], strict=True)]
+    size_keys = [key(u, {attribute: g}) for g in long["group"]]
+    return protect_frame(ledger, long, {"n": n_keys, "group_size": size_keys}, artefact,
+                         derived={"pct": ["n", "group_size"]})
 
 
-def heatmap_frames(long: pd.DataFrame, min_cell: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(% matrix with suppressed cells blank, annotation matrix "pct% (n)" or "<min_cell")."""
-    pct = long.pivot(index="label", columns="group_label", values="pct")
-    n = long.pivot(index="label", columns="group_label", values="n")
-    rows = list(dict.fromkeys(long["label"]))
-    cols = list(dict.fromkeys(long["group_label"]))
+def heatmap_frames(published: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """From a protected long table: (% matrix, suppressed cells blank; annotations
+    "pct% (n)" or the marker). Only published values are drawn."""
+    if published.attrs.get("sdc") != "ledger":
+        raise disclosure.DisclosureError("heatmap data did not pass the disclosure gate")
+    rows = list(dict.fromkeys(published["label"]))
+    cols = list(dict.fromkeys(published["group_label"]))
+    pct = published.pivot(index="label", columns="group_label", values="pct")
+    n = published.pivot(index="label", columns="group_label", values="n")
     pct, n = pct.reindex(index=rows, columns=cols), n.reindex(index=rows, columns=cols)
     pct.index.name = pct.columns.name = None
-    small = (n > 0) & (n < min_cell)
-    annot = pct.round(0).astype(int).astype(str) + "% (" + n.astype(int).astype(str) + ")"
-    annot = annot.mask(small, f"<{min_cell}")
-    return pct.mask(small), annot
+    pct = pct.astype(float)
+    annot = pd.DataFrame(
+        [[(v if isinstance(v, str) else
+           (f"{p:.0f}% ({int(v)})" if pd.notna(p) else f"({int(v)})"))
+          for v, p in zip(n.loc[r], pct.loc[r], strict=True)] for r in rows],
+        index=pct.index, columns=pct.columns)
+    pct.attrs = annot.attrs = {"sdc": "ledger"}
+    return pct, annot
 
 
-def overall_prevalence(corpus: CodedCorpus, parents: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """``code_id -> {n, pct}``: interviews with each theme code, over the whole corpus."""
+def overall_prevalence(
+    corpus: CodedCorpus, parents: Sequence[str], ledger: Ledger, artefact: str
+) -> dict[str, dict[str, Any]]:
+    """``code_id -> {n, pct}``: interviews with each theme code over the whole corpus, through
+    ``ledger`` (``None`` where suppressed)."""
     freq = qual.code_frequency(corpus).set_index("code_id")
+    codes = theme_codes(corpus, parents)
+    sup = ledger.publish({key("interview", {f"has:{c}": True}): int(freq.loc[c, "n_documents"])
+                          for c in codes}, artefact)
     out = {}
-    for code in theme_codes(corpus, parents):
-        out[code] = {"n": int(freq.loc[code, "n_documents"]),
-                     "pct": round(100 * float(freq.loc[code, "share_documents"]), 1)}
+    for code in codes:
+        hidden = sup[key("interview", {f"has:{code}": True})]
+        out[code] = {"n": None if hidden else int(freq.loc[code, "n_documents"]),
+                     "pct": None if hidden
+                     else round(100 * float(freq.loc[code, "share_documents"]), 1)}
     return out
 
 
@@ -324,13 +486,23 @@ NEAR_MARK = " †"
 
 def actor_theme_cooccurrence(
     corpus: CodedCorpus, parents: Sequence[str], labels: Labels, lang: str, level: str,
-    measure: str, flagged: Sequence[str] = (),
+    measure: str, ledger: Ledger, artefact: str, flagged: Sequence[str] = (),
 ) -> pd.DataFrame:
-    """Actors (rows) x theme codes (columns) co-occurrence, labelled; codes in ``flagged``
-    (near-universal) carry :data:`NEAR_MARK` after their label."""
+    """Actors (rows) x theme codes (columns) co-occurrence, labelled and protected; codes in
+    ``flagged`` (near-universal) carry :data:`NEAR_MARK` after their label.
+
+    Any measure of two codes' overlap, with the codes' own frequencies published, gives their
+    joint count back; so each cell's joint count goes through ``ledger`` and a cell whose
+    count is suppressed is blank (NaN).
+    """
     rows, cols = theme_codes(corpus, "Actors"), theme_codes(corpus, parents)
     co = qual.cooccurrence(corpus, codes=rows + cols, level=level, measure=measure)
-    out = co.loc[rows, cols].astype(float)
+    joint = qual.cooccurrence(corpus, codes=rows + cols, level=level, measure="count")
+    unit = "interview" if level == "document" else "coded segment"
+    keys = pd.DataFrame([[key(unit, {f"has:{r}": True, f"has:{c}": True}) for c in cols]
+                         for r in rows], index=rows, columns=cols, dtype=object)
+    shown = protect_matrix(ledger, joint.loc[rows, cols].astype(int), keys, artefact)
+    out = co.loc[rows, cols].astype(float).where(shown.map(lambda v: not isinstance(v, str)))
     flagged = set(flagged)
 
     def lab(ids: list[str]) -> list[str]:
@@ -338,12 +510,14 @@ def actor_theme_cooccurrence(
 
     out.index = lab(rows)
     out.columns = lab(cols)
+    out.attrs = {"sdc": "ledger"}
     return out
 
 
 def city_tests(
     corpus: CodedCorpus, parents: Sequence[str], labels: Labels, lang: str,
-    method: str = "holm", alpha: float = 0.05,
+    method: str = "holm", alpha: float = 0.05, ledger: Ledger | None = None,
+    artefact: str = "city_tests",
 ) -> pd.DataFrame:
     """Presence of each theme code by city: χ² or Fisher's exact test, Holm-adjusted.
 
@@ -368,7 +542,10 @@ def city_tests(
     if tested.any():
         out.loc[tested, "p_adj"] = stats.adjust_pvalues(out.loc[tested, "p"].to_numpy(), method)
     out["significant"] = out["p_adj"] < alpha
-    return out
+    if ledger is None:
+        return out
+    keys = [key("interview", {f"has:{c}": True}) for c in out["code_id"]]
+    return protect_frame(ledger, out, {"n_documents": keys}, artefact)
 
 
 def agreement_table(
@@ -386,6 +563,8 @@ def agreement_table(
     drop = ("title", "level", "parent_id", "n_a", "n_b", "n_both")
     ag = ag.drop(columns=[c for c in drop if c in ag.columns])
     ag["flag"] = ag["flag"].fillna("")
+    ag.attrs["sdc"] = ("exempt: agreement statistics on coded units of the double-coded "
+                       "subset; no count of interviewees is published")
     return ag
 
 
@@ -400,6 +579,8 @@ def segmentation_table(corpus: CodedCorpus) -> tuple[pd.DataFrame, dict[str, Any
     coders' excerpts (ratios only), and the pooled summary."""
     seg = qual.segmentation_agreement(corpus)
     shown = seg[["doc_id", "jaccard", "boundary_match"]].reset_index(drop=True)
+    shown.attrs["sdc"] = ("exempt: ratios of character ranges per double-coded interview; "
+                          "no count of interviewees")
     return shown, qual.segmentation_summary(seg)
 
 
@@ -435,6 +616,22 @@ def primary_coder_sensitivity(
     cols = [f"n_{r}" for r in rules]
     out["max_change"] = out[cols].sub(out[cols[0]], axis=0).abs().max(axis=1).astype(np.int64)
     return out
+
+
+def publish_sensitivity(
+    ledger: Ledger, sens: pd.DataFrame, primary: str, artefact: str
+) -> pd.DataFrame:
+    """The primary-coder sensitivity table protected by ``ledger``: the declared rule's column
+    is the same count as the code's prevalence elsewhere (one ledger key), each other rule's
+    count is a count of its own (interviews with the code as that rule reads the codings, a
+    ``has:`` condition of its own); ``max_change`` (derived from them) is not published."""
+    counts = [c for c in sens.columns if c.startswith("n_")]
+    keys = {}
+    for col in counts:
+        rule = col[2:]
+        tag = "" if rule == primary else f" [rule: {rule}]"
+        keys[col] = [key("interview", {f"has:{c}{tag}": True}) for c in sens["code_id"]]
+    return protect_frame(ledger, sens.drop(columns="max_change"), keys, artefact)
 
 
 def sensitivity_sentence(sens: pd.DataFrame, primary: str, lang: str) -> str:

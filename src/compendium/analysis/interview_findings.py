@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from compendium.analysis import qual
+from compendium.analysis.disclosure_audit import MARKER, Ledger, key
 from compendium.analysis.interview_analysis import below_threshold, theme_codes
 from compendium.data.corpus import CodedCorpus
 from compendium.data.labels import Labels
@@ -36,6 +37,11 @@ def count_text(n: int, min_cell: int, lang: str) -> str:
     if 0 < n < min_cell:
         return f"fewer than {min_cell}" if lang == "en" else f"mniej niż {min_cell}"
     return str(int(n))
+
+
+def _shown(v: object) -> str:
+    """A protected count for prose: the number, or the suppression marker as it is."""
+    return v if isinstance(v, str) else str(int(v))
 
 
 def _num(x: float, lang: str, digits: int = 2) -> str:
@@ -66,19 +72,21 @@ def idi_findings(
     With ``asked`` (from :func:`topic_asked`) the strategy sentence counts only interviews in
     which the topic was asked; a code flagged in ``low_kappa`` gets :func:`kappa_caveat`.
     """
-    top = area_freq.sort_values("n_segments", ascending=False, kind="mergesort").iloc[0]
-    zero = area_freq.loc[area_freq["n_segments"] == 0, "label"].tolist()
+    num = area_freq.assign(_n=pd.to_numeric(area_freq["n_segments"], errors="coerce"))
+    top = num.sort_values("_n", ascending=False, kind="mergesort").iloc[0]
+    zero = num.loc[num["_n"] == 0, "label"].tolist()
     pol = policy.set_index("code_id")
-    strategy = int(pol.loc["Policy\\Integration strategy", "n_documents"])
-    one_off = int(pol.loc["Policy\\One-off action", "n_segments"])
-    cont = int(pol.loc["Policy\\Continuous action", "n_segments"])
+    strategy = _shown(pol.loc["Policy\\Integration strategy", "n_documents"])
+    one_off = _shown(pol.loc["Policy\\One-off action", "n_segments"])
+    cont = _shown(pol.loc["Policy\\Continuous action", "n_segments"])
+    seg, docs = _shown(top["n_segments"]), _shown(top["n_documents"])
     cav = kappa_caveat(str(top["code_id"]), low_kappa, threshold, lang)
     if asked is not None:
         asked = {k: count_text(v, min_cell, lang) for k, v in asked.items()}
     if lang == "pl":
         out = [
             f"Najwięcej zakodowanych działań dotyczy obszaru: {top['label']} "
-            f"({int(top['n_segments'])} działań w {int(top['n_documents'])} z {n_docs} "
+            f"({seg} działań w {docs} z {n_docs} "
             f"wywiadów){cav}.",
         ]
         if asked is not None:
@@ -94,8 +102,8 @@ def idi_findings(
             out.append(f"Obszary bez żadnego działania: {_fmt_list(zero, lang)}.")
         return out
     out = [
-        f"{top['label']} carries the most coded actions ({int(top['n_segments'])} actions in "
-        f"{int(top['n_documents'])} of {n_docs} interviews){cav}.",
+        f"{top['label']} carries the most coded actions ({seg} actions in "
+        f"{docs} of {n_docs} interviews){cav}.",
     ]
     if asked is not None:
         out.append(
@@ -116,7 +124,7 @@ def idi_findings(
 def city_findings(
     corpus: CodedCorpus, parents: Sequence[str], by_city: pd.DataFrame,
     tests: pd.DataFrame | None, agree: pd.DataFrame, summary: Mapping[str, Any], lang: str,
-    threshold: float = 0.6,
+    threshold: float = 0.6, ledger: Ledger | None = None,
 ) -> list[str]:
     """Key-finding sentences of the four-city notebook, built from the computed tables.
 
@@ -129,7 +137,10 @@ def city_findings(
     for parent in parents:
         ids = theme_codes(corpus, parent)
         best = max(ids, key=lambda c: (freq.loc[c, "n_documents"], c))
-        k = int(freq.loc[best, "n_documents"])
+        k: int | str = int(freq.loc[best, "n_documents"])
+        if ledger is not None:  # the same count as the code's prevalence elsewhere
+            hidden = ledger.publish({key("interview", {f"has:{best}": True}): k}, "findings")
+            k = MARKER if any(hidden.values()) else k
         label = by_city.loc[by_city["code_id"] == best, "label"]
         name = label.iloc[0] if len(label) else best
         cav = kappa_caveat(best, low, threshold, lang)
@@ -201,7 +212,7 @@ def synthesis_table(
     for code, n in idi["area_interviews"].items():
         rows.append({"study": study_idi, "theme": idi_labels.code(code.split("\\")[0], lang),
                      "code_id": code, "label": idi_labels.code(code, lang), "n": n,
-                     "pct": round(100 * n / n_idi, 1)})
+                     "pct": None if n is None else round(100 * n / n_idi, 1)})
     for code, v in fc["theme_prevalence"].items():
         parent = code.split("\\")[0]
         if parent not in ("Qualities", "Risks"):
@@ -209,7 +220,12 @@ def synthesis_table(
         rows.append({"study": study_fc, "theme": city_labels.code(parent, lang),
                      "code_id": code, "label": city_labels.code(code, lang), "n": v["n"],
                      "pct": v["pct"]})
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    # counts come from the earlier notebooks' gated results: None = suppressed there
+    out["n"] = [MARKER if v is None or pd.isna(v) else int(v) for v in out["n"]]
+    out["pct"] = pd.to_numeric(out["pct"], errors="coerce")
+    out.attrs["sdc"] = "gated upstream: counts read from the results JSON of notebooks 02-03"
+    return out
 
 
 def synthesis_counts(results_dir: str | Path) -> dict[str, Any]:
@@ -236,7 +252,8 @@ def synthesis_findings(
     for study, part in side.groupby("study", sort=False):
         for theme, sub in part.groupby("theme", sort=False):
             top = sub.sort_values("pct", ascending=False, kind="mergesort").iloc[0]
-            none = sub.loc[sub["n"] == 0, "label"].tolist()
+            none = sub.loc[sub["n"].map(lambda v: v == 0 and not isinstance(v, str)),
+                           "label"].tolist()
             cav = kappa_caveat(str(top["code_id"]), low_kappa, threshold, lang)
             if lang == "en":
                 s = (f"{study}, {theme}: {top['label']} is the most widespread "

@@ -17,6 +17,7 @@ from compendium.analysis import contingency, disclosure, stats
 from compendium.data.codebook import Codebook
 from compendium.errors import CompendiumError
 
+MIN_RESIDUAL_DF = 10  # a model with fewer residual df is not published (ACRO's rule)
 READY_THRESHOLD = 4.0  # readiness score at or above which a respondent counts as "ready"
 NO_CONTACT = {"en": "no foreign clients", "pl": "brak klientów-cudzoziemców"}
 
@@ -102,7 +103,22 @@ def likert_counts(df: pd.DataFrame, codebook: Codebook, group: str, lang: str) -
 
 def likert_table(counts: pd.DataFrame, min_cell: int) -> pd.DataFrame:
     """A Likert count table with primary and secondary suppression, item labels as a column."""
-    return disclosure.suppress(counts, min_cell=min_cell).reset_index()
+    out = disclosure.suppress(counts, min_cell=min_cell).reset_index()
+    out.attrs["sdc"] = "rules"
+    return out
+
+
+def likert_plot_counts(counts: pd.DataFrame, min_cell: int) -> pd.DataFrame:
+    """The counts a Likert figure may draw: the protected table's, a suppressed cell as 0.
+
+    Drawing a suppressed cell at its true size would print what the table hides; drawn as
+    0 it is absent from the bar, and the item's base ``(n = …)`` counts published cells only.
+    """
+    shown = disclosure.suppress(counts, min_cell=min_cell)
+    out = shown.apply(lambda s: pd.to_numeric(s, errors="coerce")).fillna(0).astype(int)
+    out.index.name = counts.index.name
+    out.attrs["sdc"] = "rules"
+    return out
 
 
 def neutral_label(codebook: Codebook, group: str, lang: str) -> str | None:
@@ -228,6 +244,8 @@ def planned_family(
                          "group": _name(codebook, g, lang), **res})
     out = stats.test_family(rows, method=method, alpha=alpha).reset_index(drop=True)
     out.attrs["skipped"] = skipped
+    out.attrs["sdc"] = ("exempt: test statistics; n is the number of respondents in each test "
+                        "(all who answered both questions), not a table cell")
     return out
 
 

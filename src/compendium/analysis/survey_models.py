@@ -28,8 +28,9 @@ import numpy as np
 import pandas as pd
 from statsmodels.imputation.mice import MICEData
 
-from compendium.analysis import models, reliability, stats
+from compendium.analysis import disclosure, models, reliability, stats
 from compendium.analysis.survey_analysis import (
+    MIN_RESIDUAL_DF,
     NO_CONTACT,
     READY_THRESHOLD,
     _group_labels,
@@ -44,6 +45,18 @@ ADJUST_FOR = ("position", "institution")  # composition controlled in mode-adjus
 
 
 # ----------------------------------------------------------------------------- training
+def _model_gate(table: pd.DataFrame, n_params: int) -> pd.DataFrame:
+    """A model table is published only with at least ``MIN_RESIDUAL_DF`` residual degrees of
+    freedom (fewer could disclose individual answers; docs/methods.md#residual-df)."""
+    df_resid = int(table.attrs.get("n", 0)) - n_params
+    if df_resid < MIN_RESIDUAL_DF:
+        raise disclosure.DisclosureError(
+            f"model has {df_resid} residual degrees of freedom (< {MIN_RESIDUAL_DF}): its "
+            "coefficients could disclose individual answers; not published")
+    table.attrs["sdc"] = f"model: {df_resid} residual degrees of freedom (>= {MIN_RESIDUAL_DF})"
+    return table
+
+
 def _training_frame(codes: pd.DataFrame, codebook: Codebook, lang: str) -> pd.DataFrame:
     """Outcome as asked (yes / no / don't know, English keys) and the three predictors."""
     answer = codes["want_training"].map(
@@ -90,14 +103,14 @@ def training_models(
                      "separated"]].assign(
             sparse=sparse.to_numpy())
         table.attrs.update(fit.attrs)
-        out[key] = table
+        out[key] = _model_gate(table, len(fit))
     mn = models.multinomial_logit(frame.dropna(subset=["answer"]), "answer", preds, base="no",
                                   level=level)
     shown = mn.copy()
     for col in ("rrr", "rrr_ci_low", "rrr_ci_high", "p"):
         shown[col] = shown[col].mask(shown["separated"])
     shown.attrs.update(mn.attrs)
-    out["multinomial"] = shown
+    out["multinomial"] = _model_gate(shown, len(mn))
     return out
 
 
@@ -223,6 +236,8 @@ def dk_sensitivity(
     rows.append(mi)
     out = pd.DataFrame(rows)
     out["strategy"] = out["strategy"].map(lambda k: names[k][0 if lang == "en" else 1])
+    out.attrs["sdc"] = ("exempt: scale statistics under three treatments of don't-know; n is "
+                        "each analysed sample, not a table cell")
     return out
 
 
@@ -274,7 +289,10 @@ def mode_power(
         rows.append({"outcome": _name(codebook, outcome, lang), "n_cawi": len(a),
                      "n_papi": len(b), "difference": diff, "mdd": mdd,
                      "detectable": abs(diff) >= mdd, **adj})
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    out.attrs["sdc"] = ("exempt: differences, power and adjusted model effects; n_cawi and "
+                        "n_papi are the analysis bases of each outcome, not table cells")
+    return out
 
 
 def _outcome_values(codes: pd.DataFrame, codebook: Codebook, outcome: str) -> pd.Series:
@@ -310,6 +328,7 @@ def dimensionality(codes: pd.DataFrame, codebook: Codebook, group: str, lang: st
     summary = {"omega": fa["omega"], "ordinal_alpha": ordinal["alpha"],
                "explained": fa["explained"], "eigen1": float(fa["eigenvalues"][0]),
                "eigen2": float(fa["eigenvalues"][1]), "n": fa["n"]}
+    table.attrs["sdc"] = "exempt: correlations and loadings of items, no counts"
     return table, summary
 
 

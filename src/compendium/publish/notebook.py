@@ -15,7 +15,8 @@ from typing import Any
 import pandas as pd
 from IPython.display import HTML, Markdown, display
 
-from compendium.artifacts import update_results, write_table
+from compendium.analysis.disclosure_audit import DisclosureError, Ledger
+from compendium.artifacts import atomic_write_text, update_results, write_table
 from compendium.errors import CompendiumError
 from compendium.publish import params as param_schemas
 from compendium.publish import render
@@ -49,6 +50,11 @@ class Report:
     tables: int = 0
     figures: int = 0
     results: dict[str, Any] = field(default_factory=dict)
+    ledger: Ledger | None = None
+
+    def __post_init__(self) -> None:
+        if self.ledger is None:
+            self.ledger = Ledger(int(getattr(self.params, "min_cell", 3)))
 
     @property
     def out(self) -> Path:
@@ -69,13 +75,15 @@ class Report:
     ) -> None:
         """Publish ``df`` as ``tables/<notebook>/<name>.csv`` and show it with a numbered caption.
 
-        Refuses (raises) when a count column shows a value in 1..min_cell-1 (see ``sdc``).
+        Refuses (raises) a table that did not pass the disclosure gate (``attrs["sdc"]``
+        unset) or whose count column shows a value in 1..min_cell-1.
         The page shows the table for reading (formatted numbers, no id columns, headers in
         the page's language); ``collapsed`` puts it behind a disclosure (long tables whose
         content a figure already shows). The CSV keeps every column unformatted.
         """
         from compendium.analysis.disclosure import small_counts_in_csv
 
+        self._gate(df, f"table {name!r}")
         self.tables += 1
         path = write_table(df, self.out / "tables" / self.notebook / f"{name}.csv", index=index)
         limit = min_cell if min_cell is not None else getattr(self.params, "min_cell", None)
@@ -102,6 +110,8 @@ class Report:
         figure laid out for phone screens, is saved as ``<name>.narrow.png`` and shown there."""
         from compendium.publish.plots import save_figure
 
+        if not getattr(fig, "_sdc_protected", False):
+            raise DisclosureError(f"figure {name!r} was not drawn by a gated plotting function")
         self.figures += 1
         folder = self.out / "figures" / self.notebook
         paths = save_figure(fig, folder / name)
@@ -126,10 +136,24 @@ class Report:
         """
         display(Markdown(render.markdown_text(self.text(en, pl), values)))
 
-    def result(self, **values: Any) -> None:
-        """Record key numbers in ``results/<notebook>.json`` (what a manuscript would cite)."""
+    def result(self, not_counts: Mapping[str, str] | None = None, **values: Any) -> None:
+        """Record key numbers in ``results/<notebook>.json`` (what a manuscript would cite).
+
+        Every integer 1..min_cell-1 is refused (counts must come through the ledger, which
+        gives ``None`` for a suppressed one) except under the keys of ``not_counts``, which
+        maps each to the reason its numbers are not counts of people (recorded in the audit).
+        """
+        for name, why in (not_counts or {}).items():
+            self.ledger.note(f"results/{name}", "declared not a count of people", why)
+        checked = {k: v for k, v in values.items() if k not in (not_counts or {})}
+        small = _small_numbers(checked, self.ledger.min_cell)
+        if small:
+            raise DisclosureError(
+                f"results of {self.notebook} would publish counts below min_cell="
+                f"{self.ledger.min_cell}: {small[:3]} (pass counts through the ledger)")
         self.results.update(values)
         update_results(self.out / "results" / f"{self.notebook}.json", "results", self.results)
+        self.write_audit()
 
     def findings(self, sentences: list[str]) -> None:
         """Show generated key-finding sentences as a list and store them with the results."""
@@ -141,6 +165,24 @@ class Report:
         the parameters are in the box at the top of the page."""
         display(Markdown(self.text("## Colophon", "## Kolofon")))
         display(HTML(colophon_html(self.notebook, self.data, lang=self.params.lang)))
+
+    def _gate(self, df: pd.DataFrame, what: str) -> None:
+        """A table is published only if a disclosure function produced it (``attrs["sdc"]``);
+        a declared exemption is recorded in the audit with its reason."""
+        tag = df.attrs.get("sdc")
+        if not tag:
+            raise DisclosureError(f"{what} did not pass the disclosure gate")
+        if tag not in ("ledger", "rules"):
+            self.ledger.note(what, "declared", str(tag))
+        self.write_audit()
+
+    def write_audit(self) -> None:
+        """Write ``disclosure/<notebook>.json``: every suppressed count and its feasible range."""
+        import json
+
+        text = json.dumps({"notebook": self.notebook, **self.ledger.audit()}, indent=1,
+                          sort_keys=True, ensure_ascii=False) + "\n"
+        atomic_write_text(self.out / "disclosure" / f"{self.notebook}.json", text)
 
     def _caption(self, caption: str | Mapping[str, str]) -> str:
         if isinstance(caption, Mapping):
@@ -154,6 +196,17 @@ def parameters_box(p: Any) -> str:
     values = {k: v for k, v in p.model_dump().items() if k not in HIDDEN_PARAMETERS}
     defaults = type(p)().model_dump()
     return render.parameters_html(values, defaults, p.lang)
+
+
+def _small_numbers(value: Any, min_cell: int, path: str = "") -> list[tuple[str, int]]:
+    """Every integer 1..min_cell-1 in a results value (booleans are not counts)."""
+    if isinstance(value, Mapping):
+        return [h for k, v in value.items() for h in _small_numbers(v, min_cell, f"{path}/{k}")]
+    if isinstance(value, (list, tuple)):
+        return [h for i, v in enumerate(value) for h in _small_numbers(v, min_cell, f"{path}[{i}]")]
+    if isinstance(value, bool) or not hasattr(value, "__index__"):
+        return []
+    return [(path, int(value))] if 1 <= int(value) < min_cell else []
 
 
 def start(notebook: str, namespace: Mapping[str, Any]) -> Report:

@@ -1,5 +1,8 @@
 """Figures in one visual theme, saved byte-for-byte reproducibly.
 
+Longer than 600 lines because the figure types share one theme and private layout helpers
+(wrapping, legends, the disclosure mark); split by figure type they would import each other.
+
 Every plotting function builds a :class:`matplotlib.figure.Figure` directly (no
 pyplot state, never ``plt.show``) inside the compendium theme, so a figure looks
 the same whether or not :func:`set_theme` was called, and returns it. The theme:
@@ -85,6 +88,15 @@ def theme_rc() -> dict[str, Any]:
         }
     )
     return rc
+
+
+def _gated(frame: Any) -> bool:
+    """True if ``frame`` (or ``None``) passed the disclosure gate (``attrs["sdc"]``).
+
+    A figure remembers whether every frame it was drawn from was protected; the notebook's
+    ``Report.figure`` refuses to publish one that was not.
+    """
+    return frame is None or bool(getattr(frame, "attrs", {}).get("sdc"))
 
 
 def set_theme() -> None:
@@ -302,6 +314,7 @@ def diverging_likert(
             ncols=ncols,
             title=legend_title,
         )
+    fig._sdc_protected = _gated(counts)  # see Report.figure
     return fig
 
 
@@ -363,6 +376,7 @@ def ranked_bars(
         ax.grid(axis="y", visible=False)
         if title:
             ax.set_title(title)
+    fig._sdc_protected = _gated(table)  # see Report.figure
     return fig
 
 
@@ -481,6 +495,7 @@ def heatmap(
             lab.set_horizontalalignment("right")
         if title:
             ax.set_title(title)
+    fig._sdc_protected = _gated(matrix) and _gated(annot)  # see Report.figure
     return fig
 
 
@@ -549,6 +564,7 @@ def saturation_curves(
             ax.legend(loc="lower right")
         if title:
             ax.set_title(title)
+    fig._sdc_protected = _gated(sat)  # see Report.figure
     return fig
 
 
@@ -597,4 +613,5 @@ def side_by_side(
             ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.0, 1.0), fontsize=9,
                       ncols=len(handles), borderaxespad=0.2, handlelength=1.2,
                       columnspacing=0.8)
+    fig._sdc_protected = _gated(table)  # see Report.figure
     return fig

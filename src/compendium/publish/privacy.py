@@ -11,19 +11,8 @@ import re
 import zipfile
 from pathlib import Path
 
-PATTERNS: dict[str, re.Pattern[str]] = {
-    "e-mail": re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}\b", re.I),
-    "phone": re.compile(
-        r"(?<![\w/=+])(?:\+\d{2}[ -]?)?(?:\d{3}[ -]\d{3}[ -]\d{3}|\(\d{2,3}\) ?\d{3}[ -]?\d{2,4})"
-        r"(?![\w/=+])"
-    ),
-    "PESEL-like number": re.compile(r"(?<![\w/=+.])\d{11}(?![\w/=+.])"),
-    "street address": re.compile(
-        r"\b(?:ul|al|os|pl)\. ?[A-ZŁŚŻŹĆ][\wąćęłńóśźż]+ \d+[a-z]?\b"
-        r"|\b\d{1,5} [A-Z][a-z]+ (?:Street|St\.|Avenue|Ave\.|Road|Rd\.|Lane|Boulevard|Strasse|"
-        r"Straße|gatan|vägen)\b"
-    ),
-}
+from compendium.analysis.redaction import PATTERNS  # one list of personal-data patterns
+
 TEXT_SUFFIXES = {".csv", ".txt", ".yaml", ".yml", ".json", ".md", ".html", ".ipynb", ".svg",
                  ".xml", ".qde"}
 ZIP_SUFFIXES = {".xlsx", ".qdpx", ".zip"}

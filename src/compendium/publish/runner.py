@@ -401,10 +401,11 @@ def _run_in(
     with publish_lock(outputs, stem):
         for kind in ("tables", "figures"):
             _move_tree(staging / kind / stem, outputs / kind / stem)
-        result = staging / "results" / f"{stem}.json"
-        if result.exists():
-            (outputs / "results").mkdir(parents=True, exist_ok=True)
-            result.replace(outputs / "results" / f"{stem}.json")
+        for folder in ("results", "disclosure"):  # disclosure/: the notebook's SDC audit
+            result = staging / folder / f"{stem}.json"
+            if result.exists():
+                (outputs / folder).mkdir(parents=True, exist_ok=True)
+                result.replace(outputs / folder / f"{stem}.json")
         atomic_write_text(outputs / "notebooks" / f"{stem}.ipynb", nbformat.writes(nb) + "\n")
         html_path = atomic_write_text(outputs / "html" / f"{stem}.html", html_text)
         failed.unlink(missing_ok=True)

@@ -1,0 +1,438 @@
+"""Linked-table disclosure control: one ledger of every count a notebook publishes.
+
+A published count is named by a *key*: the unit counted (``"interview"``, ``"segment"``,
+``"respondent"``) and the conditions that select the units, e.g. interviews in Berlin that
+carry the code *Speed*: ``key("interview", city="Berlin", **{"has:Qualities\\Speed": True})``.
+The same key in two tables (or in a table and the results JSON) is the same number, so it is
+suppressed in both or in neither.
+
+Equations follow from the keys: for every condition ``d = v`` of a key, the parent without
+that condition is the sum over all values of ``d`` (declared with :meth:`Ledger.domain`;
+``has:<code>`` conditions take ``True``/``False``). Keys never published are unknowns
+(non-negative integers), so group sizes bound their cells, code totals tie cities together,
+and a table's margins tie its cells, across every table the notebook publishes.
+
+Protection (the protection-interval idea of τ-ARGUS and sdcTable):
+
+* *primary*: a count in ``1 .. min_cell - 1`` is suppressed (zeros are published); every
+  suppressed count shows the same neutral :data:`MARKER`, which claims no bound;
+* *audit*: for each suppressed count the attacker's integer feasible range is computed
+  (:func:`scipy.optimize.linprog` bounds, ends checked with :func:`scipy.optimize.milp`) given
+  every published count, every equation and the bounds: one marker is shown for primary and
+  secondary cells, so the attacker cannot tell them apart and every suppressed count and
+  every unknown lies in ``0 .. ∞``;
+* *safe* when a primary's range covers ``1 .. min_cell - 1`` (every small value stays
+  possible) and any other suppressed cell is not determined (``lo < hi``);
+* *secondary*: while some suppressed count is unsafe, the smallest non-zero count of the
+  artefact being published that shares an equation with it is suppressed too (a zero only if
+  nothing else is left), and the audit is repeated; a secondary cell the published numbers
+  determine exactly is shown instead (showing it tells the reader nothing new).
+
+Artefacts are published in notebook order; earlier decisions are final, so a later artefact
+only ever adds suppression in itself. An artefact that cannot be protected that way raises
+:class:`DisclosureError` (a build error).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+from scipy.sparse import lil_matrix
+
+from compendium.errors import CompendiumError
+
+Key = tuple[str, tuple[tuple[str, Hashable], ...]]
+#: what a suppressed count shows: one neutral mark for primary and secondary cells alike. A
+#: "<3" would claim a bound that a secondary cell (which may hold any value) breaks, and an
+#: auditor who reads it at its word can pin cells the ledger's ranges leave open.
+MARKER = "x"
+
+__all__ = ["MARKER", "DisclosureError", "Key", "Ledger", "key", "key_text"]
+
+
+class DisclosureError(CompendiumError):
+    """A published artefact would disclose a small count, or skipped the gate."""
+
+
+def key(unit: str, conditions: Mapping[str, Hashable] | None = None, **more: Hashable) -> Key:
+    """The name of a published count: ``unit`` and its selecting conditions (order-free)."""
+    items = {**(conditions or {}), **more}
+    return (unit, tuple(sorted(((str(d), v) for d, v in items.items()), key=repr)))
+
+
+def key_text(k: Key) -> str:
+    """Readable form of a key for the audit file: ``interview[city=Berlin, has:X=True]``."""
+    unit, dims = k
+    return f"{unit}[{', '.join(f'{d}={v}' for d, v in dims)}]"
+
+
+@dataclass
+class Decision:
+    """What the ledger decided about one published count."""
+
+    value: int
+    suppressed: bool
+    primary: bool
+    artefacts: list[str] = field(default_factory=list)
+    range: tuple[float, float] | None = None
+
+
+class Ledger:
+    """Every count a notebook publishes, the equations between them and what is suppressed."""
+
+    def __init__(self, min_cell: int, interval: str = "prior",
+                 show_determined: bool = True) -> None:
+        """``interval``: ``"prior"`` — a primary is safe when its range covers
+        ``1 .. min_cell - 1``; ``"open"`` — when it is not determined (``lo < hi``).
+        ``show_determined``: show a secondary cell the published numbers determine."""
+        self.show_determined = show_determined
+        if interval not in ("prior", "open"):
+            raise ValueError(f"interval must be 'prior' or 'open', got {interval!r}")
+        self.interval = interval
+        self.min_cell = int(min_cell)
+        self.domains: dict[tuple[str, str], tuple[Hashable, ...]] = {}
+        self.decisions: dict[Key, Decision] = {}
+        self.notes: list[dict[str, Any]] = []
+
+    # ------------------------------------------------------------------ declarations
+    def domain(self, unit: str, dim: str, values: Iterable[Hashable]) -> None:
+        """Declare that condition ``dim`` partitions ``unit`` into ``values`` (all of them)."""
+        self.domains[(unit, dim)] = tuple(dict.fromkeys(values))
+
+    def note(self, artefact: str, rule: str, detail: str) -> None:
+        """Record another check's outcome (class disclosure, residual df, redaction...)."""
+        self.notes.append({"artefact": artefact, "rule": rule, "detail": detail})
+
+    def _values_of(self, unit: str, dim: str) -> tuple[Hashable, ...]:
+        if (unit, dim) in self.domains:
+            return self.domains[(unit, dim)]
+        if dim.startswith("has:"):
+            return (True, False)
+        raise DisclosureError(f"condition {dim!r} of unit {unit!r} has no declared values")
+
+    # ------------------------------------------------------------------ publishing
+    def publish(
+        self, counts: Mapping[Key, int], artefact: str, preset: Iterable[Key] = ()
+    ) -> dict[Key, bool]:
+        """Decide which of ``counts`` ``artefact`` may show; ``key -> suppressed``.
+
+        ``preset``: new keys to suppress as secondaries from the start (another rule chose
+        them); the audit then adds whatever they leave unsafe."""
+        fresh: dict[Key, int] = {}
+        for k, v in counts.items():
+            v = int(v)
+            if v < 0:
+                raise DisclosureError(f"{artefact}: negative count {v} for {key_text(k)}")
+            if k in self.decisions:
+                old = self.decisions[k]
+                if old.value != v:
+                    raise DisclosureError(
+                        f"{artefact}: {key_text(k)} is {v} here but {old.value} in "
+                        f"{old.artefacts}; one population must give one count")
+                if artefact not in old.artefacts:
+                    old.artefacts.append(artefact)
+            else:
+                fresh[k] = v
+        for k, v in fresh.items():
+            small = 0 < v < self.min_cell
+            self.decisions[k] = Decision(v, small, small, [artefact])
+        for k in preset:
+            if k in fresh:
+                self.decisions[k].suppressed = True
+        self._secondary(set(fresh), artefact)
+        return {k: self.decisions[k].suppressed for k in counts}
+
+    def _secondary(self, fresh: set[Key], artefact: str) -> None:
+        while True:
+            system = _System(self)
+            touched = system.component_of(fresh)
+            unsafe = []
+            for k in touched:
+                d = self.decisions.get(k)
+                if d is not None and d.suppressed and d.primary:
+                    d.range = system.range(k)
+                    if not self._safe(k):
+                        unsafe.append(k)
+            if not unsafe:
+                break
+            added = False
+            for k in unsafe:
+                cand = [c for c in system.neighbours(k) if c in fresh
+                        and not self.decisions[c].suppressed]
+                if not cand:
+                    cand = [c for c in fresh if not self.decisions[c].suppressed
+                            and c in system.component_of({k})]
+                if cand:
+                    best = min(cand, key=lambda c: (self.decisions[c].value == 0,
+                                                    self.decisions[c].value, repr(c)))
+                    self.decisions[best].suppressed = True
+                    added = True
+            if not added:
+                bad = ", ".join(f"{key_text(k)} in {self.decisions[k].range}" for k in unsafe)
+                raise DisclosureError(
+                    f"{artefact}: cannot protect {bad} by suppressing more of this artefact; "
+                    "publish it earlier, merge categories or leave it out")
+        # a secondary cell the published numbers determine is shown: it tells nothing new,
+        # and showing it leaves every other range as it was
+        if not self.show_determined:
+            return
+        system = _System(self)
+        for k in system.component_of(fresh):
+            d = self.decisions.get(k)
+            if d is not None and d.suppressed and not d.primary:
+                d.range = system.range(k)
+                if d.range[0] == d.range[1]:
+                    d.suppressed, d.range = False, None
+
+    def _safe(self, k: Key) -> bool:
+        d = self.decisions[k]
+        lo, hi = d.range if d.range is not None else (d.value, d.value)
+        if d.primary and self.interval == "prior":
+            return lo <= 1 and hi >= self.min_cell - 1 and lo < hi
+        return lo < hi  # a secondary only must not be determined
+
+    # ------------------------------------------------------------------ reading
+    def is_suppressed(self, k: Key) -> bool:
+        """True if ``k`` was published suppressed (unknown keys raise)."""
+        if k not in self.decisions:
+            raise DisclosureError(f"{key_text(k)} was never passed through the gate")
+        return self.decisions[k].suppressed
+
+    def audit(self) -> dict[str, Any]:
+        """The audit record: each suppressed count, its feasible range and why it is safe."""
+        cells = []
+        for k, d in sorted(self.decisions.items(), key=lambda kv: key_text(kv[0])):
+            if not d.suppressed:
+                continue
+            lo, hi = d.range if d.range is not None else (None, None)
+            why = (f"a primary count (1..{self.min_cell - 1}); the published numbers and bounds "
+                   f"leave it anywhere in [{_num(lo)}, {_num(hi)}]" if d.primary else
+                   f"secondary suppression; not determined: anywhere in [{_num(lo)}, {_num(hi)}]")
+            cells.append({"count": key_text(k), "artefacts": list(d.artefacts),
+                          "kind": "primary" if d.primary else "secondary",
+                          "feasible_range": [_num(lo), _num(hi)], "safe": self._safe(k),
+                          "why": why})
+        return {"min_cell": self.min_cell,
+                "n_published_counts": sum(not d.suppressed for d in self.decisions.values()),
+                "n_suppressed": len(cells), "suppressed": cells, "checks": list(self.notes),
+                "class_disclosure": self.class_disclosure()}
+
+    def class_disclosure(self) -> list[str]:
+        """Published groups in which every member shares one value of another condition
+        (e.g. every Berlin interview carries a code): flagged for the authors' judgement."""
+        out = []
+        for k, d in self.decisions.items():
+            unit, dims = k
+            if d.suppressed or d.value == 0 or len(dims) < 2:
+                continue
+            for i, (dim, value) in enumerate(dims):
+                parent = (unit, dims[:i] + dims[i + 1:])
+                p = self.decisions.get(parent)
+                if p is not None and not p.suppressed and p.value == d.value:
+                    out.append(f"all {p.value} of {key_text(parent)} have {dim}={value}")
+        return sorted(out)
+
+
+def _num(x: float | None) -> float | int | str | None:
+    if x is None:
+        return None
+    if not np.isfinite(x):
+        return "inf"
+    return int(round(x))
+
+
+class _System:
+    """The ledger's equations over all keys (published, suppressed and unknown)."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self.eqs: list[tuple[Key, tuple[Key, ...]]] = []
+        seen: set[tuple[Key, tuple[Key, ...]]] = set()
+        self.index: dict[Key, int] = {}
+        work = list(ledger.decisions)
+        for k in work:
+            self._var(k)
+        while work:
+            unit, dims = work.pop()
+            for i, (d, _) in enumerate(dims):
+                rest = dims[:i] + dims[i + 1:]
+                parent = (unit, rest)
+                kids = tuple((unit, tuple(sorted((*rest, (d, w)), key=repr)))
+                             for w in ledger._values_of(unit, d))
+                eq = (parent, kids)
+                if eq in seen:
+                    continue
+                seen.add(eq)
+                self.eqs.append(eq)
+                for x in (parent, *kids):
+                    if x not in self.index:
+                        self._var(x)
+                        work.append(x)
+        self.links: dict[Key, set[Key]] = {k: set() for k in self.index}
+        for parent, kids in self.eqs:
+            members = {parent, *kids}
+            for x in members:
+                self.links[x] |= members
+
+    def _var(self, k: Key) -> None:
+        self.index[k] = len(self.index)
+
+    def neighbours(self, k: Key) -> set[Key]:
+        return self.links.get(k, set()) - {k}
+
+    def component_of(self, keys: Iterable[Key]) -> set[Key]:
+        out, work = set(), list(keys)
+        while work:
+            k = work.pop()
+            if k in out:
+                continue
+            out.add(k)
+            work.extend(self.links.get(k, ()))
+        return out
+
+    def _problem(self, target: Key) -> tuple[dict[Key, int], Any, np.ndarray, np.ndarray]:
+        """The linear system of ``target``'s connected component (cached per component)."""
+        if not hasattr(self, "_cache"):
+            self._cache: dict[Key, tuple] = {}
+        if target in self._cache:
+            return self._cache[target]
+        comp = sorted(self.component_of({target}), key=lambda k: self.index[k])
+        pos = {k: i for i, k in enumerate(comp)}
+        eqs = [e for e in self.eqs if e[0] in pos]
+        a = lil_matrix((max(len(eqs), 1), len(comp)))
+        for r, (parent, kids) in enumerate(eqs):
+            a[r, pos[parent]] = 1.0
+            for kid in kids:
+                a[r, pos[kid]] -= 1.0
+        lo = np.zeros(len(comp))
+        hi = np.full(len(comp), np.inf)
+        for k, i in pos.items():
+            d = self.ledger.decisions.get(k)
+            if d is None:
+                continue
+            if not d.suppressed:
+                lo[i] = hi[i] = d.value
+        problem = (pos, a.tocsr(), lo, hi)
+        for k in comp:
+            self._cache[k] = problem
+        return problem
+
+    def _feasible(self, target: Key, low: float, high: float) -> bool:
+        """Is there an integer solution with ``low <= target <= high``?"""
+        pos, a, lo, hi = self._problem(target)
+        i = pos[target]
+        lo2, hi2 = lo.copy(), hi.copy()
+        lo2[i], hi2[i] = max(lo[i], low), min(hi[i], high)
+        if lo2[i] > hi2[i]:
+            return False
+        res = milp(np.zeros(len(pos)), constraints=[LinearConstraint(a, 0, 0)],
+                   bounds=Bounds(lo2, hi2), integrality=np.ones(len(pos)))
+        return res.status == 0
+
+    def range(self, target: Key) -> tuple[float, float]:
+        """The attacker's integer range of ``target``: the LP bounds (HiGHS), moved inwards
+        until each end is integer-feasible (``milp``), so both ends are attainable."""
+        pos, a, lo, hi = self._problem(target)
+        i = pos[target]
+        out = []
+        for sign in (1.0, -1.0):
+            c = np.zeros(len(pos))
+            c[i] = sign
+            res = linprog(c, A_eq=a, b_eq=np.zeros(a.shape[0]), bounds=np.column_stack([lo, hi]),
+                          method="highs")
+            if res.status == 3:
+                out.append(-sign * np.inf)
+            elif res.status != 0:
+                raise DisclosureError(f"audit of {key_text(target)} failed: {res.message}")
+            else:
+                out.append(sign * res.fun)
+        low = float(np.ceil(out[0] - 1e-7))
+        high = float(np.floor(out[1] + 1e-7)) if np.isfinite(out[1]) else np.inf
+        while low <= high and not self._feasible(target, low, low):
+            low += 1
+        while np.isfinite(high) and high >= low and not self._feasible(target, high, high):
+            high -= 1
+        return (low, high)
+
+
+# --------------------------------------------------------------------------- frames
+def protect_frame(
+    ledger: Ledger, df: Any, keys: Mapping[str, Iterable[Key | None]], artefact: str, *,
+    derived: Mapping[str, Iterable[str]] | None = None, marker: str | None = None,
+) -> Any:
+    """Publishable copy of ``df``: each count column's cells go through ``ledger``.
+
+    ``keys`` maps a count column to one key per row (``None``: not a count). A suppressed
+    count becomes ``marker`` (default :data:`MARKER`); each ``derived`` column (e.g. a
+    percentage) is blanked where any of the count columns it is computed from was suppressed.
+    The copy is marked as having passed the gate (``attrs["sdc"]``).
+    """
+    import pandas as pd
+
+    marker = MARKER if marker is None else marker
+    out = df.copy()
+    hidden: dict[str, pd.Series] = {}
+    for col, ks in keys.items():
+        ks = list(ks)
+        counts = {k: int(v) for k, v in zip(ks, df[col], strict=True) if k is not None}
+        sup = ledger.publish(counts, artefact)
+        hide = pd.Series([k is not None and sup[k] for k in ks], index=df.index)
+        hidden[col] = hide
+        out[col] = df[col].astype(object).where(~hide, marker)
+    for col, sources in (derived or {}).items():
+        blank = pd.Series(False, index=df.index)
+        for s in sources:
+            blank |= hidden[s]
+        out[col] = pd.to_numeric(df[col], errors="coerce").astype(float).where(~blank)
+    out.attrs = {**df.attrs, "sdc": "ledger"}
+    return out
+
+
+def protect_matrix(ledger: Ledger, values: Any, keys: Any, artefact: str,
+                   marker: str | None = None) -> Any:
+    """A matrix of counts (DataFrame) with a same-shaped frame of keys: suppressed cells become
+    ``marker`` (object dtype); the copy is marked as having passed the gate."""
+    import pandas as pd
+
+    marker = MARKER if marker is None else marker
+    counts = {keys.iat[i, j]: int(values.iat[i, j])
+              for i in range(values.shape[0]) for j in range(values.shape[1])}
+    sup = ledger.publish(counts, artefact)
+    out = pd.DataFrame(
+        [[marker if sup[keys.iat[i, j]] else int(values.iat[i, j])
+          for j in range(values.shape[1])] for i in range(values.shape[0])],
+        index=values.index, columns=values.columns, dtype=object)
+    out.attrs = {"sdc": "ledger"}
+    return out
+
+
+def numeric(df: Any) -> Any:
+    """Numeric copy of a protected frame (suppressed cells NaN), still marked as protected."""
+    import pandas as pd
+
+    out = df.apply(lambda s: pd.to_numeric(s, errors="coerce") if s.dtype == object else s)
+    out.attrs = dict(df.attrs)
+    return out
+
+
+def is_protected(obj: Any) -> bool:
+    """True if ``obj`` (a frame) came out of a disclosure-control function."""
+    return bool(getattr(obj, "attrs", {}).get("sdc"))
+
+
+def require_protected(obj: Any, what: str) -> None:
+    """Raise :class:`DisclosureError` unless ``obj`` passed the gate."""
+    if not is_protected(obj):
+        raise DisclosureError(f"{what} did not pass the disclosure gate (attrs['sdc'] unset)")
+
+
+def check_total(total: int, population: int, what: str) -> None:
+    """A published count table's total must equal the size of the population it describes."""
+    if int(total) != int(population):
+        raise DisclosureError(
+            f"{what}: total {int(total)} differs from the population it describes "
+            f"({int(population)}); the table is wrong")

@@ -1,0 +1,182 @@
+"""compendium.analysis.disclosure_audit and redaction: oracles are brute-force enumeration of
+every integer completion, hand-worked tables and hand-written excerpts."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from compendium.analysis.disclosure_audit import (
+    DisclosureError,
+    Ledger,
+    check_total,
+    key,
+    protect_matrix,
+)
+from compendium.analysis.redaction import load_names, redact, screen_quotes
+
+
+def table_ledger(values: np.ndarray, min_cell: int) -> tuple[Ledger, dict, dict]:
+    """Publish an r x c table of interviews with all margins; return ledger, keys, decisions."""
+    r, c = values.shape
+    led = Ledger(min_cell)
+    led.domain("interview", "row", range(r))
+    led.domain("interview", "col", range(c))
+    counts = {key("interview", row=i, col=j): int(values[i, j]) for i in range(r) for j in range(c)}
+    counts |= {key("interview", row=i): int(values[i].sum()) for i in range(r)}
+    counts |= {key("interview", col=j): int(values[:, j].sum()) for j in range(c)}
+    counts[key("interview")] = int(values.sum())
+    return led, counts, led.publish(counts, "t")
+
+
+def completions(values: np.ndarray, hidden: dict, primary: set, min_cell: int) -> list[dict]:
+    """Every integer table consistent with what is shown: brute force, independent of the LP.
+
+    A shown cell or margin is fixed; a hidden cell (primary or not: one marker) lies in
+    0..grand total."""
+    r, c = values.shape
+    n = int(values.sum())
+    cells = [(i, j) for i in range(r) for j in range(c)]
+    hid = [x for x in cells if hidden[key("interview", row=x[0], col=x[1])]]
+    ranges = [range(n + 1) for _ in hid]
+    out = []
+    for combo in itertools.product(*ranges):
+        t = values.copy()
+        for (i, j), v in zip(hid, combo, strict=True):
+            t[i, j] = v
+        ok = all(hidden[key("interview", row=i)] or t[i].sum() == values[i].sum()
+                 for i in range(r))
+        ok = ok and all(hidden[key("interview", col=j)] or t[:, j].sum() == values[:, j].sum()
+                        for j in range(c))
+        if ok:
+            out.append(dict(zip(hid, combo, strict=True)))
+    return out
+
+
+def test_bounds_pin_a_cell_that_the_equations_leave_free():
+    # Row 0 is (1, 1 | 2): two primaries in 1..2 summing to 2 -> both are 1, although the
+    # linear equations alone leave a free direction. The ledger must add protection.
+    values = np.array([[1, 1], [5, 6]])
+    led, counts, hidden = table_ledger(values, 3)
+    primary = {(0, 0), (0, 1)}
+    sols = completions(values, hidden, primary, 3)
+    for cell in primary:
+        assert {1, 2} <= {s[cell] for s in sols}, cell
+    for d in led.decisions.values():
+        if d.suppressed:
+            assert d.range[0] < d.range[1]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_every_suppressed_cell_keeps_two_integer_values_on_random_tables(seed):
+    rng = np.random.default_rng(seed)
+    values = rng.choice([0, 1, 2, 3, 4, 6], size=(2, 3), p=[.15, .25, .2, .15, .15, .1])
+    led, counts, hidden = table_ledger(values, 3)
+    primary = {(i, j) for i in range(2) for j in range(3) if 0 < values[i, j] < 3}
+    sols = completions(values, hidden, primary, 3)
+    assert sols, "the true table must be a completion"
+    for (i, j) in {c for s in sols for c in s}:
+        seen = {s[(i, j)] for s in sols}
+        if (i, j) in primary:
+            assert {1, 2} <= seen, ((i, j), values)
+        else:
+            assert len(seen) >= 2, ((i, j), values)
+
+
+def test_a_total_published_elsewhere_is_used_across_artefacts():
+    # Issue 15: a code's total over all cities is in one table, its per-city counts in
+    # another; with one small city the others give it away unless a second city is hidden.
+    led = Ledger(3)
+    led.domain("interview", "city", ["A", "B", "C"])
+    x = {"has:x": True}
+    led.publish({key("interview", x): 22}, "codebook")
+    cities = {"A": 2, "B": 10, "C": 10}
+    shown = led.publish({key("interview", x, city=c): v for c, v in cities.items()}, "by city")
+    hidden = [c for c in cities if shown[key("interview", x, city=c)]]
+    assert "A" in hidden and len(hidden) >= 2  # hand-worked: 2 alone = 22 - 10 - 10
+    # independent check: enumerate the hidden cities' counts that add up to the total
+    rest = 22 - sum(v for c, v in cities.items() if c not in hidden)
+    sols = [combo for combo in itertools.product(range(23), repeat=len(hidden))
+            if sum(combo) == rest]
+    assert {1, 2} <= {s[hidden.index("A")] for s in sols}
+
+
+def test_the_same_count_must_have_one_value_and_one_decision():
+    led = Ledger(3)
+    led.domain("interview", "city", ["A", "B"])
+    led.publish({key("interview", city="A"): 5, key("interview", city="B"): 9}, "one")
+    with pytest.raises(DisclosureError, match="one population must give one count"):
+        led.publish({key("interview", city="A"): 4}, "two")
+
+
+def test_audit_lists_every_suppressed_cell_with_its_range():
+    led, counts, hidden = table_ledger(np.array([[1, 4], [2, 7]]), 3)
+    audit = led.audit()
+    assert audit["n_suppressed"] == sum(hidden.values())
+    for cell in audit["suppressed"]:
+        assert cell["safe"] is True
+        lo, hi = cell["feasible_range"]
+        assert hi == "inf" or lo < hi
+
+
+def test_protect_matrix_shows_markers_and_marks_the_frame():
+    values = pd.DataFrame([[1, 4], [5, 7]], index=["r", "s"], columns=["x", "y"])
+    led = Ledger(3)
+    led.domain("interview", "row", ["r", "s"])
+    led.domain("interview", "col", ["x", "y"])
+    keys = pd.DataFrame([[key("interview", row=r, col=c) for c in values.columns]
+                         for r in values.index], index=values.index, columns=values.columns)
+    out = protect_matrix(led, values, keys, "t")
+    assert out.loc["r", "x"] == "x"
+    assert out.attrs["sdc"] == "ledger"
+    # margins never published: the small cell is safe alone (its row and column are unknown)
+    assert (out == "x").to_numpy().sum() == 1
+
+
+def test_check_total_catches_a_table_of_zeros():
+    # the old four-cities table: cities as rows, the city order applied to the columns
+    wide = pd.DataFrame({"city": ["B", "B", "L"], "type": ["m", "i", "m"]})
+    tab = pd.crosstab(wide["city"], wide["type"]).reindex(columns=["B", "L"])
+    with pytest.raises(DisclosureError, match="total 0 differs"):
+        check_total(int(tab.fillna(0).to_numpy().sum()), 3, "interviews by city")
+
+
+# --------------------------------------------------------------------------- quotes
+EXCERPT = ("Pani Anna Kowalska z ul. Polna 12 dzwoni z 601 234 567, pisze na "
+           "anna.k@example.pl; PESEL 85010112345, rozmawiałam z Kowalską wczoraj.")
+
+
+def test_an_excerpt_with_name_email_phone_is_redacted_and_counted():
+    text, hits = redact(EXCERPT, ["Anna", "Kowalsk"])
+    assert text == ("Pani [name] [name] z [address] dzwoni z [phone], pisze na "
+                    "[e-mail]; PESEL [PESEL], rozmawiałam z [name] wczoraj.")
+    assert dict(hits) == {"name": 3, "street address": 1, "phone": 1, "e-mail": 1,
+                          "PESEL-like number": 1}
+
+
+def test_screen_quotes_can_stop_the_build():
+    with pytest.raises(DisclosureError, match="personal data"):
+        screen_quotes([EXCERPT], ["Anna"], on_hit="stop", where="framework")
+    clean, hits = screen_quotes(["Nothing personal here."], ["Anna"], on_hit="stop")
+    assert clean == ["Nothing personal here."] and not hits
+
+
+def test_names_list_convention(tmp_path):
+    assert load_names(tmp_path) == []
+    (tmp_path / "private").mkdir()
+    (tmp_path / "private" / "names.txt").write_text("# pseudonymisation list\nAnna\n\nNowak  # a\n",
+                                                    encoding="utf-8")
+    assert load_names(tmp_path) == ["Anna", "Nowak"]
+
+
+def test_class_disclosure_is_flagged_in_the_audit():
+    # hand-worked: all 13 Berlin interviews carry code x; 9 of 12 London ones do
+    led = Ledger(3)
+    led.domain("interview", "city", ["B", "L"])
+    led.publish({key("interview", city="B"): 13, key("interview", city="L"): 12,
+                 key("interview", {"city": "B", "has:x": True}): 13,
+                 key("interview", {"city": "L", "has:x": True}): 9}, "t")
+    assert led.audit()["class_disclosure"] == ["all 13 of interview[city=B] have has:x=True"]

@@ -1,0 +1,266 @@
+"""The auditor's attack: from the published files alone, reconstruct suppressed counts.
+
+Reads only `outputs/tables/**.csv` and `outputs/results/*.json` of the interview notebooks,
+writes down what a reader knows about how they relate (a code's interviews over all cities
+add up to its total in the codebook; a cell of a group cannot exceed the group's size; a
+table's cells add up to its margins; the framework matrix repeats the prevalence counts), and
+for every suppressed cell asks an integer program (scipy's HiGHS) for its smallest and largest
+possible value. A cell whose smallest and largest value agree is recovered. None may be.
+
+This attacker is written independently of the ledger (it knows nothing of its keys or
+decisions); it runs on the shipped data and on a 10x synthetic data set.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import IGNORE, ROOT, VENV, make
+from scipy.optimize import Bounds, LinearConstraint, milp
+
+pytestmark = pytest.mark.slow
+
+
+class Attack:
+    """Unknowns (suppressed cells, unpublished totals), equations and inequalities."""
+
+    def __init__(self) -> None:
+        self.known: dict[str, int] = {}
+        self.hidden: set[str] = set()
+        self.eq: list[tuple[dict[str, float], float]] = []
+        self.le: list[tuple[dict[str, float], float]] = []
+
+    def cell(self, name: str, text: object) -> None:
+        """A published cell: a number is known, a marker (``x``, ``n = x``, ``<k``, ``n < k``)
+        is hidden."""
+        s = str(text).strip()
+        m = re.fullmatch(r"(?:n\s*=\s*)?(\d+)(?:\.0)?", s)
+        if m:
+            value = int(m.group(1))
+            if name in self.known and self.known[name] != value:
+                raise AssertionError(f"{name} published as {self.known[name]} and {value}")
+            self.known[name] = value
+        elif re.fullmatch(r"(?:n\s*)?<\s*\d+|(?:n\s*=\s*)?x", s):
+            self.hidden.add(name)
+        elif s in ("", "nan", "None"):
+            pass
+        else:
+            raise AssertionError(f"{name}: unreadable cell {s!r}")
+
+    def total(self, parts: list[str], whole: str) -> None:
+        self.eq.append(({**{p: 1.0 for p in parts}, whole: -1.0}, 0.0))
+
+    def at_most(self, part: str, whole: str) -> None:
+        self.le.append(({part: 1.0, whole: -1.0}, 0.0))
+
+    def recovered(
+        self, literal: tuple[int, int] | None = None
+    ) -> dict[str, tuple[float, float]]:
+        """Hidden cells whose smallest and largest feasible value agree.
+
+        ``literal``: also read each marker at its word, a hidden count in lo..hi (if the
+        published numbers then admit no solution, the markers are not all literal and the
+        attacker learns nothing this way)."""
+        names = sorted({n for row, _ in self.eq + self.le for n in row} | self.hidden
+                       | set(self.known))
+        idx = {n: i for i, n in enumerate(names)}
+        lo = np.zeros(len(names))
+        hi = np.full(len(names), np.inf)
+        for n, v in self.known.items():
+            if n not in self.hidden:
+                lo[idx[n]] = hi[idx[n]] = v
+        if literal is not None:
+            for n in self.hidden:
+                lo[idx[n]], hi[idx[n]] = literal
+        cons = []
+        for rows, upper_only in ((self.eq, False), (self.le, True)):
+            if rows:
+                a = np.zeros((len(rows), len(names)))
+                for r, (coef, _) in enumerate(rows):
+                    for n, c in coef.items():
+                        a[r, idx[n]] += c
+                cons.append(LinearConstraint(a, -np.inf if upper_only else 0, 0))
+        out = {}
+        for target in sorted(self.hidden):
+            ends = []
+            for sign in (1.0, -1.0):
+                c = np.zeros(len(names))
+                c[idx[target]] = sign
+                res = milp(c, constraints=cons, bounds=Bounds(lo, hi),
+                           integrality=np.ones(len(names)))
+                if res.status == 2 and literal is not None:
+                    return {}
+                assert res.status in (0, 3), f"published numbers inconsistent: {res.message}"
+                ends.append(sign * res.fun if res.status == 0 else np.inf)
+            if ends[0] == ends[1]:
+                out[target] = (ends[0], ends[1])
+        return out
+
+
+def _crosstab(att: Attack, path: Path, name: str) -> tuple[dict[str, str], dict[str, str]]:
+    """A two-way table with Total row and column; returns row and column total names."""
+    t = pd.read_csv(path, dtype=str, keep_default_na=False)
+    first = t.columns[0]
+    rows = [r for r in t[first] if r not in ("Total", "Razem")]
+    cols = [c for c in t.columns[1:] if c not in ("Total", "Razem")]
+    total_col = t.columns[-1]
+    body = t.set_index(first)
+    total_row = body.index[-1]
+    for r in [*rows, total_row]:
+        for c in [*cols, total_col]:
+            att.cell(f"{name}[{r}|{c}]", body.loc[r, c])
+    for r in [*rows, total_row]:
+        att.total([f"{name}[{r}|{c}]" for c in cols], f"{name}[{r}|{total_col}]")
+    for c in [*cols, total_col]:
+        att.total([f"{name}[{r}|{c}]" for r in rows], f"{name}[{total_row}|{c}]")
+    return ({r: f"{name}[{r}|{total_col}]" for r in rows},
+            {c: f"{name}[{total_row}|{c}]" for c in cols})
+
+
+def _framework(att: Attack, path: Path, totals: dict[str, str], sizes: dict[str, str],
+               name: str) -> dict[tuple[str, str], str]:
+    t = pd.read_csv(path, dtype=str, keep_default_na=False)
+    first = t.columns[0]
+    cells = {}
+    for _, row in t.iterrows():
+        label = row[first]
+        parts = []
+        for group in t.columns[1:]:
+            cell = f"{name}[{label}|{group}]"
+            att.cell(cell, row[group].split(" | ")[0])
+            parts.append(cell)
+            cells[(label, group)] = cell
+            if group in sizes:
+                att.at_most(cell, sizes[group])
+        if label in totals:
+            att.total(parts, totals[label])
+    return cells
+
+
+def attack_idi(out: Path) -> Attack:
+    att = Attack()
+    tab = out / "tables" / "02_idi_wielkopolska"
+    inst, _ = _crosstab(att, tab / "interviews_by_type.csv", "by_type")
+    docs, segs = {}, {}
+    for table in ("areas", "policy"):
+        t = pd.read_csv(tab / f"{table}.csv", dtype=str, keep_default_na=False)
+        for _, r in t.iterrows():
+            docs[r["label"]] = f"docs[{r['code_id']}]"
+            segs[r["label"]] = f"segs[{r['code_id']}]"
+            att.cell(docs[r["label"]], r["n_documents"])
+            att.cell(segs[r["label"]], r["n_segments"])
+    res = json.loads((out / "results" / "02_idi_wielkopolska.json").read_text("utf-8"))["results"]
+    for code, v in res["area_interviews"].items():
+        att.cell(f"docs[{code}]", "x" if v is None else v)
+    for code, v in res["area_counts"].items():
+        att.cell(f"segs[{code}]", "x" if v is None else v)
+    _framework(att, tab / "framework_matrix.csv", docs, inst, "fw")
+    for table in ("actions_by_area_policy_counts", "areas_cooperation_funding_counts"):
+        t = pd.read_csv(tab / f"{table}.csv", dtype=str, keep_default_na=False)
+        first = t.columns[0]
+        for _, row in t.iterrows():
+            for col in t.columns[1:]:
+                cell = f"{table}[{row[first]}|{col}]"
+                att.cell(cell, row[col])
+                for whole in (segs.get(row[first]), segs.get(col)):
+                    if whole:
+                        att.at_most(cell, whole)
+    return att
+
+
+def attack_four_cities(out: Path) -> Attack:
+    att = Attack()
+    tab = out / "tables" / "03_four_cities"
+    cities, types = _crosstab(att, tab / "interviews_by_city_type.csv", "by_city_type")
+    book = pd.read_csv(tab / "codebook.csv", dtype=str, keep_default_na=False)
+    docs = {r["code_id"]: f"docs[{r['code_id']}]" for _, r in book.iterrows()}
+    segs = {r["code_id"]: f"segs[{r['code_id']}]" for _, r in book.iterrows()}
+    for _, r in book.iterrows():
+        att.cell(docs[r["code_id"]], r["n_documents"])
+        att.cell(segs[r["code_id"]], r["n_segments"])
+    if (tab / "city_tests.csv").exists():
+        for _, r in pd.read_csv(tab / "city_tests.csv", dtype=str,
+                                keep_default_na=False).iterrows():
+            att.cell(docs[r["code_id"]], r["n_documents"])
+    res = json.loads((out / "results" / "03_four_cities.json").read_text("utf-8"))["results"]
+    for code, v in res["theme_prevalence"].items():
+        att.cell(docs[code], "x" if v["n"] is None else v["n"])
+    by_label = {}
+    for table, unit, groups in (("themes_by_city", docs, cities),
+                                ("themes_by_respondent_type", docs, types),
+                                ("themes_by_city_segments", segs, {})):
+        t = pd.read_csv(tab / f"{table}.csv", dtype=str, keep_default_na=False)
+        for code, part in t.groupby("code_id", sort=False):
+            cells = []
+            for _, r in part.iterrows():
+                cell, size = f"{table}[{code}|{r['group']}]", f"{table}_size[{r['group']}]"
+                att.cell(cell, r["n"])
+                att.cell(size, r["group_size"])
+                att.at_most(cell, size)
+                if r["group_label"] in groups:
+                    att.total([size], groups[r["group_label"]])
+                cells.append(cell)
+                if table == "themes_by_city":
+                    by_label[(r["label"], r["group_label"])] = cell
+            att.total(cells, unit[code])
+    fw = _framework(att, tab / "framework_matrix.csv", {}, cities, "fw")
+    for k, cell in fw.items():
+        if k in by_label:
+            att.total([cell], by_label[k])
+    return att
+
+
+def _assert_nothing_recovered(out: Path, expect_hidden: bool) -> None:
+    for name, attack in (("02", attack_idi), ("03", attack_four_cities)):
+        att = attack(out)
+        if expect_hidden:  # the shipped data have small cells; the 10x data may have none
+            assert att.hidden, f"{name}: expected some suppressed cells to attack"
+        # one marker for primary and secondary cells, and a secondary may be 0: at its word a
+        # marker means 0..2
+        for literal in (None, (0, 2)):
+            recovered = att.recovered(literal)
+            assert not recovered, f"notebook {name}: recovered {recovered} (literal={literal})"
+
+
+def test_the_attacker_finds_a_cell_that_margins_give_away():
+    # hand-worked: a 2x2 table with margins and one hidden cell: 9 - 5 = 4
+    att = Attack()
+    for name, v in {"a": "<3", "b": 5, "c": 4, "d": 6, "r1": 9, "r2": 10,
+                    "c1": 8, "c2": 11}.items():
+        att.cell(name, v)
+    att.total(["a", "b"], "r1")
+    att.total(["c", "d"], "r2")
+    att.total(["a", "c"], "c1")
+    assert att.recovered() == {"a": (4.0, 4.0)}
+
+
+def test_the_literal_reading_pins_two_small_cells_with_their_margin():
+    # issue 15: two "<3" cells whose row adds to 2 are 1 and 1 when read at their word
+    att = Attack()
+    for name, v in {"x": "<3", "y": "<3", "row": 2}.items():
+        att.cell(name, v)
+    att.total(["x", "y"], "row")
+    assert att.recovered() == {}
+    assert set(att.recovered(literal=(1, 2))) == {"x", "y"}
+
+
+def test_the_attacker_recovers_no_suppressed_cell_on_the_shipped_data(built):
+    _assert_nothing_recovered(built / "outputs", expect_hidden=True)
+
+
+def test_the_attacker_recovers_no_suppressed_cell_on_ten_times_the_data(tmp_path):
+    project = tmp_path / "project"
+    shutil.copytree(ROOT, project, ignore=IGNORE, copy_function=shutil.copy2)
+    subprocess.run([str(VENV / "bin" / "python"), "-m", "compendium.synthetic", "--out",
+                    str(project / "data" / "raw"), "--scale", "10"], check=True, cwd=project,
+                   capture_output=True, timeout=900)
+    (project / "outputs").mkdir(exist_ok=True)
+    make(project, "all")
+    _assert_nothing_recovered(project / "outputs", expect_hidden=False)
