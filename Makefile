@@ -56,6 +56,9 @@ OUT_OPTS := $(if $(filter-out outputs,$(OUT)),--outputs $(OUT)) \
 
 NOTEBOOKS := $(basename $(notdir $(wildcard notebooks/[0-9]*.ipynb)))
 PAGES := $(NOTEBOOKS:%=$(OUT)/html/%.html)
+# The Polish twin of the site (see "the Polish site" below).
+PL_OUT := $(OUT)/pl
+PL_PAGES := $(NOTEBOOKS:%=$(PL_OUT)/html/%.html)
 PKG_SRC := pyproject.toml $(wildcard src/compendium/*.py src/compendium/*/*.py \
            src/compendium/publish/templates/compendium/*)
 
@@ -231,15 +234,29 @@ site: $(OUT)/html/index.html
 
 # The synthesis first: under `make -j` its chain (02 and 03, which it waits for) starts before
 # the independent 01, so the longest path is never left for last.
-$(OUT)/html/index.html: $(OUT)/html/04_synthesis.html $(PAGES) $(PKG_SRC)
-	@$(PY) -m compendium.publish.site --root . $(OUT_OPTS)
+# The English site is finished last: its pages link to their Polish twins, which exist by then.
+$(OUT)/html/index.html: $(OUT)/html/04_synthesis.html $(PAGES) $(PKG_SRC) $(PL_OUT)/html/index.html
+	@$(PY) -m compendium.publish.site --root . $(OUT_OPTS) --twin $(PL_OUT)
 # The site step also writes the replication package's pages (article, questionnaire,
 # codebooks) and the list of tables and programs, and reads its own templates and scripts and
 # the bibliography: what they read is a prerequisite too.
-$(OUT)/html/index.html: $(wildcard src/compendium/publish/templates/site/* \
-                          src/compendium/publish/static/*) \
+SITE_SRC := $(wildcard src/compendium/publish/templates/site/* src/compendium/publish/static/*) \
     $(DATA_DIR)/codebooks/ops_survey.yaml $(IDI_WIELKOPOLSKA_DATA) $(FOUR_CITIES_DATA) \
     docs/methods.md docs/references.bib CITATION.cff
+$(OUT)/html/index.html: $(SITE_SRC)
+
+# ---------------------------------------------------------------- the Polish site
+# Every analysis is published in Polish too: the same notebook run with `lang: pl` (the
+# markdown cells tagged lang-pl, Polish labels, headers and findings) into an output tree of
+# its own, $(PL_OUT)/ (html/, tables/, figures/, results/), each page linked to its English
+# twin by a language switch. A Polish page follows its English one (same inputs, same stamps).
+$(PL_OUT)/html/%.html: $(OUT)/html/%.html
+	@$(PY) -m compendium.publish.runner $* --params-from-env $(if $(HIDE_CODE),--hide-code) \
+	  $(OUT_OPTS) --outputs $(PL_OUT) -p lang pl
+$(PL_OUT)/html/04_synthesis.html: \
+    $(PL_OUT)/html/02_idi_wielkopolska.html $(PL_OUT)/html/03_four_cities.html
+$(PL_OUT)/html/index.html: $(PL_OUT)/html/04_synthesis.html $(PL_PAGES) $(PKG_SRC) $(SITE_SRC)
+	@$(PY) -m compendium.publish.site --root . $(OUT_OPTS) --outputs $(PL_OUT) --twin $(OUT)
 
 # ---------------------------------------------------------------- checks
 ## test: every test (unit, end-to-end pipeline, Lab, browser), the 15 slowest listed

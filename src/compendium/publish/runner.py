@@ -321,9 +321,10 @@ def run(
     values["output_dir"] = "outputs"
     if data_dir is not None:  # a data folder outside the repository (make all DATA=...)
         values["data_dir"] = str(data_dir)
-        schema = param_schemas.SCHEMAS.get(stem)
-        if schema is not None and "results_dir" in schema.model_fields:
-            values["results_dir"] = str(outputs / "results")
+    schema = param_schemas.SCHEMAS.get(stem)
+    if outputs != root / "outputs" and schema is not None and "results_dir" in schema.model_fields:
+        # another output tree (real data, the other language): its own earlier results
+        values["results_dir"] = str(outputs / "results")
     param_schemas.validate(stem, values)
     # A staging folder of this run's own: two runs never share (or delete) each other's files.
     (outputs / ".staging").mkdir(parents=True, exist_ok=True)

@@ -172,6 +172,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--outputs", default=None)
     ap.add_argument("--data", default=None, help="data folder (default ROOT/data)")
     ap.add_argument("--confidential", action="store_true", help="mark pages as real data")
+    ap.add_argument("--twin", default=None,
+                    help="the output folder of the same site in the other language (its "
+                         "html/ pages get a language switch to and from these)")
     args = ap.parse_args(argv)
     root = Path(args.root)
     outputs = Path(args.outputs) if args.outputs else root / "outputs"
@@ -195,7 +198,9 @@ def main(argv: list[str] | None = None) -> int:
         for folder in [*folders, html]:
             index = render_index(root, outputs, gallery(folder), folder, site_language(folder),
                                  data_dir, args.confidential)
-            decorate_dir(folder, bib, index)
+            twin = Path(args.twin) / "html" / folder.relative_to(html) if args.twin else None
+            decorate_dir(folder, bib, index, twin if twin is not None and twin.is_dir()
+                         else None)
             print(f"[compendium] published {folder / 'index.html'} and the site around it")
     except CompendiumError as exc:
         print(f"\n*** site step failed: {exc}\n", file=sys.stderr)

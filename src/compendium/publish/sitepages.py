@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import base64
 import io
+import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,9 +40,11 @@ MARK = "compendium-site"
 STATIC_DIR = Path(__file__).parent / "static"
 LABELS = {
     "en": {"site": "Site", "pages": "Pages and sections", "search": "Search the site",
-           "placeholder": "Search…", "references": "References", "start": "Start here"},
+           "placeholder": "Search…", "references": "References", "start": "Start here",
+           "twin": "Polski", "twin_title": "Ta strona po polsku", "twin_lang": "pl"},
     "pl": {"site": "Serwis", "pages": "Strony i rozdziały", "search": "Szukaj w serwisie",
-           "placeholder": "Szukaj…", "references": "Bibliografia", "start": "Zacznij tutaj"},
+           "placeholder": "Szukaj…", "references": "Bibliografia", "start": "Zacznij tutaj",
+           "twin": "English", "twin_title": "This page in English", "twin_lang": "en"},
 }
 #: "Figure 2", "Table 3" and their Polish forms (Rycina/Rys./Wykres, Tabela/Tabeli…).
 XREF_RE = re.compile(r"\b(Figures?|Fig\.|Rycin\w*|Rys\.|Wykres\w*|Tables?|Tabel\w*)\s+(\d+)\b")
@@ -252,9 +256,17 @@ def sidebar_html(pages: list[SitePage], current: str, labels: dict[str, str]) ->
 SCRIPTS = ("static/minisearch.js", "search-index.js", "static/search.js")
 
 
+def twin_html(href: str, labels: Mapping[str, str]) -> str:
+    """The language switch: a link to the same page in the other language."""
+    return (f'<p class="{MARK} compendium-lang-switch"><a href="{escape(href)}" '
+            f'hreflang="{labels["twin_lang"]}" lang="{labels["twin_lang"]}" '
+            f'title="{escape(labels["twin_title"])}">{escape(labels["twin"])}</a></p>')
+
+
 def decorate(tree: BeautifulSoup, pages: list[SitePage], current: str,
-             refs: dict[str, bibliography.Reference]) -> str:
-    """One page with the site's additions (``tree`` already stripped), as HTML text."""
+             refs: dict[str, bibliography.Reference], twin: str | None = None) -> str:
+    """One page with the site's additions (``tree`` already stripped), as HTML text;
+    ``twin``: the href of the same page in the other language (a switch at the top)."""
     labels = LABELS[lang_of(tree)]
     meta = tree.find("meta", attrs={"http-equiv": "Content-Security-Policy"})
     if meta is None and tree.head is not None:
@@ -274,10 +286,15 @@ def decorate(tree: BeautifulSoup, pages: list[SitePage], current: str,
     body = tree.body or tree
     nav = body.find("header", class_="compendium-nav")
     side = parse(sidebar_html(pages, current, labels))
+    switch = parse(twin_html(twin, labels)) if twin is not None else None
     if nav is not None:
         nav.insert_after(side)
+        if switch is not None:
+            nav.insert_after(switch)
     else:
         body.insert(0, side)
+        if switch is not None:
+            body.insert(0, switch)
     body_class = body.get("class") or []
     if body.name == "body" and "compendium-with-sidebar" not in body_class:
         body["class"] = [*body_class, "compendium-with-sidebar"]
@@ -347,8 +364,8 @@ def gallery(html_dir: Path) -> list[GalleryItem]:
     return items
 
 
-def decorate_dir(html_dir: Path, bib_path: Path | None, index_html: str | None = None
-                 ) -> list[Path]:
+def decorate_dir(html_dir: Path, bib_path: Path | None, index_html: str | None = None,
+                 twin_dir: Path | None = None) -> list[Path]:
     """Decorate every page of ``html_dir`` and write the search index and the static files;
     return the files written. ``index_html``, if given, is the new index page (else the one
     on disk); the index is written last and always (it is the target Make compares), other
@@ -371,12 +388,20 @@ def decorate_dir(html_dir: Path, bib_path: Path | None, index_html: str | None =
         written += _write(html_dir / "static" / name,
                           (STATIC_DIR / name).read_text(encoding="utf-8"))
     written += _write(html_dir / "search-index.js", search.index_js(docs))
+    def twin(name: str) -> str | None:
+        """The twin page's href, where the other language's folder holds it."""
+        if twin_dir is None or not (name == "index.html" or (twin_dir / name).is_file()):
+            return None
+        return Path(os.path.relpath(twin_dir.resolve(), html_dir.resolve())).as_posix() + \
+            "/" + name
+
     for p in paths:
         if p != index:
-            written += _write(p, decorate(trees[p.name], pages, p.name, refs))
+            written += _write(p, decorate(trees[p.name], pages, p.name, refs, twin(p.name)))
     if index in paths:
         written.append(atomic_write_text(index, decorate(trees["index.html"], pages,
-                                                         "index.html", refs)))
+                                                         "index.html", refs,
+                                                         twin("index.html"))))
     return written
 
 
