@@ -69,13 +69,16 @@ class Page:
         return f"{self.stem}.html"
 
 
-def list_pages(notebooks_dir: Path) -> list[Page]:
-    """Every notebook in ``notebooks_dir``, in file-name order, with title and summary."""
+def list_pages(notebooks_dir: Path, lang: str = "en") -> list[Page]:
+    """Every notebook in ``notebooks_dir``, in file-name order, with title and summary in
+    ``lang`` (the markdown cells tagged for that language)."""
     import nbformat
+
+    from compendium.publish.language import keep_language
 
     pages = []
     for path in sorted(notebooks_dir.glob("[0-9]*.ipynb")):
-        nb = nbformat.read(path, as_version=4)
+        nb = keep_language(nbformat.read(path, as_version=4), lang)
         title = path.stem
         for cell in nb.cells:
             if cell.cell_type == "markdown":
@@ -83,7 +86,8 @@ def list_pages(notebooks_dir: Path) -> list[Page]:
                 if m:
                     title = m.group(1).strip()
                     break
-        summary = nb.metadata.get("compendium", {}).get("summary", "")
+        meta = nb.metadata.get("compendium", {})
+        summary = (meta.get("summary_pl") if lang == "pl" else None) or meta.get("summary", "")
         pages.append(Page(path.stem, title, summary))
     return pages
 
@@ -124,17 +128,18 @@ def clean_metadata(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return nb
 
 
-def add_toc(body: str) -> str:
+def add_toc(body: str, lang: str = "en") -> str:
     """Insert a table of contents built from the page's h2/h3 headings at the placeholder."""
     items = []
     for level, anchor, text in re.findall(r'<h([23]) id="([^"]+)"[^>]*>(.*?)<', body):
-        if anchor.startswith("Colophon"):
+        if anchor.startswith(("Colophon", "Kolofon")):
             continue
         cls = "" if level == "2" else ' class="sub"'
         items.append(f'<li{cls}><a href="#{anchor}">{text}</a></li>')
     toc = ""
     if items:
-        toc = ('<nav class="compendium-toc" aria-label="Contents"><strong>Contents</strong><ul>'
+        word = "Spis treści" if lang == "pl" else "Contents"
+        toc = (f'<nav class="compendium-toc" aria-label="{word}"><strong>{word}</strong><ul>'
                + "".join(items) + "</ul></nav>")
     return body.replace("<!--COMPENDIUM-TOC-->", toc, 1)
 
@@ -166,7 +171,7 @@ def warm_exporter() -> Any:
 
 def render_html(
     nb: nbformat.NotebookNode, page: Page, pages: list[Page], *, synthetic: bool,
-    hide_code: bool = False, exporter: Any = None,
+    hide_code: bool = False, exporter: Any = None, lang: str = "en",
 ) -> str:
     """The HTML page of an executed notebook, with navigation, banner and contents."""
     exporter = exporter or make_exporter()
@@ -183,7 +188,7 @@ def render_html(
         },
     }
     body, _ = exporter.from_notebook_node(nb, resources=resources)
-    return add_toc(body)
+    return add_toc(body, lang)
 
 
 def start_kernel(root: Path) -> Any:
@@ -389,11 +394,11 @@ def _run_in(
             stop_kernel(km)
         exporter = warm[0].result() if warm else None
     nb = clean_metadata(publish_paths(nb, staged_name, final_name))
-    pages = list_pages(root / "notebooks")
+    pages = list_pages(root / "notebooks", str(values.get("lang", "en")))
     page = next((p for p in pages if p.stem == stem), Page(stem, stem, ""))
     synthetic = is_synthetic(data_dir or root / "data") and not confidential
-    html_text = render_html(nb, page, pages, synthetic=synthetic,
-                            hide_code=hide_code, exporter=exporter)
+    html_text = render_html(nb, page, pages, synthetic=synthetic, hide_code=hide_code,
+                            exporter=exporter, lang=str(values.get("lang", "en")))
     if confidential:
         html_text = mark_confidential(html_text)
     import nbformat
