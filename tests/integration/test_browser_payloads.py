@@ -6,8 +6,8 @@ them), is built with ``make all`` (English and Polish pages), and every page is 
 Debian's Chromium. The REFI-QDA project is left as it is: a hostile copy consistent with the
 hostile Dedoose export would need the transcripts rebuilt (the data check stops a build on two
 disagreeing copies), so the REFI-QDA text channels are covered by the escaping unit tests.
-Oracles: the browser itself (no dialog opens, no script runs, no CSP violation is even needed) and the text the
-browser shows (each payload that is published appears literally, as typed).
+Oracles: the browser itself (no dialog opens, no script runs, no CSP violation is even
+needed) and the text the browser shows (each payload that is published appears literally).
 """
 
 from __future__ import annotations
