@@ -101,7 +101,10 @@ def catalogue(outputs: Path) -> list[Output]:
         if stem not in traces:
             nb = outputs / "notebooks" / f"{stem}.ipynb"
             traces[stem] = trace_notebook(nb) if nb.is_file() else {}
-        section, cell, cell_id = traces[stem].get((kind, path.stem), ("", "", ""))
+        # a figure's variants (``name.narrow.png``: the stacked panels for phones) come from
+        # the same call as the figure itself
+        name = path.stem.split(".", 1)[0]
+        section, cell, cell_id = traces[stem].get((kind, name), ("", "", ""))
         rows.append(Output(
             output_file=rel.as_posix(),
             notebook=f"notebooks/{stem}.ipynb",
