@@ -1,5 +1,8 @@
 """Survey statistics: small pure functions on DataFrames, one library call each.
 
+SciPy and statsmodels are imported inside the functions that use them (on first call):
+a process that never runs a test does not pay their ~1 s import.
+
 Each method, its formula, library and reference are in ``docs/methods.md`` section 1;
 every docstring names its anchor there. Conventions used throughout:
 
@@ -21,8 +24,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
-from statsmodels.stats.proportion import proportion_confint
 
 from compendium.analysis.contingency import cramers_v_bc, fisher_rxc
 from compendium.errors import ParameterError
@@ -72,6 +73,8 @@ def wilson_ci(k: Any, n: Any, level: float = 0.95) -> tuple[Any, Any]:
     ``n == 0`` gives ``(nan, nan)``. Computed by statsmodels ``proportion_confint``
     with ``method="wilson"`` (``docs/methods.md#wilson-interval``).
     """
+    from statsmodels.stats.proportion import proportion_confint
+
     level = _check_level(level)
     scalar = np.ndim(k) == 0 and np.ndim(n) == 0
     k_arr, n_arr = np.broadcast_arrays(np.asarray(k, dtype=float), np.asarray(n, dtype=float))
@@ -246,6 +249,8 @@ def chi2_test(
     smallest expected count), ``p_method`` and ``shape``. A variable with fewer than two
     observed levels raises :class:`ParameterError`.
     """
+    from scipy import stats as sps
+
     _check_columns(df, [x, y], "x/y")
     if x == y:
         raise ParameterError("x/y", f"x and y are the same column {x!r}")
@@ -297,6 +302,8 @@ def cronbach(items_df: pd.DataFrame, ci: float = 0.95) -> dict[str, Any]:
 
     Returns ``alpha, ci_low, ci_high, n, k`` (complete respondents, items).
     """
+    from scipy import stats as sps
+
     ci = _check_level(ci, "ci")
     if items_df.shape[1] < 2:
         raise ParameterError(
@@ -336,6 +343,8 @@ def kruskal_test(df: pd.DataFrame, dv: str, between: str) -> dict[str, Any]:
     Rows with ``dv`` or ``between`` missing are dropped; ``n`` is the rows used.
     Returns ``H, dof, p, epsilon2, n``.
     """
+    from scipy import stats as sps
+
     _check_columns(df, [dv, between], "dv/between")
     data = df[[dv, between]].dropna()
     if data[dv].dtype.kind not in "biuf":
@@ -368,6 +377,8 @@ def mwu_test(x: Any, y: Any) -> dict[str, Any]:
     larger), ``cles`` (common-language effect size U/(n1·n2) = P(X > Y) + ½P(X = Y)),
     ``n1`` and ``n2``.
     """
+    from scipy import stats as sps
+
     xa = np.asarray(x, dtype=float)
     ya = np.asarray(y, dtype=float)
     xa, ya = xa[~np.isnan(xa)], ya[~np.isnan(ya)]
