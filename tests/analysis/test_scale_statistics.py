@@ -45,6 +45,7 @@ def test_mann_whitney_effect_size_is_u_over_n1_n2_on_10x_data(tmp_path):
     assert res["rbc"] == pytest.approx(2 * u / (len(xs) * len(ys)) - 1, rel=1e-12)
 
 
+@pytest.mark.slow  # generates and reads 100x survey data (~8 s)
 def test_statistics_on_100x_data_run_in_bounded_memory(tmp_path):
     x, y = _scores(tmp_path, 100)
     n1, n2 = np.count_nonzero(~np.isnan(x)), np.count_nonzero(~np.isnan(y))
