@@ -17,8 +17,8 @@ from compendium.publish import plots
 
 
 def test_theme_constants_are_seaborns_whitegrid_notebook_and_colorblind():
-    assert plots._WHITEGRID_RC == dict(sns.axes_style("whitegrid"))
-    assert plots._NOTEBOOK_RC == dict(sns.plotting_context("notebook"))
+    assert dict(sns.axes_style("whitegrid")) == plots._WHITEGRID_RC
+    assert dict(sns.plotting_context("notebook")) == plots._NOTEBOOK_RC
     assert plots._palette() == sns.color_palette("colorblind").as_hex()
 
 
