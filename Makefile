@@ -265,7 +265,8 @@ test: $(DEV_STAMP) browser-deps
 
 ## test-fast: the unit tests only (not slow, not browser), spread over the cores
 test-fast: $(DEV_STAMP)
-	$(PY) -m pytest -m "not slow and not browser" -q -n auto --durations=5
+	$(PY) -m pytest -m "not slow and not browser" -q -n auto --durations=5 \
+	  --hypothesis-profile=fast
 
 ## test-browser: only the browser test of the published site (headless Chromium)
 test-browser: $(DEV_STAMP) browser-deps

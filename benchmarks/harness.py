@@ -13,6 +13,7 @@ import contextlib
 import os
 import platform
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -169,6 +170,8 @@ class Run:
     stderr: list[tuple[float, str]] = field(default_factory=list)
     max_rss_bytes: int | None = None
     stdout: str = ""
+    #: CPU seconds (user + system) of the command and every process it started and waited for
+    cpu: float | None = None
 
     @property
     def lines(self) -> list[str]:
@@ -196,6 +199,7 @@ def timed(cmd: Sequence[str], *, cwd: Path, env: dict[str, str], timeout: float,
         if memory:
             full = memory_wrapper(full, rss_file)
         with open(Path(tmp) / "stdout.txt", "wb") as out:
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             start = time.perf_counter()
             proc = subprocess.Popen(full, cwd=cwd, env=env, stdout=out, stderr=subprocess.PIPE,
                                     text=True, errors="replace", start_new_session=True)
@@ -210,11 +214,14 @@ def timed(cmd: Sequence[str], *, cwd: Path, env: dict[str, str], timeout: float,
             finally:
                 timer.cancel()
             wall = time.perf_counter() - start
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
         if returncode < 0 and wall >= timeout:
             lines.append((wall, f"[bench] killed after the {timeout:.0f} s timeout"))
         rss = read_max_rss(rss_file) if memory else None
         stdout = (Path(tmp) / "stdout.txt").read_text(errors="replace")
-    return Run(wall=wall, returncode=returncode, stderr=lines, max_rss_bytes=rss, stdout=stdout)
+    return Run(wall=wall, returncode=returncode, stderr=lines, max_rss_bytes=rss, stdout=stdout,
+               cpu=cpu)
 
 
 def kill_group(proc: subprocess.Popen) -> None:

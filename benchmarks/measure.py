@@ -7,6 +7,7 @@ plain data (medians via :func:`summarize`) that ``report`` formats; a failed com
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import statistics
@@ -60,6 +61,8 @@ def warm_up(settings: Settings, ws: Workspace) -> dict[str, Any]:
 def measure_builds(settings: Settings, ws: Workspace) -> dict[str, Any]:
     """Cold (serial and -j2), no-op and incremental builds, each repeat in fresh copies."""
     cold, cold_j2, noop, incr = [], [], [], []
+    cpu: dict[str, list[float]] = {"cold_serial": [], "cold_j2": [], "noop": [],
+                                   "incremental": []}
     noop_ran: list[list[str]] = []
     incr_ran: list[list[str]] = []
     per_notebook: dict[str, list[float]] = {}
@@ -68,6 +71,7 @@ def measure_builds(settings: Settings, ws: Workspace) -> dict[str, Any]:
         copy = ws.fresh(f"serial-{i}")
         res = make(settings, copy, "all")
         cold.append(res.wall)
+        cpu["cold_serial"].append(res.cpu)
         timeline = timeline or [(round(t, 2), line) for t, line in res.stderr]
         for stem, secs in runner_times(res).items():
             per_notebook.setdefault(stem, []).append(secs)
@@ -75,11 +79,13 @@ def measure_builds(settings: Settings, ws: Workspace) -> dict[str, Any]:
                  f"({len(res.notebooks_run)} notebooks)")
         res = make(settings, copy, "all")
         noop.append(res.wall)
+        cpu["noop"].append(res.cpu)
         noop_ran.append(res.notebooks_run)
         progress(f"no-op build {i}/{settings.repeats}: {res.wall:.2f} s")
         os.utime(copy / TOUCHED)
         res = make(settings, copy, "all")
         incr.append(res.wall)
+        cpu["incremental"].append(res.cpu)
         incr_ran.append(res.notebooks_run)
         progress(f"incremental build {i}/{settings.repeats}: {res.wall:.1f} s "
                  f"(ran {', '.join(res.notebooks_run) or 'nothing'})")
@@ -88,6 +94,7 @@ def measure_builds(settings: Settings, ws: Workspace) -> dict[str, Any]:
         copy = ws.fresh(f"j2-{i}")
         res = make(settings, copy, "all", jobs=2)
         cold_j2.append(res.wall)
+        cpu["cold_j2"].append(res.cpu)
         progress(f"cold build, -j2 {i}/{settings.repeats}: {res.wall:.1f} s")
         ws.discard(copy)
     return {
@@ -98,6 +105,7 @@ def measure_builds(settings: Settings, ws: Workspace) -> dict[str, Any]:
         "incremental": {**summarize(incr), "touched": TOUCHED, "notebooks_run": incr_ran,
                         "check_ok": all(r == [TOUCHED_NOTEBOOK] for r in incr_ran)},
         "runner_per_notebook_serial": {k: summarize(v) for k, v in sorted(per_notebook.items())},
+        "cpu": {k: summarize(v) for k, v in cpu.items()},
         "serial_timeline_first_run": timeline,
     }
 
@@ -151,17 +159,49 @@ def notebook_script(notebook: Path, params: dict[str, Any], output_dir: str = "o
     return "\n\n".join(parts) + "\n"
 
 
-def run_floor_once(settings: Settings, copy: Path, scripts: dict[str, Path]) -> dict[str, float]:
-    """Run every notebook script in order in ``copy``; seconds per notebook."""
+def run_floor_once(settings: Settings, copy: Path, scripts: dict[str, Path]
+                   ) -> tuple[dict[str, float], dict[str, float]]:
+    """Run every notebook script in order in ``copy``, one process each; wall and CPU seconds
+    per notebook."""
     env = {**settings.env_for(copy), **MAKE_EXPORTS}
     python = str(settings.venv / "bin" / "python")
-    times = {}
+    times, cpu = {}, {}
     for stem, script in scripts.items():
         res = timed([python, str(script)], cwd=copy, env=env, timeout=settings.timeout)
         if res.returncode != 0:
             raise BenchError(f"floor: {stem} as a plain script failed:\n{res.tail()}")
         times[stem] = res.wall
-    return times
+        cpu[stem] = res.cpu or 0.0
+    return times, cpu
+
+
+#: Runs each script given on the command line in this one process, each in a fresh namespace
+#: (``runpy.run_path``), and prints a JSON line per script: the one-process floor.
+ONE_PROCESS = """import json, runpy, sys, time
+for path in sys.argv[1:]:
+    wall, cpu = time.perf_counter(), time.process_time()
+    runpy.run_path(path, run_name="__main__")
+    print("[floor] " + json.dumps({"script": path, "wall": time.perf_counter() - wall,
+                                   "cpu": time.process_time() - cpu}), file=sys.stderr)
+"""
+
+
+def run_one_process_once(settings: Settings, copy: Path, scripts: dict[str, Path]
+                         ) -> dict[str, Any]:
+    """Every notebook script in one Python process (imports paid once): wall and CPU in all,
+    and each script's share as the process saw it."""
+    env = {**settings.env_for(copy), **MAKE_EXPORTS}
+    python = str(settings.venv / "bin" / "python")
+    res = timed([python, "-c", ONE_PROCESS, *map(str, scripts.values())], cwd=copy, env=env,
+                timeout=settings.timeout)
+    if res.returncode != 0:
+        raise BenchError(f"floor: the notebooks in one process failed:\n{res.tail()}")
+    per = {}
+    for line in res.lines:
+        if line.startswith("[floor] "):
+            row = json.loads(line[len("[floor] "):])
+            per[Path(row["script"]).stem] = row
+    return {"wall": res.wall, "cpu": res.cpu, "per_notebook": per}
 
 
 def run_steps_once(settings: Settings, copy: Path) -> dict[str, float]:
@@ -192,21 +232,41 @@ def measure_floor(settings: Settings, ws: Workspace) -> dict[str, Any]:
         scripts[stem] = scripts_dir / f"{stem}.py"
         scripts[stem].write_text(text, encoding="utf-8")
     totals: list[float] = []
+    totals_cpu: list[float] = []
     per: dict[str, list[float]] = {s: [] for s in stems}
+    per_cpu: dict[str, list[float]] = {s: [] for s in stems}
+    one: dict[str, list[float]] = {"wall": [], "cpu": []}
+    one_per: dict[str, list[float]] = {}
     steps: dict[str, list[float]] = {}
     for i in range(1, settings.repeats + 1):
         copy = ws.fresh(f"floor-{i}")
-        times = run_floor_once(settings, copy, scripts)
+        times, cpu = run_floor_once(settings, copy, scripts)
         for stem, secs in times.items():
             per[stem].append(secs)
+            per_cpu[stem].append(cpu[stem])
         totals.append(sum(times.values()))
+        totals_cpu.append(sum(cpu.values()))
+        ws.discard(copy)
+        copy = ws.fresh(f"floor-one-{i}")
+        res = run_one_process_once(settings, copy, scripts)
+        one["wall"].append(res["wall"])
+        one["cpu"].append(res["cpu"])
+        for stem, row in res["per_notebook"].items():
+            one_per.setdefault(f"{stem} wall", []).append(row["wall"])
+            one_per.setdefault(f"{stem} cpu", []).append(row["cpu"])
+        progress(f"floor in one process {i}/{settings.repeats}: {res['wall']:.1f} s wall, "
+                 f"{res['cpu']:.1f} s CPU")
         for name, secs in run_steps_once(settings, copy).items():
             steps.setdefault(name, []).append(secs)
         progress(f"floor {i}/{settings.repeats}: {totals[-1]:.1f} s "
                  f"({', '.join(f'{s} {t:.1f}' for s, t in times.items())})")
         ws.discard(copy)
     return {"total": summarize(totals),
+            "total_cpu": summarize(totals_cpu),
             "per_notebook": {s: summarize(v) for s, v in per.items()},
+            "per_notebook_cpu": {s: summarize(v) for s, v in per_cpu.items()},
+            "one_process": {k: summarize(v) for k, v in one.items()},
+            "one_process_per_notebook": {k: summarize(v) for k, v in sorted(one_per.items())},
             "other_steps": {k: summarize(v) for k, v in steps.items()}}
 
 
@@ -287,7 +347,7 @@ def measure_env(settings: Settings, ws: Workspace) -> dict[str, Any]:
         ws.discard(copy)
         raise BenchError(f"make env failed with exit status {res.returncode}:\n{res.tail()}")
     check = timed([str(venv / "bin" / "python"), "-c",
-                   "import compendium.publish.runner, papermill, pandas, pingouin, matplotlib"],
+                   "import compendium.publish.runner, papermill, pandas, statsmodels, matplotlib"],
                   cwd=copy, env=sandbox.sandbox_env(None), timeout=settings.timeout)
     verdict = "ok" if check.returncode == 0 else "FAIL"
     progress(f"environment set-up: {res.wall:.1f} s (imports {verdict})")

@@ -59,11 +59,17 @@ def scale_row(rows: list[dict[str, Any]] | None, scale: int) -> dict[str, Any] |
 def derived(results: dict[str, Any]) -> dict[str, float | None]:
     """The overhead ratios from the measured medians."""
     builds = results.get("builds") or {}
-    floor = (results.get("floor") or {}).get("total")
+    floor_all = results.get("floor") or {}
+    floor = floor_all.get("total")
+    cpu = builds.get("cpu") or {}
+    one = floor_all.get("one_process") or {}
     return {
         "overhead_serial": ratio(builds.get("cold_serial"), floor),
         "overhead_j2": ratio(builds.get("cold_j2"), floor),
         "j2_over_serial": ratio(builds.get("cold_j2"), builds.get("cold_serial")),
+        # issue 21: CPU of a cold serial build over the CPU of every notebook in one process
+        "cpu_over_one_process_floor": ratio(cpu.get("cold_serial"), one.get("cpu")),
+        "old_floor_cpu_over_one_process": ratio(floor_all.get("total_cpu"), one.get("cpu")),
     }
 
 
@@ -82,6 +88,14 @@ def targets(results: dict[str, Any]) -> list[Target]:
         Target("100x data: peak memory of one process", big["max_rss_bytes"] / GIB
                if big and big.get("max_rss_bytes") else None, 2.0, "GiB", strict=True),
         Target("environment set-up", env.get("median"), 60.0, "s"),
+        # issue 21's tighter targets, beside the earlier ones
+        Target("cold build CPU / one-process floor CPU", ratios["cpu_over_one_process_floor"],
+               1.5, "x"),
+        Target("issue 21: -j2 wall / serial wall", ratios["j2_over_serial"], 0.6, "x"),
+        Target("issue 21: no-op build", (builds.get("noop") or {}).get("median"), 0.1, "s"),
+        Target("issue 21: 100x data time / 1x time", growth, 3.0, "x"),
+        Target("issue 21: 100x peak memory of one process", big["max_rss_bytes"] / GIB
+               if big and big.get("max_rss_bytes") else None, 1.0, "GiB"),
     ]
 
 
@@ -182,6 +196,24 @@ def summary_lines(results: dict[str, Any], tgts: list[Target]) -> list[str]:
          "", "", "", "—", ""],
         ["cold -j2 / cold serial", fmt_ratio(ratios["j2_over_serial"]), "", "", "",
          *target_cells("-j2 cold build / serial cold build")],
+    ]
+    cpu = builds.get("cpu") or {}
+    one = floor.get("one_process") or {}
+    rows += [
+        ["cold build, serial: CPU", *stat_cells(cpu.get("cold_serial")), "—", ""],
+        ["cold build, -j2: CPU", *stat_cells(cpu.get("cold_j2")), "—", ""],
+        ["no-op build: CPU", *stat_cells(cpu.get("noop")), "—", ""],
+        ["incremental: CPU", *stat_cells(cpu.get("incremental")), "—", ""],
+        ["old floor (one process per notebook): CPU", *stat_cells(floor.get("total_cpu")),
+         "—", ""],
+        ["new floor (every notebook in one process): wall", *stat_cells(one.get("wall")),
+         "—", ""],
+        ["new floor (every notebook in one process): CPU", *stat_cells(one.get("cpu")),
+         "—", ""],
+        ["cold serial CPU / new floor CPU", fmt_ratio(ratios["cpu_over_one_process_floor"]),
+         "", "", "", *target_cells("cold build CPU / one-process floor CPU")],
+        ["old floor CPU / new floor CPU", fmt_ratio(ratios["old_floor_cpu_over_one_process"]),
+         "", "", "", "—", ""],
     ]
     if noop_note and not noop.get("check_ok"):
         rows[2][-1] += f" ({noop_note})"

@@ -7,11 +7,16 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import hypothesis
 import pytest
 import sandbox
 from sandbox import ROOT, snapshot
 
 from compendium.data.sources import files_of
+
+# `make test-fast` loads this profile (`--hypothesis-profile=fast`): a few examples per
+# property instead of the full budgets `make test` runs (tests/data/test_mutations.py).
+hypothesis.settings.register_profile("fast", max_examples=3)
 
 VENV = Path(sys.prefix)
 #: The sandbox's copy policy for direct ``shutil.copytree(ROOT, ..., ignore=IGNORE)`` callers;

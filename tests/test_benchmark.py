@@ -63,7 +63,7 @@ def test_report_has_the_sections_in_order_and_json_beside_it(tmp_path):
     assert "| overhead ratio, serial (cold / floor) | 1.50× |" in text
     assert md.read_text(encoding="utf-8") == text
     data = json.loads(js.read_text(encoding="utf-8"))
-    assert data["ratios"]["overhead_serial"] == 1.5 and len(data["targets"]) == 6
+    assert data["ratios"]["overhead_serial"] == 1.5 and len(data["targets"]) == 11
 
 
 def test_floor_script_injects_parameters_after_the_parameters_cell(tmp_path):
@@ -94,3 +94,30 @@ def test_command_line_rejects_bad_values():
     for bad in (["--repeats", "0"], ["--scales", "0"], ["--scales", "x"]):
         with pytest.raises(SystemExit):
             pipeline.parse_args(bad)
+
+
+def test_one_process_floor_runs_each_script_in_a_fresh_namespace(tmp_path):
+    import json
+    import subprocess
+
+    first = tmp_path / "a.py"
+    first.write_text("secret = 42\n", encoding="utf-8")
+    second = tmp_path / "b.py"
+    second.write_text("assert 'secret' not in globals(), 'leaked'\n", encoding="utf-8")
+    res = subprocess.run([sys.executable, "-c", measure.ONE_PROCESS, str(first), str(second)],
+                         capture_output=True, text=True, check=True)
+    rows = [json.loads(line[len("[floor] "):]) for line in res.stderr.splitlines()
+            if line.startswith("[floor] ")]
+    assert [r["script"] for r in rows] == [str(first), str(second)]
+    assert all(r["wall"] >= 0 and r["cpu"] >= 0 for r in rows)
+
+
+def test_timed_reports_the_cpu_of_the_command_and_its_children(tmp_path):
+    # a child process that spins for 0.3 s of its own CPU time (time.process_time)
+    spin = ("import time\nt = time.process_time()\n"
+            "while time.process_time() - t < 0.3: pass\n")
+    cmd = [sys.executable, "-c",
+           f"import subprocess, sys; subprocess.run([sys.executable, '-c', {spin!r}])"]
+    run = harness.timed(cmd, cwd=tmp_path, env=dict(__import__("os").environ), timeout=60)
+    assert run.returncode == 0
+    assert 0.3 <= run.cpu < 0.3 + 5.0  # the spin, plus two interpreters' start-up

@@ -63,7 +63,13 @@ MAX_MESSAGE = 2000
 
 
 def budget(examples: int) -> settings:
-    """Reproducible (CI) settings with a number of examples that keeps the file fast."""
+    """Reproducible (CI) settings with a number of examples that keeps the file fast.
+
+    The loaded Hypothesis profile caps it: ``make test-fast`` loads the ``fast`` profile
+    (a few examples per property, registered in tests/conftest.py), ``make test`` the
+    default one (100, above every budget here, so the full count runs).
+    """
+    examples = min(examples, settings.default.max_examples)
     return settings(max_examples=examples, deadline=None, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 

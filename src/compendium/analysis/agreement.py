@@ -21,7 +21,6 @@ from dataclasses import dataclass
 import krippendorff
 import numpy as np
 import pandas as pd
-from statsmodels.stats.inter_rater import cohens_kappa
 
 from compendium.analysis._layout import (
     _code_cols,
@@ -67,6 +66,8 @@ def cohen_kappa(a: Sequence[int], b: Sequence[int]) -> float:
 
     NaN when only one value occurs in both (chance agreement is 1).
     """
+    from statsmodels.stats.inter_rater import cohens_kappa  # SciPy with it: on use
+
     a = np.asarray(a, dtype=np.int64)
     b = np.asarray(b, dtype=np.int64)
     table = np.zeros((2, 2))

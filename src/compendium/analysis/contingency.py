@@ -17,8 +17,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy import stats as sps
-from scipy.special import gammaln
 
 from compendium.errors import ParameterError
 
@@ -42,6 +40,8 @@ def _table(observed: Any) -> np.ndarray:
 
 
 def _log_comb(n: np.ndarray, k: np.ndarray) -> np.ndarray:
+    from scipy.special import gammaln
+
     return gammaln(n + 1) - gammaln(k + 1) - gammaln(n - k + 1)
 
 
@@ -78,6 +78,8 @@ def fisher_rxc(
     ``p_method`` (``"exact"`` or ``"monte-carlo"``), ``p_se`` (0 when exact, else
     ``sqrt(p(1-p)/n_resamples)``) and ``n_resamples`` (0 when exact).
     """
+    from scipy import stats as sps
+
     obs = _table(observed)
     if obs.shape == (2, 2):
         return {"p": float(sps.fisher_exact(obs).pvalue), "p_method": "exact", "p_se": 0.0,
@@ -99,6 +101,8 @@ def cramers_v_bc(observed: Any) -> float:
     φ̃² = max(0, χ²/n − (r−1)(c−1)/(n−1)), r̃ = r − (r−1)²/(n−1), c̃ = c − (c−1)²/(n−1),
     V = sqrt(φ̃² / min(r̃−1, c̃−1)); χ² is Pearson's, without continuity correction.
     """
+    from scipy import stats as sps
+
     obs = _table(observed)
     n = float(obs.sum())
     r, c = obs.shape

@@ -22,10 +22,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
-from firthmodels import FirthLogisticRegression, detect_separation
-from scipy import stats as sps
-from statsmodels.stats.power import NormalIndPower, TTestIndPower
 
 from compendium.errors import ParameterError
 
@@ -104,6 +100,8 @@ def firth_logistic(
     complete or quasi-complete separation, Konis 2007). ``attrs`` holds ``n``,
     ``separation`` (any term separated) and ``reference``.
     """
+    from firthmodels import FirthLogisticRegression, detect_separation
+
     if not 0 < level < 1:
         raise ParameterError("level", f"must lie strictly between 0 and 1, got {level!r}")
     missing = [c for c in [outcome, *predictors] if c not in df.columns]
@@ -159,6 +157,10 @@ def multinomial_logit(
     sub-model "level vs base" is separated on that term, so its estimate is not finite and
     the row must not be read as an effect). ``attrs``: ``n``, ``converged``, ``base``.
     """
+    import statsmodels.api as sm
+    from firthmodels import detect_separation
+    from scipy import stats as sps
+
     data = df[[outcome, *predictors]].dropna()
     levels = [base, *sorted(v for v in data[outcome].unique() if v != base)]
     if base not in set(data[outcome]):
@@ -202,6 +204,8 @@ def adjusted_difference(
     statsmodels ``cov_type="cluster"``) when ``cluster`` names a column. Returns ``estimate,
     ci_low, ci_high, p, n`` and ``cov_type``.
     """
+    import statsmodels.api as sm
+
     cols = [outcome, *predictors, *([cluster] if cluster else [])]
     data = df[cols].dropna()
     X, _ = design_matrix(data, predictors, reference)
@@ -231,6 +235,8 @@ def min_detectable_difference(
     Cohen's h from the normal power equation (``NormalIndPower``), converted back to the
     proportion difference p1 − p0 above ``p0`` (h = 2·asin√p1 − 2·asin√p0).
     """
+    from statsmodels.stats.power import NormalIndPower, TTestIndPower
+
     if (p0 is None) == (sd is None):
         raise ParameterError("p0/sd", "give exactly one of p0 (proportion) or sd (score)")
     if min(n1, n2) < 2:

@@ -20,9 +20,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import optimize
-from scipy import stats as sps
-from sklearn.decomposition import FactorAnalysis
 
 from compendium.errors import ParameterError
 
@@ -66,6 +63,8 @@ def one_factor(items: pd.DataFrame) -> dict[str, Any]:
     """
     data = _complete(items)
     z = (data - data.mean()) / data.std(ddof=0)
+    from sklearn.decomposition import FactorAnalysis  # imported on use: ~0.4 s
+
     fa = FactorAnalysis(n_components=1, random_state=0).fit(z.to_numpy())
     lam = fa.components_[0]
     if np.sum(lam < 0) > len(lam) / 2:
@@ -76,11 +75,16 @@ def one_factor(items: pd.DataFrame) -> dict[str, Any]:
 
 
 def _thresholds(x: np.ndarray, levels: np.ndarray) -> np.ndarray:
+    from scipy import stats as sps  # SciPy on use, not at import
+
     cum = np.cumsum([np.mean(x == v) for v in levels])[:-1]
     return np.r_[-np.inf, sps.norm.ppf(np.clip(cum, 1e-10, 1 - 1e-10)), np.inf]
 
 
 def _polychoric_pair(x: np.ndarray, y: np.ndarray) -> float:
+    from scipy import optimize
+    from scipy import stats as sps
+
     lx, ly = np.unique(x), np.unique(y)
     if len(lx) < 2 or len(ly) < 2:
         return float("nan")

@@ -1,5 +1,8 @@
 """Survey statistics: small pure functions on DataFrames, one library call each.
 
+SciPy and statsmodels are imported inside the functions that use them (on first call):
+a process that never runs a test does not pay their ~1 s import.
+
 Each method, its formula, library and reference are in ``docs/methods.md`` section 1;
 every docstring names its anchor there. Conventions used throughout:
 
@@ -16,15 +19,11 @@ every docstring names its anchor there. Conventions used throughout:
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import pingouin as pg
-from scipy import stats as sps
-from statsmodels.stats.proportion import proportion_confint
 
 from compendium.analysis.contingency import cramers_v_bc, fisher_rxc
 from compendium.errors import ParameterError
@@ -43,8 +42,10 @@ __all__ = [
     "wilson_ci",
 ]
 
-#: Multiple-testing corrections accepted by :func:`adjust_pvalues` (pingouin names).
+#: Multiple-testing corrections accepted by :func:`adjust_pvalues`.
 P_ADJUST_METHODS = ("holm", "fdr_bh", "bonf", "none")
+#: Their names in ``statsmodels.stats.multitest.multipletests``.
+_MULTIPLETESTS = {"holm": "holm", "fdr_bh": "fdr_bh", "bonf": "bonferroni"}
 
 MISSING_LABEL = "(missing)"
 
@@ -72,6 +73,8 @@ def wilson_ci(k: Any, n: Any, level: float = 0.95) -> tuple[Any, Any]:
     ``n == 0`` gives ``(nan, nan)``. Computed by statsmodels ``proportion_confint``
     with ``method="wilson"`` (``docs/methods.md#wilson-interval``).
     """
+    from statsmodels.stats.proportion import proportion_confint
+
     level = _check_level(level)
     scalar = np.ndim(k) == 0 and np.ndim(n) == 0
     k_arr, n_arr = np.broadcast_arrays(np.asarray(k, dtype=float), np.asarray(n, dtype=float))
@@ -228,8 +231,8 @@ def chi2_test(
 
     Method: ``docs/methods.md#chi-squared-test``, ``#fisher-exact-test`` and
     ``#cramers-v-bias-corrected``. Rows with ``x`` or ``y`` missing are dropped (``n`` is
-    what remains). The Pearson row of ``pingouin.chi2_independence(..., correction=False)``
-    gives ``chi2``, ``dof`` and ``cramers_v`` (no Yates correction, also on 2×2);
+    what remains). ``scipy.stats.chi2_contingency(..., correction=False)`` gives ``chi2`` and
+    ``dof`` (no Yates correction, also on 2×2); ``cramers_v`` = √(χ²/(n·(min(r, c) − 1)));
     ``cramers_v_bc`` is Bergsma's bias-corrected V
     (:func:`compendium.analysis.contingency.cramers_v_bc`).
 
@@ -246,6 +249,8 @@ def chi2_test(
     smallest expected count), ``p_method`` and ``shape``. A variable with fewer than two
     observed levels raises :class:`ParameterError`.
     """
+    from scipy import stats as sps
+
     _check_columns(df, [x, y], "x/y")
     if x == y:
         raise ParameterError("x/y", f"x and y are the same column {x!r}")
@@ -260,20 +265,16 @@ def chi2_test(
                 f"has {levels} observed level(s) after dropping missing values; a "
                 "contingency test needs at least two levels in each variable",
             )
-    with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
-        # pingouin warns about low counts (handled here by switching to Fisher), and its
-        # log-likelihood rows divide by zero on empty cells (we only use the Pearson row).
-        warnings.filterwarnings("ignore", message="Low count on", category=UserWarning)
-        expected, observed, table = pg.chi2_independence(data, x=x, y=y, correction=False)
-    pearson = table.loc[table["test"] == "pearson"].iloc[0]
-    min_exp = float(np.min(expected.to_numpy()))
-    obs = observed.to_numpy().astype(np.int64)
+    obs = pd.crosstab(data[x], data[y]).to_numpy().astype(np.int64)
+    res = sps.chi2_contingency(obs, correction=False)
+    min_exp = float(np.min(res.expected_freq))
+    n = int(obs.sum())
     result: dict[str, Any] = {
         "test": "chi2",
-        "chi2": float(pearson["chi2"]),
-        "dof": int(pearson["dof"]),
-        "p": float(pearson["pval"]),
-        "cramers_v": float(pearson["cramer"]),
+        "chi2": float(res.statistic),
+        "dof": int(res.dof),
+        "p": float(res.pvalue),
+        "cramers_v": float(np.sqrt(res.statistic / (n * (min(obs.shape) - 1)))),
         "n": int(len(data)),
         "min_expected": min_exp,
         "p_method": "asymptotic",
@@ -289,19 +290,20 @@ def chi2_test(
 
 
 def cronbach(items_df: pd.DataFrame, ci: float = 0.95) -> dict[str, Any]:
-    """Cronbach's alpha with Feldt confidence interval (``pingouin.cronbach_alpha``).
+    """Cronbach's alpha with Feldt confidence interval.
 
-    Method: ``docs/methods.md#cronbachs-alpha``.
+    Method: ``docs/methods.md#cronbachs-alpha``. α = k/(k−1)·(1 − Σ var(item)/var(total)),
+    from the items' covariance matrix; the Feldt interval is
+    1 − (1 − α)·F⁻¹ with (n − 1, (n − 1)(k − 1)) degrees of freedom (``scipy.stats.f``),
+    rounded to three decimals as ``pingouin.cronbach_alpha`` (which this replaced) does.
     Missing values are handled **listwise**: respondents with any item missing
-    (e.g. "don't know" recoded to missing) are dropped before the call. This is a
-    deliberate choice: pingouin's default ``nan_policy`` is ``"pairwise"``, and
-    with ``"listwise"`` pingouin 0.7 still takes the interval's degrees of freedom
-    from the row count *before* dropping, so we drop the rows ourselves and the
-    interval uses the ``n`` returned here. pingouin rounds the interval to three
-    decimals.
+    (e.g. "don't know" recoded to missing) are dropped first, and the interval uses the
+    ``n`` returned here.
 
     Returns ``alpha, ci_low, ci_high, n, k`` (complete respondents, items).
     """
+    from scipy import stats as sps
+
     ci = _check_level(ci, "ci")
     if items_df.shape[1] < 2:
         raise ParameterError(
@@ -319,7 +321,12 @@ def cronbach(items_df: pd.DataFrame, ci: float = 0.95) -> dict[str, Any]:
         raise ParameterError(
             "items_df", f"only {len(complete)} respondent(s) answered every item; need 2"
         )
-    alpha, (low, high) = pg.cronbach_alpha(data=complete, nan_policy="listwise", ci=ci)
+    n, k = complete.shape
+    cov = complete.cov()
+    alpha = (k / (k - 1)) * (1 - np.trace(cov) / cov.sum().sum())
+    df1, df2 = n - 1, (n - 1) * (k - 1)
+    low, high = np.round([1 - (1 - alpha) * sps.f.isf((1 - ci) / 2, df1, df2),
+                          1 - (1 - alpha) * sps.f.isf(1 - (1 - ci) / 2, df1, df2)], 3)
     return {
         "alpha": float(alpha),
         "ci_low": float(low),
@@ -330,12 +337,14 @@ def cronbach(items_df: pd.DataFrame, ci: float = 0.95) -> dict[str, Any]:
 
 
 def kruskal_test(df: pd.DataFrame, dv: str, between: str) -> dict[str, Any]:
-    """Kruskal-Wallis test (``pingouin.kruskal``) with ε² = H / (n − 1).
+    """Kruskal-Wallis test (``scipy.stats.kruskal``, tie-corrected) with ε² = H / (n − 1).
 
     Method: ``docs/methods.md#kruskal-wallis-test``.
     Rows with ``dv`` or ``between`` missing are dropped; ``n`` is the rows used.
     Returns ``H, dof, p, epsilon2, n``.
     """
+    from scipy import stats as sps
+
     _check_columns(df, [dv, between], "dv/between")
     data = df[[dv, between]].dropna()
     if data[dv].dtype.kind not in "biuf":
@@ -345,13 +354,14 @@ def kruskal_test(df: pd.DataFrame, dv: str, between: str) -> dict[str, Any]:
         raise ParameterError(
             "between", f"column {between!r} has {groups} observed group(s); need at least 2"
         )
-    res = pg.kruskal(data=data.reset_index(drop=True), dv=dv, between=between)
+    samples = [g.to_numpy(dtype=float) for _, g in data.groupby(between, observed=True)[dv]]
+    res = sps.kruskal(*samples)
     n = int(len(data))
-    h = float(res["H"].iloc[0])
+    h = float(res.statistic)
     return {
         "H": h,
-        "dof": int(res["ddof1"].iloc[0]),
-        "p": float(res["p_unc"].iloc[0]),
+        "dof": len(samples) - 1,
+        "p": float(res.pvalue),
         "epsilon2": h / (n - 1),
         "n": n,
     }
@@ -367,6 +377,8 @@ def mwu_test(x: Any, y: Any) -> dict[str, Any]:
     larger), ``cles`` (common-language effect size U/(n1·n2) = P(X > Y) + ½P(X = Y)),
     ``n1`` and ``n2``.
     """
+    from scipy import stats as sps
+
     xa = np.asarray(x, dtype=float)
     ya = np.asarray(y, dtype=float)
     xa, ya = xa[~np.isnan(xa)], ya[~np.isnan(ya)]
@@ -401,7 +413,7 @@ def logistic(
     *,
     level: float = 0.95,
 ) -> pd.DataFrame:
-    """Binary logistic regression (``pingouin.logistic_regression``) with dummy coding.
+    """Binary logistic regression (``statsmodels`` ``Logit``) with dummy coding.
 
     Method: ``docs/methods.md#logistic-regression`` (maximum likelihood, Wald intervals; for
     sparse cells use :func:`compendium.analysis.models.firth_logistic`).
@@ -465,17 +477,20 @@ def logistic(
                 raise ParameterError(col, "is constant after dropping missing values")
             columns[col] = values
     X = pd.DataFrame(columns, index=data.index)
-    alpha = 1 - level
-    res = pg.logistic_regression(X, y.to_numpy(dtype=int), alpha=alpha)
+    from statsmodels.discrete.discrete_model import Logit
+
+    X.insert(0, "Intercept", 1.0)
+    fit = Logit(y.to_numpy(dtype=float), X).fit(disp=0, method="newton", maxiter=100)
+    ci = np.asarray(fit.conf_int(alpha=1 - level), dtype=float)
     out = pd.DataFrame(
         {
-            "term": res["names"].astype(str).to_numpy(),
-            "coef": res["coef"].to_numpy(dtype=float),
-            "se": res["se"].to_numpy(dtype=float),
-            "z": res["z"].to_numpy(dtype=float),
-            "p": res["pval"].to_numpy(dtype=float),
-            "ci_low": res.iloc[:, -2].to_numpy(dtype=float),
-            "ci_high": res.iloc[:, -1].to_numpy(dtype=float),
+            "term": list(X.columns),
+            "coef": np.asarray(fit.params, dtype=float),
+            "se": np.asarray(fit.bse, dtype=float),
+            "z": np.asarray(fit.tvalues, dtype=float),
+            "p": np.asarray(fit.pvalues, dtype=float),
+            "ci_low": ci[:, 0],
+            "ci_high": ci[:, 1],
         }
     )
     out["odds_ratio"] = np.exp(out["coef"])
@@ -489,7 +504,7 @@ def logistic(
 
 # --------------------------------------------------------------------------- multiplicity
 def adjust_pvalues(pvals: Any, method: str = "holm") -> np.ndarray:
-    """Adjust a family of p-values with ``pingouin.multicomp``.
+    """Adjust a family of p-values (``statsmodels.stats.multitest.multipletests``).
 
     Method: ``docs/methods.md#multiple-testing``.
     ``method`` is one of ``holm``, ``fdr_bh`` (Benjamini-Hochberg), ``bonf`` or
@@ -501,10 +516,14 @@ def adjust_pvalues(pvals: Any, method: str = "holm") -> np.ndarray:
     finite = p[~np.isnan(p)]
     if np.any((finite < 0) | (finite > 1)):
         raise ParameterError("pvals", "p-values must lie in [0, 1]")
-    if p.size == 0:
-        return p.copy()
-    _, adjusted = pg.multicomp(p, method=method)
-    return np.asarray(adjusted, dtype=float)
+    adjusted = p.copy()
+    keep = ~np.isnan(p)
+    if method == "none" or not keep.any():
+        return adjusted
+    from statsmodels.stats.multitest import multipletests
+
+    adjusted[keep] = multipletests(p[keep], method=_MULTIPLETESTS[method])[1]
+    return adjusted
 
 
 def test_family(

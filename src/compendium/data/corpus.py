@@ -23,85 +23,105 @@ same range it is one segment with codings from both coders.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
-import pandera.pandas as pa
 
 from compendium.errors import DataError
 
-DOCUMENTS = pa.DataFrameSchema(
-    {
-        "doc_id": pa.Column(str, unique=True),
-        "title": pa.Column(str),
-        "position": pa.Column(int, pa.Check.ge(0)),
-    },
-    strict=True,
-    ordered=True,
-    name="documents",
-)
+#: The five tables of a corpus, in contract order.
+TABLES = ("documents", "doc_attributes", "codes", "segments", "codings")
 
-DOC_ATTRIBUTES = pa.DataFrameSchema(
-    {
-        "doc_id": pa.Column(str),
-        "attribute": pa.Column(str),
-        "value": pa.Column(str),
-    },
-    strict=True,
-    ordered=True,
-    unique=["doc_id", "attribute"],
-    name="doc_attributes",
-)
 
-CODES = pa.DataFrameSchema(
-    {
-        "code_id": pa.Column(str, unique=True),
-        "parent_id": pa.Column(str, nullable=True),
-        "title": pa.Column(str),
-        "description": pa.Column(str),
-        "level": pa.Column(int, pa.Check.ge(1)),
-        "position": pa.Column(int, pa.Check.ge(0)),
-    },
-    strict=True,
-    ordered=True,
-    name="codes",
-)
+@functools.cache
+def schemas() -> dict[str, Any]:
+    """The pandera schema of each table (built on first use: importing pandera costs ~0.3 s,
+    which a process that only holds a corpus, e.g. an analysis notebook, need not pay)."""
+    import pandera.pandas as pa
 
-SEGMENTS = pa.DataFrameSchema(
-    {
-        "segment_id": pa.Column(str, unique=True),
-        "doc_id": pa.Column(str),
-        "start": pa.Column(int, pa.Check.ge(0)),
-        "end": pa.Column(int, pa.Check.ge(0)),
-        "text": pa.Column(str),
-    },
-    checks=pa.Check(lambda df: df["end"] >= df["start"], error="end >= start"),
-    strict=True,
-    ordered=True,
-    name="segments",
-)
+    DOCUMENTS = pa.DataFrameSchema(
+        {
+            "doc_id": pa.Column(str, unique=True),
+            "title": pa.Column(str),
+            "position": pa.Column(int, pa.Check.ge(0)),
+        },
+        strict=True,
+        ordered=True,
+        name="documents",
+    )
 
-CODINGS = pa.DataFrameSchema(
-    {
-        "segment_id": pa.Column(str),
-        "code_id": pa.Column(str),
-        "coder": pa.Column(str),
-    },
-    strict=True,
-    ordered=True,
-    unique=["segment_id", "code_id", "coder"],
-    name="codings",
-)
+    DOC_ATTRIBUTES = pa.DataFrameSchema(
+        {
+            "doc_id": pa.Column(str),
+            "attribute": pa.Column(str),
+            "value": pa.Column(str),
+        },
+        strict=True,
+        ordered=True,
+        unique=["doc_id", "attribute"],
+        name="doc_attributes",
+    )
 
-SCHEMAS = {
-    "documents": DOCUMENTS,
-    "doc_attributes": DOC_ATTRIBUTES,
-    "codes": CODES,
-    "segments": SEGMENTS,
-    "codings": CODINGS,
-}
+    CODES = pa.DataFrameSchema(
+        {
+            "code_id": pa.Column(str, unique=True),
+            "parent_id": pa.Column(str, nullable=True),
+            "title": pa.Column(str),
+            "description": pa.Column(str),
+            "level": pa.Column(int, pa.Check.ge(1)),
+            "position": pa.Column(int, pa.Check.ge(0)),
+        },
+        strict=True,
+        ordered=True,
+        name="codes",
+    )
+
+    SEGMENTS = pa.DataFrameSchema(
+        {
+            "segment_id": pa.Column(str, unique=True),
+            "doc_id": pa.Column(str),
+            "start": pa.Column(int, pa.Check.ge(0)),
+            "end": pa.Column(int, pa.Check.ge(0)),
+            "text": pa.Column(str),
+        },
+        checks=pa.Check(lambda df: df["end"] >= df["start"], error="end >= start"),
+        strict=True,
+        ordered=True,
+        name="segments",
+    )
+
+    CODINGS = pa.DataFrameSchema(
+        {
+            "segment_id": pa.Column(str),
+            "code_id": pa.Column(str),
+            "coder": pa.Column(str),
+        },
+        strict=True,
+        ordered=True,
+        unique=["segment_id", "code_id", "coder"],
+        name="codings",
+    )
+
+    return {
+        "documents": DOCUMENTS,
+        "doc_attributes": DOC_ATTRIBUTES,
+        "codes": CODES,
+        "segments": SEGMENTS,
+        "codings": CODINGS,
+    }
+
+
+def __getattr__(name: str) -> Any:
+    """``SCHEMAS`` and the per-table schema constants, built lazily."""
+    constants = {"SCHEMAS": None, "DOCUMENTS": "documents", "DOC_ATTRIBUTES": "doc_attributes",
+                 "CODES": "codes", "SEGMENTS": "segments", "CODINGS": "codings"}
+    if name in constants:
+        return schemas() if constants[name] is None else schemas()[constants[name]]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
@@ -116,7 +136,7 @@ class CodedCorpus:
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The five tables by name, in contract order."""
-        return {name: getattr(self, name) for name in SCHEMAS}
+        return {name: getattr(self, name) for name in TABLES}
 
 
 def validate_corpus(corpus: CodedCorpus, source: str | Path) -> CodedCorpus:
@@ -124,11 +144,13 @@ def validate_corpus(corpus: CodedCorpus, source: str | Path) -> CodedCorpus:
 
     Raises :class:`DataError` naming ``source`` (the file the corpus was read from).
     """
-    for name, schema in SCHEMAS.items():
+    import pandera.errors
+
+    for name, schema in schemas().items():
         table = getattr(corpus, name)
         try:
             schema.validate(table, lazy=False)
-        except (pa.errors.SchemaError, pa.errors.SchemaErrors) as exc:
+        except (pandera.errors.SchemaError, pandera.errors.SchemaErrors) as exc:
             raise DataError(source, f"tidy table {name!r} breaks its schema: {exc}") from None
     docs = set(corpus.documents["doc_id"])
     codes = set(corpus.codes["code_id"])

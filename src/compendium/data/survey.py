@@ -22,15 +22,17 @@ the row as a spreadsheet shows it (header = row 1), the column and what was expe
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 
 from compendium.data import textio
 from compendium.data.codebook import CODED_TYPES, ORDERED_TYPES, Codebook, _check_lang
 from compendium.errors import DataError, ParameterError
+
+if TYPE_CHECKING:  # pandera is imported when a table is validated, not with this module
+    import pandera.pandas as pa
 
 # ASCII digits only: "\d" would also take Arabic-Indic or full-width digits, which
 # pd.to_numeric turns into NA without a word
@@ -137,6 +139,8 @@ def tidy_dtypes(codebook: Codebook) -> dict[str, str]:
 
 def survey_schema(codebook: Codebook) -> pa.DataFrameSchema:
     """The pandera schema of the tidy table, built from the codebook."""
+    import pandera.pandas as pa
+
     columns: dict[str, pa.Column] = {}
     checks: list[pa.Check] = []
     for name in codebook.variables:
@@ -420,9 +424,11 @@ def _cawi_multi_nonresponse(tidy: pd.DataFrame, codebook: Codebook) -> None:
 
 
 def _validate(df: pd.DataFrame, codebook: Codebook, where: str | Path) -> pd.DataFrame:
+    import pandera.errors
+
     try:
         return survey_schema(codebook).validate(df)
-    except pa.errors.SchemaError as exc:
+    except pandera.errors.SchemaError as exc:
         column = getattr(exc, "column_name", None)
         raise DataError(where, f"tidy table breaks the survey schema: {str(exc)[:300]}",
                         column=column if isinstance(column, str) else None) from None

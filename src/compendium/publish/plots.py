@@ -32,10 +32,8 @@ from typing import Any
 import matplotlib as mpl
 import matplotlib.colors as mcolors
 import matplotlib.patches as mpatches
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import seaborn as sns
 from cycler import cycler
 from matplotlib.figure import Figure
 from matplotlib.layout_engine import PlaceHolderLayoutEngine
@@ -64,17 +62,45 @@ LABEL_WIDTH = 30
 BAR_COLOUR_INDEX = 0
 _SAVE_METADATA = {"png": {"Software": None}, "svg": {"Date": None}}
 _SAVE_RC = {"svg.hashsalt": SVG_HASHSALT, "svg.fonttype": "path"}
+# seaborn 0.13's ``axes_style("whitegrid")`` and ``plotting_context("notebook")`` and its
+# ``colorblind`` palette, as constants: importing seaborn (and pyplot with it) costs ~0.5 s
+# per process, and only :func:`heatmap` needs seaborn itself. tests/publish/test_plots_theme.py
+# compares these with seaborn's own values.
+_WHITEGRID_RC: dict[str, Any] = {
+    "figure.facecolor": "white", "axes.labelcolor": ".15", "xtick.direction": "out",
+    "ytick.direction": "out", "xtick.color": ".15", "ytick.color": ".15",
+    "axes.axisbelow": True, "grid.linestyle": "-", "text.color": ".15",
+    "font.family": ["sans-serif"],
+    "font.sans-serif": ["Arial", "DejaVu Sans", "Liberation Sans", "Bitstream Vera Sans",
+                        "sans-serif"],
+    "lines.solid_capstyle": "round", "patch.edgecolor": "w", "patch.force_edgecolor": True,
+    "image.cmap": "rocket", "xtick.top": False, "ytick.right": False, "axes.grid": True,
+    "axes.facecolor": "white", "axes.edgecolor": ".8", "grid.color": ".8",
+    "axes.spines.left": True, "axes.spines.bottom": True, "axes.spines.right": True,
+    "axes.spines.top": True, "xtick.bottom": False, "ytick.left": False,
+}
+_NOTEBOOK_RC: dict[str, Any] = {
+    "axes.linewidth": 1.25, "grid.linewidth": 1, "lines.linewidth": 1.5,
+    "lines.markersize": 6, "patch.linewidth": 1, "xtick.major.width": 1.25,
+    "ytick.major.width": 1.25, "xtick.minor.width": 1, "ytick.minor.width": 1,
+    "xtick.major.size": 6, "ytick.major.size": 6, "xtick.minor.size": 4,
+    "ytick.minor.size": 4, "font.size": 12, "axes.labelsize": 12, "axes.titlesize": 12,
+    "xtick.labelsize": 11, "ytick.labelsize": 11, "legend.fontsize": 11,
+    "legend.title_fontsize": 12,
+}
+_COLORBLIND = ["#0173b2", "#de8f05", "#029e73", "#d55e00", "#cc78bc", "#ca9161", "#fbafe4",
+               "#949494", "#ece133", "#56b4e9"]
 
 
 # --------------------------------------------------------------------------- theme
 def theme_rc() -> dict[str, Any]:
     """The rcParams of the compendium theme (seaborn whitegrid + notebook context)."""
     rc: dict[str, Any] = {}
-    rc.update(sns.axes_style("whitegrid"))
-    rc.update(sns.plotting_context("notebook"))
+    rc.update(_WHITEGRID_RC)
+    rc.update(_NOTEBOOK_RC)
     rc.update(
         {
-            "axes.prop_cycle": cycler(color=sns.color_palette("colorblind").as_hex()),
+            "axes.prop_cycle": cycler(color=_COLORBLIND),
             "font.family": ["sans-serif"],
             "font.sans-serif": [FONT],
             "axes.titlesize": 13,
@@ -101,6 +127,8 @@ def _gated(frame: Any) -> bool:
 
 def set_theme() -> None:
     """Apply the compendium theme globally (for ad hoc plots in notebooks)."""
+    import seaborn as sns  # only here and in heatmap: seaborn imports pyplot
+
     sns.set_theme(context="notebook", style="whitegrid", palette="colorblind", font=FONT)
     mpl.rcParams.update(theme_rc())
 
@@ -134,7 +162,14 @@ def _themed() -> Iterator[None]:
 
 
 def _palette() -> list[str]:
-    return sns.color_palette("colorblind").as_hex()
+    return list(_COLORBLIND)
+
+
+def _cmap_colours(name: str, k: int) -> list[str]:
+    """``k`` colours of a matplotlib colormap, as ``seaborn.color_palette(name, k)`` picks
+    them: evenly spaced, both ends left out."""
+    cmap = mpl.colormaps[name]
+    return [mcolors.to_hex(c) for c in cmap(np.linspace(0, 1, k + 2)[1:-1])]
 
 
 # --------------------------------------------------------------------------- layout
@@ -197,11 +232,16 @@ def diverging_layout(pct: pd.DataFrame, neutral: object | None = None) -> pd.Dat
 def _likert_colours(categories: list, neutral: object | None, palette: Any) -> list:
     k = len(categories)
     if palette is None:
-        colours = sns.color_palette("RdBu", k).as_hex()
+        colours = _cmap_colours("RdBu", k)
         if neutral is not None:
             colours[categories.index(neutral)] = NEUTRAL_COLOUR
         return colours
-    colours = sns.color_palette(palette, k).as_hex() if isinstance(palette, str) else list(palette)
+    if isinstance(palette, str):
+        import seaborn as sns  # any seaborn palette name
+
+        colours = sns.color_palette(palette, k).as_hex()
+    else:
+        colours = list(palette)
     if len(colours) != k:
         raise ParameterError("palette", f"has {len(colours)} colours for {k} categories")
     return colours
@@ -443,6 +483,8 @@ def heatmap(
         fig = Figure(figsize=(3 + 1.25 * n_cols, height), layout="constrained")
         ax = fig.add_subplot()
         ax.set_facecolor("0.93")
+        import seaborn as sns  # imported here only: it pulls in pyplot
+
         shown_values = values.set_axis([wrap_label(r) for r in values.index], axis=0)
         shown_values = shown_values.set_axis([wrap_label(c, 18) for c in values.columns], axis=1)
         sns.heatmap(
@@ -455,6 +497,8 @@ def heatmap(
             linewidths=0 if big else 0.5,
             linecolor="white",
             cbar_kws={"label": cbar_label} if cbar_label else None,
+            # thousands of cells: one image instead of one SVG path per cell
+            rasterized=big,
         )
         if text is not None:
             finite = values.to_numpy()
@@ -531,7 +575,10 @@ def save_figure(
                 fig.savefig(buf, format=fmt, dpi=dpi, metadata=_SAVE_METADATA[fmt])
             paths.append(atomic_write_bytes(stem.parent / f"{stem.name}.{fmt}", buf.getvalue()))
     finally:
-        plt.close(fig)
+        if fig.canvas.manager is not None:  # made by pyplot: let pyplot forget it
+            import matplotlib.pyplot as plt
+
+            plt.close(fig)
     return paths
 
 

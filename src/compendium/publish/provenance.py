@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 KEY_PACKAGES = (
-    "pandas", "numpy", "scipy", "statsmodels", "pingouin", "matplotlib", "seaborn",
+    "pandas", "numpy", "scipy", "statsmodels", "matplotlib", "seaborn",
     "papermill", "nbconvert", "pandera", "krippendorff", "scikit-learn",
 )
 
