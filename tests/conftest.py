@@ -4,6 +4,7 @@ compendium per session. Copying the project and running `make` in it goes throug
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
@@ -76,3 +77,22 @@ def pytest_terminal_summary(terminalreporter) -> None:
                 f"mutation tests: {tally['tried']} mutated inputs tried ({kinds} kinds), "
                 f"{tally['refused']} refused with a clear error, {tally['read']} read fine"
             )
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium driven by Playwright (skipped, with the reason, where it is missing)."""
+    if CHROMIUM is None:
+        pytest.skip("Chromium is not installed and could not be installed here "
+                    "(`make test` runs `apt-get install chromium` where it can)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield b
+        b.close()

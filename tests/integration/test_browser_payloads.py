@@ -23,9 +23,6 @@ from conftest import IGNORE, ROOT, make
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 NS = "urn:QDA-XML:project:1.0"
 NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 
@@ -144,17 +141,6 @@ def hostile(tmp_path_factory) -> tuple[Path, dict[str, str], list[Path]]:
     return project, channels, pages
 
 
-@pytest.fixture(scope="module")
-def browser():
-    if CHROMIUM is None:
-        pytest.skip("Chromium is not installed and could not be installed here "
-                    "(`make test` runs `apt-get install chromium` where it can)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield b
-        b.close()
 
 
 def flat(text: str) -> str:

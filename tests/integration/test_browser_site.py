@@ -14,7 +14,6 @@ from __future__ import annotations
 import functools
 import http.server
 import re
-import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,9 +24,6 @@ from bs4 import BeautifulSoup
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 WIDTHS = (1366, 390)
 
 #: Elements wider than the window that are not inside a sideways-scrollable ancestor.
@@ -50,17 +46,6 @@ OVERFLOW = """() => {
 }"""
 
 
-@pytest.fixture(scope="module")
-def browser():
-    if CHROMIUM is None:
-        pytest.skip("Chromium is not installed and could not be installed here "
-                    "(`make test` runs `apt-get install chromium` where it can)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield b
-        b.close()
 
 
 def site_dirs(built: Path) -> list[Path]:
