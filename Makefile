@@ -250,9 +250,16 @@ $(OUT)/html/index.html: $(SITE_SRC)
 # markdown cells tagged lang-pl, Polish labels, headers and findings) into an output tree of
 # its own, $(PL_OUT)/ (html/, tables/, figures/, results/), each page linked to its English
 # twin by a language switch. A Polish page follows its English one (same inputs, same stamps).
-$(PL_OUT)/html/%.html: $(OUT)/html/%.html
+# (Not on the English page itself: the site step rewrites the English pages after the Polish
+# ones, which would make every Polish page look stale to the next build.)
+$(PL_OUT)/html/%.html: notebooks/%.ipynb params/%.yaml \
+    $(OUT)/.stamps/%.override $(DATA_DIR)/raw/dataset.yaml $(PKG_SRC) $(ENV_STAMP) \
+    | $(DATA_CHECK) preflight
 	@$(PY) -m compendium.publish.runner $* --params-from-env $(if $(HIDE_CODE),--hide-code) \
 	  $(OUT_OPTS) --outputs $(PL_OUT) -p lang pl
+$(PL_OUT)/html/01_ops_survey.html: $(NOTEBOOK_DATA_01_ops_survey)
+$(PL_OUT)/html/02_idi_wielkopolska.html: $(NOTEBOOK_DATA_02_idi_wielkopolska)
+$(PL_OUT)/html/03_four_cities.html: $(NOTEBOOK_DATA_03_four_cities)
 $(PL_OUT)/html/04_synthesis.html: \
     $(PL_OUT)/html/02_idi_wielkopolska.html $(PL_OUT)/html/03_four_cities.html
 $(PL_OUT)/html/index.html: $(PL_OUT)/html/04_synthesis.html $(PL_PAGES) $(PKG_SRC) $(SITE_SRC)

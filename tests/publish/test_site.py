@@ -333,15 +333,16 @@ def test_each_page_links_to_its_twin_in_the_other_language(tmp_path):
     for folder, lang in ((en, "en"), (pl, "pl")):
         folder.mkdir(parents=True)
         (folder / "01_x.html").write_text(page("X", "<h1>X</h1>", lang), encoding="utf-8")
-    (en / "02_only_en.html").write_text(page("Y", "<h1>Y</h1>"), encoding="utf-8")
     sitepages.decorate_dir(pl, None, twin_dir=en)
     sitepages.decorate_dir(en, None, twin_dir=pl)
     for here, there, word in ((en, pl, "Polski"), (pl, en, "English")):
         link = soup(here / "01_x.html").select_one(".compendium-lang-switch a")
         assert link.get_text() == word
         assert (here / link["href"]).resolve() == (there / "01_x.html").resolve()
-    # a page without a twin gets no switch (no link to a missing page)
-    assert soup(en / "02_only_en.html").select_one(".compendium-lang-switch") is None
-    # a second pass replaces the switch rather than adding another
+    # without a twin folder there is no switch
+    sitepages.decorate_dir(en, None)
+    assert soup(en / "01_x.html").select_one(".compendium-lang-switch") is None
+    # a pass replaces the switch rather than adding another
+    sitepages.decorate_dir(en, None, twin_dir=pl)
     sitepages.decorate_dir(en, None, twin_dir=pl)
     assert len(soup(en / "01_x.html").select(".compendium-lang-switch")) == 1

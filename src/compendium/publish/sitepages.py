@@ -389,8 +389,10 @@ def decorate_dir(html_dir: Path, bib_path: Path | None, index_html: str | None =
                           (STATIC_DIR / name).read_text(encoding="utf-8"))
     written += _write(html_dir / "search-index.js", search.index_js(docs))
     def twin(name: str) -> str | None:
-        """The twin page's href, where the other language's folder holds it."""
-        if twin_dir is None or not (name == "index.html" or (twin_dir / name).is_file()):
+        """The twin page's href. Both languages' sites are built from the same notebooks and
+        pages, so every page has its twin; the link does not depend on which site step ran
+        first (a page's bytes must not depend on the order of the build)."""
+        if twin_dir is None:
             return None
         return Path(os.path.relpath(twin_dir.resolve(), html_dir.resolve())).as_posix() + \
             "/" + name
