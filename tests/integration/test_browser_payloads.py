@@ -3,9 +3,10 @@
 A copy of the project gets raw exports carrying payloads (written by transforming the
 synthetic files with openpyxl and the csv module, as the exporting tools would have stored
 them), is built with ``make all`` (English and Polish pages), and every page is opened in
-Debian's Chromium. The REFI-QDA project is left as it is: a hostile copy consistent with the
-hostile Dedoose export would need the transcripts rebuilt (the data check stops a build on two
-disagreeing copies), so the REFI-QDA text channels are covered by the escaping unit tests.
+Debian's Chromium; then the four-city page is built once more, by the runner alone, from a
+REFI-QDA project with payloads in a code's name and description and a case variable. (Its
+coded source texts are left alone: overwriting them in place breaks the producer offset check,
+and the data check stops a build on two disagreeing copies of one study.)
 Oracles: the browser itself (no dialog opens, no script runs, no CSP violation is even
 needed) and the text the browser shows (each payload that is published appears literally).
 """
@@ -15,6 +16,10 @@ from __future__ import annotations
 import csv
 import re
 import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -36,6 +41,26 @@ def payload(channel: str) -> str:
 
 
 # ------------------------------------------------------------------ hostile raw files
+def _hostile_qdpx(path: Path, channels: dict[str, str]) -> None:
+    """Code name and description and a case variable of the REFI-QDA project, edited in
+    place (its source texts and coded positions are left as they are)."""
+    ET.register_namespace("", NS)
+    q = f"{{{NS}}}"
+    with zipfile.ZipFile(path) as zf:
+        members = {i.filename: zf.read(i) for i in zf.infolist()}
+    root = ET.fromstring(members["project.qde"])
+    for code in root.iter(q + "Code"):
+        if code.get("name") == "Flexibility":
+            code.set("name", channels["qdpx-code-title"])
+            code.find(q + "Description").text = channels["qdpx-code-description"]
+    values = list(root.iter(q + "TextValue"))
+    values[-1].text = channels["qdpx-descriptor"]
+    members["project.qde"] = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(zipfile.ZipInfo(name, (2022, 12, 31, 0, 0, 0)), data)
+
+
 def _xlsx(path: Path, edit) -> None:
     import openpyxl
 
@@ -98,6 +123,7 @@ def make_hostile(project: Path) -> dict[str, str]:
     ch = {name: payload(name) for name in (
         "dedoose-idi-excerpt", "dedoose-idi-code-title", "dedoose-idi-descriptor",
         "dedoose-fc-excerpt", "dedoose-fc-code-title", "dedoose-fc-descriptor",
+        "qdpx-code-title", "qdpx-code-description", "qdpx-descriptor",
         "limesurvey-other", "papi-remark", "dataset-generator")}
     # a description that a spreadsheet would also take for a formula
     ch["dedoose-fc-code-description"] = "=HYPERLINK(1) " + payload("dedoose-fc-code-description")
@@ -138,6 +164,15 @@ def hostile(tmp_path_factory) -> tuple[Path, dict[str, str], list[Path]]:
     html = project / "outputs" / "html"
     pages = sorted(html.glob("*.html")) + sorted((project / "outputs" / "pl" / "html").glob(
         "*.html"))
+    # The four-city page once more from a hostile REFI-QDA project, by the runner alone
+    side = project.parent / "qdpx-pages"
+    side.mkdir()
+    _hostile_qdpx(project / "data" / "raw" / "four_cities" / "project.qdpx", channels)
+    res = subprocess.run([sys.executable, "-m", "compendium.publish.runner", "03_four_cities",
+                          "-p", "source", "qdpx", "--outputs", str(side)], cwd=project,
+                         capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
+    pages.append(side / "html" / "03_four_cities.html")
     return project, channels, pages
 
 
@@ -165,6 +200,7 @@ INSPECT = """() => {
 
 
 def test_no_payload_runs_and_every_published_payload_shows_literally(hostile, browser):
+    from compendium.publish.render import CSP
     from compendium.publish.sitepages import SCRIPTS, SITE_CSP  # the site's search only
 
     project, channels, pages = hostile
@@ -186,9 +222,13 @@ def test_no_payload_runs_and_every_published_payload_shows_literally(hostile, br
         got = page.evaluate(INSPECT)
         found += [f"inline handler: {h}" for h in got["handlers"]]
         found += [f"script URL: {u}" for u in got["urls"]]
-        if got["scripts"] != list(SCRIPTS) or got["svg"]:
+        # the site step adds its search scripts (and their policy) to the site's pages; the
+        # page built by the runner alone keeps the page policy and runs no script at all
+        decorated = path.parent.name == "html" and path.parent.parent.name != "qdpx-pages"
+        scripts, policy = (list(SCRIPTS), SITE_CSP) if decorated else ([], CSP)
+        if got["scripts"] != scripts or got["svg"]:
             found.append(f"scripts {got['scripts']} and {got['svg']} svg elements")
-        if got["csp"] != SITE_CSP:
+        if got["csp"] != policy:
             found.append(f"Content-Security-Policy: {got['csp']!r}")
         text = flat(got["text"])
         for name, value in channels.items():
@@ -205,7 +245,7 @@ def test_no_payload_runs_and_every_published_payload_shows_literally(hostile, br
     # the channels that the analyses publish did reach a page (so the test tested them)
     assert {"dedoose-idi-excerpt", "dedoose-idi-code-title", "dedoose-idi-descriptor",
             "dedoose-fc-excerpt", "dedoose-fc-code-title", "dedoose-fc-code-description",
-            "dataset-generator"} <= seen, sorted(seen)
+            "qdpx-code-title", "qdpx-code-description", "dataset-generator"} <= seen, sorted(seen)
 
 
 def test_respondents_free_text_is_published_nowhere(hostile):

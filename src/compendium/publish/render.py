@@ -60,10 +60,12 @@ def md_code(value: Any) -> str:
 def markdown_text(template: str, values: Mapping[str, Any] | None = None) -> str:
     """Fill ``{name}`` fields of a Markdown ``template`` with escaped ``values``.
 
-    The template's Markdown is kept, but never raw HTML: notebooks often build the template
-    with an f-string, so ``&``, ``<`` and ``>`` in it are written as entities whatever it holds.
+    The template's emphasis and code spans are kept, but never raw HTML, links or images:
+    notebooks often build the template with an f-string from data (code titles), so ``&``,
+    ``<``, ``>``, ``[`` and ``]`` in it are written as entities whatever it holds.
     """
-    safe = template.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    safe = (template.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace("[", "&#91;").replace("]", "&#93;"))  # no link or image syntax either
     if not values:
         return safe
     return safe.format(**{k: md_escape(v) for k, v in values.items()})
