@@ -64,7 +64,8 @@ def test_make_starts_the_synthesis_chain_before_the_independent_notebook():
     # A dry run of everything (-n -B; the sandbox holds the environment stamp as it is):
     # under `make -j2` the first two notebooks started are the two the synthesis waits for.
     res = make(ROOT, "-n", "-B", "all")
-    runs = [ln for ln in res.stdout.splitlines() if "compendium.publish.runner " in ln]
+    commands = res.stdout.replace("\\\n", " ").splitlines()  # recipes continued with \\
+    runs = [ln for ln in commands if "compendium.publish.runner " in ln]
     order = [ln.split("compendium.publish.runner ")[1].split()[0]
              for ln in runs if "outputs/pl" not in ln]
     twins = [ln.split("compendium.publish.runner ")[1].split()[0]
