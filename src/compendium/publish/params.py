@@ -195,17 +195,9 @@ class OpsSurveyParams(_Params):
     )
 
 
-class IdiParams(_Params):
-    """Parameters of the Wielkopolska municipal IDI notebook."""
+class _CodedInterviewParams(_Params):
+    """What both coded-interview notebooks declare: the primary coder and agreement settings."""
 
-    areas: list[Literal[AREAS]] = Field(  # type: ignore[valid-type]
-        default_factory=lambda: list(AREAS), min_length=1,
-        description="areas of integration policy the analysis covers",
-    )
-    unit: Literal["interview", "segment"] = Field("interview", description="what a count counts")
-    min_cell: MinCell = Field(3, description="smallest count a published table may show")
-    quotes_per_cell: int = Field(1, ge=0, le=5, description="quotes shown per matrix cell")
-    seed: int = Field(2020, ge=0, description="seed of the random choice of quotes")
     primary_coder: str = Field(
         "coder_A",
         min_length=1,
@@ -217,7 +209,20 @@ class IdiParams(_Params):
     n_boot: int = Field(1000, ge=0, le=20000, description="bootstrap resamples for kappa/alpha")
 
 
-class FourCitiesParams(_Params):
+class IdiParams(_CodedInterviewParams):
+    """Parameters of the Wielkopolska municipal IDI notebook."""
+
+    areas: list[Literal[AREAS]] = Field(  # type: ignore[valid-type]
+        default_factory=lambda: list(AREAS), min_length=1,
+        description="areas of integration policy the analysis covers",
+    )
+    unit: Literal["interview", "segment"] = Field("interview", description="what a count counts")
+    min_cell: MinCell = Field(3, description="smallest count a published table may show")
+    quotes_per_cell: int = Field(1, ge=0, le=5, description="quotes shown per matrix cell")
+    seed: int = Field(2020, ge=0, description="seed of the random choice of quotes")
+
+
+class FourCitiesParams(_CodedInterviewParams):
     """Parameters of the four-city notebook."""
 
     cities: list[Literal[CITIES]] = Field(  # type: ignore[valid-type]
@@ -242,15 +247,6 @@ class FourCitiesParams(_Params):
     min_cell: MinCell = Field(3, description="smallest count a published table may show")
     quotes_per_cell: int = Field(1, ge=0, le=5, description="quotes shown per matrix cell")
     seed: int = Field(2022, ge=0, description="seed of the random choice of quotes")
-    primary_coder: str = Field(
-        "coder_A",
-        min_length=1,
-        description="whose codings count in double-coded interviews: a coder or 'consensus'",
-    )
-    kappa_threshold: float = Field(
-        0.6, gt=0, lt=1, description="codes with kappa below are flagged"
-    )
-    n_boot: int = Field(1000, ge=0, le=20000, description="bootstrap resamples for kappa/alpha")
 
 
 class SynthesisParams(_Params):
