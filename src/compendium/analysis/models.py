@@ -1,6 +1,6 @@
 """Regression models and design quantities for the survey (see ``docs/methods.md`` section 1).
 
-* :func:`firth_logistic`: Firth-penalised logistic regression (``firthmodels``) with
+* :func:`firth_logistic`: Firth-penalised logistic regression (:mod:`.firth`) with
   profile penalised-likelihood intervals and penalised likelihood-ratio p-values, and a
   linear-programming separation check (Konis 2007) that marks terms whose ordinary
   maximum-likelihood estimate would be infinite (``docs/methods.md#firth-logistic-regression``).
@@ -100,7 +100,7 @@ def firth_logistic(
     complete or quasi-complete separation, Konis 2007). ``attrs`` holds ``n``,
     ``separation`` (any term separated) and ``reference``.
     """
-    from firthmodels import FirthLogisticRegression, detect_separation
+    from compendium.analysis.firth import firth_fit, infinite_ml
 
     if not 0 < level < 1:
         raise ParameterError("level", f"must lie strictly between 0 and 1, got {level!r}")
@@ -110,39 +110,29 @@ def firth_logistic(
     data = df[[outcome, *predictors]].dropna()
     y = _binary(data[outcome], outcome)
     X, refs = design_matrix(data, predictors, reference)
-    sep = detect_separation(X.to_numpy(), y)
-    model = FirthLogisticRegression(backend="numpy", max_iter=100, gtol=1e-8, xtol=1e-8)
-    model.fit(X.to_numpy(), y)
-    with warnings.catch_warnings():
-        # a constrained fit that does not converge leaves that term's p NaN (shown as empty)
-        warnings.filterwarnings("ignore", message="LRT for parameter")
-        model.lrt()
-    ci = model.conf_int(alpha=1 - level, method="pl")
+    Xc = np.column_stack([np.ones(len(X)), X.to_numpy()])
+    terms = ["Intercept", *X.columns]
+    infinite = infinite_ml(Xc, y, names=terms)
+    fit = firth_fit(Xc, y, level=level)
     # penalised LRT p; where its constrained fit fails, the Wald p (column p_test says which)
-    lrt = np.asarray(model.lrt_pvalues_, dtype=float)
-    p_values = np.where(np.isnan(lrt), np.asarray(model.pvalues_, dtype=float), lrt)
-    # firthmodels puts the intercept last; the table puts it first
-    order = [X.shape[1], *range(X.shape[1])]
-    coef = np.r_[model.coef_, model.intercept_]
-    terms = [*X.columns, "Intercept"]
-    events = [np.nan if not t.endswith("]") else float(y[X[t].to_numpy() == 1].sum())
-              for t in X.columns] + [np.nan]
-    totals = [np.nan if not t.endswith("]") else float((X[t].to_numpy() == 1).sum())
-              for t in X.columns] + [np.nan]
-    finite = np.asarray(sep.is_finite, dtype=bool)  # features, then the intercept
+    lrt_failed = np.isnan(fit.p_lrt)
+    events = np.array([np.nan] + [float(y[X[t].to_numpy() == 1].sum()) if t.endswith("]")
+                                  else np.nan for t in X.columns])
+    totals = np.array([np.nan] + [float((X[t].to_numpy() == 1).sum()) if t.endswith("]")
+                                  else np.nan for t in X.columns])
     out = pd.DataFrame({
-        "term": [terms[i] for i in order],
-        "coef": coef[order],
-        "odds_ratio": np.exp(coef[order]),
-        "or_ci_low": np.exp(ci[order, 0]),
-        "or_ci_high": np.exp(ci[order, 1]),
-        "p": p_values[order],
-        "p_test": np.where(np.isnan(lrt), "Wald", "LRT")[order],
-        "n_events": np.asarray(events)[order],
-        "n_nonevents": np.asarray(totals)[order] - np.asarray(events)[order],
-        "separated": ~finite[order],
+        "term": terms,
+        "coef": fit.coef,
+        "odds_ratio": np.exp(fit.coef),
+        "or_ci_low": np.exp(fit.ci_low),
+        "or_ci_high": np.exp(fit.ci_high),
+        "p": np.where(lrt_failed, fit.p_wald, fit.p_lrt),
+        "p_test": np.where(lrt_failed, "Wald", "LRT"),
+        "n_events": events,
+        "n_nonevents": totals - events,
+        "separated": infinite,
     })
-    out.attrs.update(n=int(len(data)), separation=bool(sep.separation), reference=refs)
+    out.attrs.update(n=int(len(data)), separation=bool(infinite.any()), reference=refs)
     return out
 
 
@@ -158,8 +148,9 @@ def multinomial_logit(
     the row must not be read as an effect). ``attrs``: ``n``, ``converged``, ``base``.
     """
     import statsmodels.api as sm
-    from firthmodels import detect_separation
     from scipy import stats as sps
+
+    from compendium.analysis.firth import infinite_ml
 
     data = df[[outcome, *predictors]].dropna()
     levels = [base, *sorted(v for v in data[outcome].unique() if v != base)]
@@ -178,8 +169,8 @@ def multinomial_logit(
     rows = []
     for j, lev in enumerate(levels[1:]):
         pair = np.isin(y, [0, j + 1])
-        sep = detect_separation(X.to_numpy()[pair], (y[pair] == j + 1).astype(float))
-        finite = np.r_[sep.is_finite[-1], sep.is_finite[:-1]]
+        finite = ~infinite_ml(Xc.to_numpy()[pair], (y[pair] == j + 1).astype(float),
+                              names=list(Xc.columns))
         for k, term in enumerate(Xc.columns):
             b, se = float(params[k, j]), float(bse[k, j])
             with np.errstate(over="ignore"):
