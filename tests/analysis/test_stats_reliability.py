@@ -3,7 +3,9 @@
 Oracles: numpy's correlation of each item with a rest score summed here; ω and
 standardised α worked by hand from given loadings/correlations; data simulated from a
 known one-factor model (population ω from its loadings) and from a known bivariate normal
-(the polychoric estimate recovers the latent ρ; the Pearson r of the coarse codes does not).
+(the polychoric estimate recovers the latent ρ; the Pearson r of the coarse codes does not);
+scikit-learn's ``FactorAnalysis`` (test group only) for the one-factor loadings; and the
+just-identified three-item model, whose loadings solve λᵢλⱼ = rᵢⱼ by hand.
 """
 
 from __future__ import annotations
@@ -51,6 +53,38 @@ def test_one_factor_recovers_known_loadings_and_omega():
     assert res["loadings"].to_numpy() == pytest.approx(lam, abs=0.03)
     assert res["omega"] == pytest.approx(R.omega(lam), abs=0.01)
     assert res["eigenvalues"][0] > 1 > res["eigenvalues"][1]
+
+
+def _with_correlation(corr: np.ndarray, n: int, seed: int) -> pd.DataFrame:
+    """Data whose sample correlation matrix is exactly ``corr`` (whitened, then coloured)."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, len(corr)))
+    x -= x.mean(axis=0)
+    x = x @ np.linalg.inv(np.linalg.cholesky(np.cov(x, rowvar=False)).T)
+    x = x @ np.linalg.cholesky(corr).T
+    return pd.DataFrame(x * [1.0, 2.0, 0.5][: len(corr)] + 3, columns=list("abc")[: len(corr)])
+
+
+def test_three_items_are_just_identified():
+    r12, r13, r23 = 0.56, 0.48, 0.42
+    corr = np.array([[1, r12, r13], [r12, 1, r23], [r13, r23, 1]])
+    res = R.one_factor(_with_correlation(corr, 200, seed=5))
+    want = [np.sqrt(r12 * r13 / r23), np.sqrt(r12 * r23 / r13), np.sqrt(r13 * r23 / r12)]
+    assert res["loadings"].to_numpy() == pytest.approx(want, abs=1e-5)
+    assert res["explained"] == pytest.approx(np.mean(np.square(want)), abs=1e-5)
+
+
+@pytest.mark.parametrize("seed", [11, 12, 13])
+def test_one_factor_equals_scikit_learn(seed):
+    fa_module = pytest.importorskip("sklearn.decomposition")
+    rng = np.random.default_rng(seed)
+    lam = rng.uniform(0.3, 0.85, size=6)
+    df = _one_factor_data(lam, 300, seed=seed, cuts=[-1.2, -0.4, 0.4, 1.2])
+    res = R.one_factor(df)
+    z = (df - df.mean()) / df.std(ddof=0)
+    fa = fa_module.FactorAnalysis(n_components=1, tol=1e-12, max_iter=100_000).fit(z)
+    want = fa.components_[0] * np.sign(fa.components_[0].sum())
+    assert res["loadings"].to_numpy() == pytest.approx(want, abs=1e-4)
 
 
 def test_polychoric_recovers_the_latent_correlation_of_coarse_codes():

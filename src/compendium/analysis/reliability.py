@@ -3,8 +3,8 @@
 See ``docs/methods.md#dimensionality-and-ordinal-reliability``:
 
 * :func:`item_rest` — corrected item–total (item–rest) correlations;
-* :func:`one_factor` — a one-factor maximum-likelihood model (scikit-learn
-  ``FactorAnalysis`` on standardised items): loadings, the share of variance it explains,
+* :func:`one_factor` — a one-factor maximum-likelihood model of the items' correlation
+  matrix (statsmodels ``Factor(method="ml")``): loadings, the share of variance it explains,
   the eigenvalues of the correlation matrix and McDonald's ω;
 * :func:`polychoric` and :func:`ordinal_alpha` — the two-step polychoric correlation
   (Olsson 1979) and ordinal α (Zumbo, Gadermann & Zeisser 2007): standardised α computed
@@ -61,15 +61,20 @@ def one_factor(items: pd.DataFrame) -> dict[str, Any]:
     ``explained`` (mean squared loading: share of item variance the factor reproduces),
     ``eigenvalues`` (of the Pearson correlation matrix, descending), ``omega`` and ``n``.
     """
-    data = _complete(items)
-    z = (data - data.mean()) / data.std(ddof=0)
-    from sklearn.decomposition import FactorAnalysis  # imported on use: ~0.4 s
+    import warnings
 
-    fa = FactorAnalysis(n_components=1, random_state=0).fit(z.to_numpy())
-    lam = fa.components_[0]
+    from statsmodels.multivariate.factor import Factor  # imported on use
+
+    data = _complete(items)
+    corr = np.corrcoef(data.to_numpy(), rowvar=False)
+    with warnings.catch_warnings():
+        # a Heywood case (a uniqueness at 0) still gives the ML loadings; ω reads them as such
+        warnings.filterwarnings("ignore", message="Some uniquenesses are nearly zero")
+        fit = Factor(corr=corr, n_factor=1, method="ml", nobs=len(data)).fit(rng=0)
+    lam = np.asarray(fit.loadings[:, 0], dtype=float)
     if np.sum(lam < 0) > len(lam) / 2:
         lam = -lam
-    eig = np.sort(np.linalg.eigvalsh(np.corrcoef(z.to_numpy(), rowvar=False)))[::-1]
+    eig = np.sort(np.linalg.eigvalsh(corr))[::-1]
     return {"loadings": pd.Series(lam, index=data.columns), "explained": float(np.mean(lam**2)),
             "eigenvalues": eig, "omega": omega(lam), "n": int(len(data))}
 
