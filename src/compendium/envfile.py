@@ -30,7 +30,6 @@ CONDA_FORGE: dict[str, str] = {
     "pillow": "pillow",
     "statsmodels": "statsmodels",
     "patsy": "patsy",
-    "scikit-learn": "scikit-learn",
     "pyreadstat": "pyreadstat",
     "pyyaml": "pyyaml",
     "pydantic-core": "pydantic-core",

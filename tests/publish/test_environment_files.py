@@ -24,7 +24,7 @@ from compendium.envfile import CONDA_FORGE, conda_and_pip, environment_yaml, pin
 
 LOCKS = ("requirements.txt", "requirements-lab.txt", "requirements-dev.txt")
 NOT_RUNTIME = {"jupyterlab", "pytest", "hypothesis", "playwright", "ruff", "pre-commit",
-               "nbstripout"}
+               "nbstripout", "scikit-learn", "firthmodels"}  # the last two: test oracles
 
 
 def read_lock(path: Path) -> dict[str, str]:

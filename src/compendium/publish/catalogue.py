@@ -158,7 +158,7 @@ def codecheck_manifest(rows: list[Output], prefix: str = "outputs",
 
 #: The packages whose pinned versions the README names (the rest are in the lock).
 KEY_PACKAGES = ("papermill", "nbconvert", "pandas", "numpy", "scipy", "statsmodels",
-                "scikit-learn", "krippendorff", "matplotlib", "seaborn", "pandera")
+                "krippendorff", "matplotlib", "seaborn", "pandera")
 
 
 def requirements_block(lock: Path) -> str:

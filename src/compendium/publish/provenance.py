@@ -16,7 +16,7 @@ import yaml
 
 KEY_PACKAGES = (
     "pandas", "numpy", "scipy", "statsmodels", "matplotlib", "seaborn",
-    "papermill", "nbconvert", "pandera", "krippendorff", "scikit-learn",
+    "papermill", "nbconvert", "pandera", "krippendorff",
 )
 
 
