@@ -131,3 +131,16 @@ def test_poststrat_weights_by_hand_and_errors():
     assert w.mean() == pytest.approx(1)
     with pytest.raises(ParameterError, match="margins without respondents"):
         M.poststrat_weights(cells, {"f": 0.4, "m": 0.3, "x": 0.3})
+
+
+def test_design_matrix_equals_pandas_get_dummies_without_the_reference():
+    df = pd.DataFrame({"city": ["b", "a", "c", "b", "a"], "flag": [True, False, True, True, False],
+                       "age": [30.0, 41, 52, 28, 35]})
+    X, refs = M.design_matrix(df, ["city", "flag", "age"], reference={"city": "b"})
+    want = pd.get_dummies(df[["city", "flag"]].astype(str), prefix_sep="[T.", dtype=float)
+    want.columns = [f"{c}]" for c in want.columns]
+    want = want.drop(columns=["city[T.b]", "flag[T.False]"]).assign(age=df["age"])
+    pd.testing.assert_frame_equal(X, want, check_like=True)
+    assert refs == {"city": "b", "flag": False}
+    with pytest.raises(ParameterError, match="numeric, not categorical"):
+        M.design_matrix(df, ["age"], reference={"age": 30})

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from compendium.analysis.stats import dummy_code
 from compendium.errors import ParameterError
 
 __all__ = [
@@ -39,39 +40,12 @@ __all__ = [
 def design_matrix(
     data: pd.DataFrame, predictors: Sequence[str], reference: Mapping[str, Any] | None = None
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Dummy-code categorical predictors against a reference level; numeric ones as they are.
+    """:func:`compendium.analysis.stats.dummy_code` with booleans as levels (``col[T.True]``).
 
-    The reference is ``reference[col]`` or the first observed category (Categorical order,
-    else sorted). Terms are named ``col[T.level]``. ``data`` must have no missing values.
-    Returns the design (without intercept) and the reference of each categorical column.
+    ``data`` must have no missing values. Returns the design (without intercept) and the
+    reference of each categorical column.
     """
-    reference = dict(reference or {})
-    columns: dict[str, np.ndarray] = {}
-    refs: dict[str, Any] = {}
-    for col in predictors:
-        s = data[col]
-        if isinstance(s.dtype, pd.CategoricalDtype) or s.dtype.kind in "OSUb" or \
-                pd.api.types.is_string_dtype(s.dtype):
-            if isinstance(s.dtype, pd.CategoricalDtype):
-                levels = [c for c in s.cat.categories if (s == c).any()]
-            else:
-                levels = sorted(s.unique().tolist())
-            ref = reference.get(col, levels[0] if levels else None)
-            if ref not in levels:
-                raise ParameterError("reference", f"level {ref!r} of {col!r} not observed",
-                                     allowed=levels)
-            if len(levels) < 2:
-                raise ParameterError(col, "has a single observed level; cannot estimate an effect")
-            refs[col] = ref
-            for lev in levels:
-                if lev != ref:
-                    columns[f"{col}[T.{lev}]"] = (s == lev).to_numpy(dtype=float)
-        else:
-            values = s.to_numpy(dtype=float)
-            if np.std(values) == 0:
-                raise ParameterError(col, "is constant after dropping missing values")
-            columns[col] = values
-    return pd.DataFrame(columns, index=data.index), refs
+    return dummy_code(data, predictors, reference, bool_as_levels=True)
 
 
 def _binary(y: pd.Series, name: str) -> np.ndarray:

@@ -33,6 +33,7 @@ __all__ = [
     "adjust_pvalues",
     "chi2_test",
     "cronbach",
+    "dummy_code",
     "kruskal_test",
     "logistic",
     "multi_response_table",
@@ -405,6 +406,49 @@ def _is_categorical(s: pd.Series) -> bool:
     )
 
 
+def dummy_code(
+    data: pd.DataFrame, predictors: Sequence[str], reference: Mapping[str, Any] | None = None,
+    *, bool_as_levels: bool = False,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Design columns (no intercept) of ``predictors`` in ``data`` (complete rows).
+
+    A categorical predictor (Categorical, string or object; boolean too with
+    ``bool_as_levels``) becomes one 0/1 column ``col[T.level]`` per observed level other than
+    its reference: ``reference[col]``, else the first observed level (Categorical order,
+    otherwise sorted). Other predictors enter as they are. Returns the design and each
+    categorical predictor's reference level.
+    """
+    reference = dict(reference or {})
+    columns: dict[str, np.ndarray] = {}
+    refs: dict[str, Any] = {}
+    for col in predictors:
+        s = data[col]
+        if _is_categorical(s) or (bool_as_levels and s.dtype.kind == "b"):
+            if isinstance(s.dtype, pd.CategoricalDtype):
+                levels = [c for c in s.cat.categories if (s == c).any()]
+            else:
+                levels = sorted(s.unique().tolist())
+            ref = reference.get(col, levels[0] if levels else None)
+            if ref not in levels:
+                raise ParameterError(
+                    "reference", f"level {ref!r} of {col!r} not observed", allowed=levels
+                )
+            if len(levels) < 2:
+                raise ParameterError(col, "has a single observed level; cannot estimate an effect")
+            refs[col] = ref
+            for lev in levels:
+                if lev != ref:
+                    columns[f"{col}[T.{lev}]"] = (s == lev).to_numpy(dtype=float)
+        else:
+            if col in reference:
+                raise ParameterError("reference", f"predictor {col!r} is numeric, not categorical")
+            values = s.to_numpy(dtype=float)
+            if np.nanstd(values) == 0:
+                raise ParameterError(col, "is constant after dropping missing values")
+            columns[col] = values
+    return pd.DataFrame(columns, index=data.index), refs
+
+
 def logistic(
     df: pd.DataFrame,
     outcome: str,
@@ -449,34 +493,7 @@ def logistic(
         )
     if y.nunique() < 2:
         raise ParameterError("outcome", f"column {outcome!r} has only one value after dropping NA")
-    columns: dict[str, np.ndarray] = {}
-    refs: dict[str, Any] = {}
-    for col in predictors:
-        s = data[col]
-        if _is_categorical(s):
-            if isinstance(s.dtype, pd.CategoricalDtype):
-                levels = [c for c in s.cat.categories if (s == c).any()]
-            else:
-                levels = sorted(s.unique().tolist())
-            ref = reference.get(col, levels[0] if levels else None)
-            if ref not in levels:
-                raise ParameterError(
-                    "reference", f"level {ref!r} of {col!r} not observed", allowed=levels
-                )
-            if len(levels) < 2:
-                raise ParameterError(col, "has a single observed level; cannot estimate an effect")
-            refs[col] = ref
-            for lev in levels:
-                if lev != ref:
-                    columns[f"{col}[T.{lev}]"] = (s == lev).to_numpy(dtype=float)
-        else:
-            if col in reference:
-                raise ParameterError("reference", f"predictor {col!r} is numeric, not categorical")
-            values = s.to_numpy(dtype=float)
-            if np.nanstd(values) == 0:
-                raise ParameterError(col, "is constant after dropping missing values")
-            columns[col] = values
-    X = pd.DataFrame(columns, index=data.index)
+    X, refs = dummy_code(data, predictors, reference)
     from statsmodels.discrete.discrete_model import Logit
 
     X.insert(0, "Intercept", 1.0)
