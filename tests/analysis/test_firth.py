@@ -3,7 +3,8 @@
 Oracles: firthmodels (an independent implementation, kept in the test group only) on
 random designs with and without separation, to 1e-6; the closed form of a saturated 2×2
 model (Firth's estimate is the log odds ratio with ½ added to each cell, Firth 1993); the
-inverse of XᵀWX computed here with numpy for the standard errors; the defining property of
+inverse of XᵀWX computed here with numpy for the standard errors (firthmodels inverts
+XᵀW(1 + h)X instead, so its standard errors are not an oracle); the defining property of
 a profile bound; and hand-made separated data for Konis's linear programme.
 """
 

@@ -7,9 +7,10 @@ See ``docs/methods.md#firth-logistic-regression``:
   modified score U*(β) = Xᵀ(y − p + h(½ − p)) with the Fisher information as the step's
   matrix, at most 5 per coordinate per step and step-halving while ℓ* does not increase
   (Heinze & Schemper 2002, as in R's logistf). It returns the estimates, standard errors
-  from I(β̂)⁻¹, penalised likelihood-ratio p-values (each term refitted with its coefficient
-  fixed at 0, the penalty still that of the full design) and profile penalised-likelihood
-  intervals (the two roots of max ℓ*(β | βⱼ = b) = ℓ*(β̂) − χ²₁(level)/2, found by Brent's
+  from I(β̂)⁻¹ (as logistf; firthmodels inverts XᵀW(1 + h)X instead), penalised
+  likelihood-ratio p-values (each term refitted with its coefficient fixed at 0, the
+  penalty still that of the full design) and profile penalised-likelihood intervals
+  (the two roots of max ℓ*(β | βⱼ = b) = ℓ*(β̂) − χ²₁(level)/2, found by Brent's
   method).
 * :func:`infinite_ml` tells which ordinary maximum-likelihood estimates are infinite
   (complete or quasi-complete separation) with Konis's (2007) linear programme: maximise
