@@ -400,7 +400,7 @@ def _run_in(
     html_text = render_html(nb, page, pages, synthetic=synthetic, hide_code=hide_code,
                             exporter=exporter, lang=str(values.get("lang", "en")))
     if confidential:
-        html_text = mark_confidential(html_text)
+        html_text = mark_confidential(html_text, str(values.get("lang", "en")))
     import nbformat
 
     # Publish: the notebook's own tables, figures and results first, the page last.
