@@ -201,7 +201,9 @@ def test_search_folds_polish_diacritics_and_shows_text_literally(tmp_path, brows
     (tmp_path / "index.html").write_text(page("Start", "<h1>Start</h1>"), encoding="utf-8")
     (tmp_path / "01_a.html").write_text(page("A", (
         "<h1>Strona A</h1><h2 id=\"s\">Sekcja</h2><p>Współpraca gmin &lt;img src=x "
-        "onerror=alert(1)&gt; z organizacjami.</p>")), encoding="utf-8")
+        "onerror=alert(1)&gt; z organizacjami.</p>"
+        + "".join(f'<h2 id="s{i}">Część {i}</h2><p>Samorząd{" i powiat" if i < 2 else ""}.</p>'
+                  for i in range(5)))), encoding="utf-8")
     decorate_dir(tmp_path, None)
     page_ = browser.new_page(viewport={"width": 390, "height": 800})
     errors = watch(page_)
@@ -214,6 +216,13 @@ def test_search_folds_polish_diacritics_and_shows_text_literally(tmp_path, brows
     assert "<img src=x onerror=alert(1)>" in hit.first.inner_text()
     assert page_.locator("#compendium-search-results img").count() == 0
     assert page_.locator(".compendium-search label").inner_text() == "Szukaj w serwisie"
+    # the count in Polish, with Polish plurals (1 wynik, 2–4 wyniki, 5+ wyników)
+    assert page_.locator(".compendium-search-count").inner_text() == "1 wynik dla “wspolpraca”"
+    for query, count in (("powiat", "2 wyniki"), ("samorzad", "5 wyników"),
+                         ("qqxqzzv", "Brak wyników")):
+        page_.locator("#compendium-q").fill(query)
+        assert page_.locator(".compendium-search-count").inner_text() == \
+            f"{count} dla “{query}”"
     assert errors == [] and dialogs == []
     page_.close()
 

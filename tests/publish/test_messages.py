@@ -183,3 +183,27 @@ def test_confidential_polish_pages_carry_the_polish_banner(tmp_path):
         text = p.read_text("utf-8")
         assert "PRAWDZIWE DANE" in text and "REAL DATA" not in text, p.name
         assert "DANE SYNTETYCZNE" not in text
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_analysis_page_frame_takes_its_words_from_the_catalogue(lang):
+    from nbformat.v4 import new_markdown_cell, new_notebook
+
+    from compendium.publish.runner import Page, render_html
+
+    nb = new_notebook(cells=[new_markdown_cell("# T\n\n## Part")],
+                      metadata={"papermill": {"parameters": {"lang": lang}},
+                                "language_info": {"name": "python"}})
+    page = render_html(nb, Page("01_x", "T", ""), [Page("01_x", "T", "")], synthetic=True,
+                       lang=lang)
+    tree = BeautifulSoup(page, "html.parser")
+    words = _raw(lang)["notebook"]
+    nav = tree.select_one("header.compendium-nav")
+    assert nav.a.get_text() == "⌂ " + words["nav_index"]
+    assert nav.select_one("label").get_text() == words["toggle"]
+    assert tree.select_one("#compendium-hide-code")["aria-label"] == words["hide_code"]
+    banner = BeautifulSoup(words["banner"], "html.parser").get_text()
+    assert tree.select_one(".compendium-banner-top").get_text() == banner
+    assert tree.select_one(".compendium-toc strong").get_text() == _raw(lang)["page"]["contents"]
+    if lang == "pl":
+        assert ENGLISH_RE.findall(visible(str(nav)) + banner) == []
