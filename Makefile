@@ -60,7 +60,7 @@ PAGES := $(NOTEBOOKS:%=$(OUT)/html/%.html)
 PL_OUT := $(OUT)/pl
 PL_PAGES := $(NOTEBOOKS:%=$(PL_OUT)/html/%.html)
 PKG_SRC := pyproject.toml $(wildcard src/compendium/*.py src/compendium/*/*.py \
-           src/compendium/publish/templates/compendium/*)
+           src/compendium/publish/templates/compendium/* src/compendium/publish/templates/messages/*)
 
 # The raw files of each study, generated from the declared map (compendium.data.sources).
 include mk/sources.mk

@@ -6,7 +6,20 @@ pages, the index's gallery) lands on an existing file and anchor, the sidebar li
 page of the folder; and the search box finds a word taken from a page's text (read
 independently, with BeautifulSoup, from the HTML file) and links to that page — opened from
 disk (``file://``) and served by Python's ``http.server`` on 127.0.0.1, with no Content
-Security Policy violation or script error either way.
+Security Policy violation or script error either way. The Polish site (``outputs/pl/html``)
+is checked like the English one.
+
+Both languages, whole pages: on every page of the Polish site no common English word or
+heading is left in the text, the page's title, and its alt, title, aria-label and
+placeholder attributes; on every English page no common Polish word; and every page's
+language switch lands on the same page of the other site (its twin, in the other
+language). Left out of the check, as data rather than the page's words: table data cells
+(``td``: values from the data, e.g. the English code descriptions of the four-city Dedoose
+export, or the colophon's data-set fields), quotations (``blockquote``, ``q``), code
+(``code``, ``pre`` in code inputs), works cited (bibliography entries, in the language they
+were written in), and passages marked as the other language with a ``lang`` attribute (the
+questionnaire's and codebooks' twin texts, a library's verbatim warning message, the
+language switch itself).
 """
 
 from __future__ import annotations
@@ -49,9 +62,11 @@ OVERFLOW = """() => {
 
 
 def site_dirs(built: Path) -> list[Path]:
-    """``outputs/html`` and any language folder under it that holds pages."""
+    """``outputs/html``, any language folder under it that holds pages, and the Polish site
+    ``outputs/pl/html``."""
     html = built / "outputs" / "html"
-    return [html] + sorted(d for d in html.iterdir() if d.is_dir() and any(d.glob("*.html")))
+    return [html] + sorted(d for d in html.iterdir() if d.is_dir() and any(d.glob("*.html"))) \
+        + [built / "outputs" / "pl" / "html"]
 
 
 def ids_of(path: Path) -> set[str]:
@@ -186,7 +201,9 @@ def test_search_folds_polish_diacritics_and_shows_text_literally(tmp_path, brows
     (tmp_path / "index.html").write_text(page("Start", "<h1>Start</h1>"), encoding="utf-8")
     (tmp_path / "01_a.html").write_text(page("A", (
         "<h1>Strona A</h1><h2 id=\"s\">Sekcja</h2><p>Współpraca gmin &lt;img src=x "
-        "onerror=alert(1)&gt; z organizacjami.</p>")), encoding="utf-8")
+        "onerror=alert(1)&gt; z organizacjami.</p>"
+        + "".join(f'<h2 id="s{i}">Część {i}</h2><p>Samorząd{" i powiat" if i < 2 else ""}.</p>'
+                  for i in range(5)))), encoding="utf-8")
     decorate_dir(tmp_path, None)
     page_ = browser.new_page(viewport={"width": 390, "height": 800})
     errors = watch(page_)
@@ -199,5 +216,87 @@ def test_search_folds_polish_diacritics_and_shows_text_literally(tmp_path, brows
     assert "<img src=x onerror=alert(1)>" in hit.first.inner_text()
     assert page_.locator("#compendium-search-results img").count() == 0
     assert page_.locator(".compendium-search label").inner_text() == "Szukaj w serwisie"
+    # the count in Polish, with Polish plurals (1 wynik, 2–4 wyniki, 5+ wyników)
+    assert page_.locator(".compendium-search-count").inner_text() == "1 wynik dla “wspolpraca”"
+    for query, count in (("powiat", "2 wyniki"), ("samorzad", "5 wyników"),
+                         ("qqxqzzv", "Brak wyników")):
+        page_.locator("#compendium-q").fill(query)
+        assert page_.locator(".compendium-search-count").inner_text() == \
+            f"{count} dla “{query}”"
     assert errors == [] and dialogs == []
     page_.close()
+
+
+#: Words and headings no Polish page may show (whole words, any case): the site's and the
+#: notebooks' fixed words and the commonest English function words, which no Polish prose
+#: carries.
+ENGLISH = ("Table", "Figure", "Parameters", "Contents", "References", "Download", "Downloads",
+           "Search", "synthetic", "Questions", "Findings", "Methods", "Questionnaire",
+           "Codebook", "Article", "interviews", "answer", "Warning", "converge", "executed",
+           "show", "hide", "the", "and", "of", "with", "from", "this", "is", "are", "for")
+#: Polish words no English page may show.
+POLISH = ("Tabela", "Rycina", "Spis", "treści", "Bibliografia", "Szukaj", "syntetyczne",
+          "oraz", "się", "jest", "które", "wyniki", "badania", "notatnik", "Kwestionariusz")
+
+#: The page's own words in its language: its text and the attributes a reader meets, with
+#: what the module's doc lists as data left out.
+PAGE_WORDS = """lang => {
+  const body = document.body.cloneNode(true);
+  const drop = 'script, style, td, blockquote, q, code, .jp-InputArea, '
+    + '.compendium-bibliography li, ul.references li, [lang]:not([lang="' + lang + '"])';
+  body.querySelectorAll(drop).forEach(e => e.remove());
+  const attrs = [];
+  body.querySelectorAll('[alt], [title], [aria-label], [placeholder]').forEach(e => {
+    for (const a of ['alt', 'title', 'aria-label', 'placeholder'])
+      if (e.hasAttribute(a)) attrs.push(e.getAttribute(a));
+  });
+  return [document.title, body.textContent, ...attrs].join(' \\n ');
+}"""
+
+
+def foreign_words(text: str, words: tuple[str, ...]) -> list[str]:
+    """The words of ``words`` found in ``text`` as whole words (Unicode-aware), any case."""
+    pattern = re.compile(r"(?<!\w)(" + "|".join(map(re.escape, words)) + r")(?!\w)",
+                         re.IGNORECASE)
+    return sorted({m.group(1) for m in pattern.finditer(text)})
+
+
+def context(text: str, word: str) -> str:
+    m = re.search(rf"(?<!\w){re.escape(word)}(?!\w)", text, re.IGNORECASE)
+    return " ".join(text[max(0, m.start() - 60):m.end() + 60].split()) if m else ""
+
+
+@pytest.mark.parametrize(("lang", "other", "words"), [("pl", "en", ENGLISH),
+                                                       ("en", "pl", POLISH)])
+def test_every_page_is_in_its_language_and_switches_to_its_twin(built, browser, lang, other,
+                                                                 words):
+    sites = {"en": built / "outputs" / "html", "pl": built / "outputs" / "pl" / "html"}
+    pages = sorted(sites[lang].glob("*.html"))
+    twins = {p.name for p in sites[other].glob("*.html")}
+    assert len(pages) >= 9 and {p.name for p in pages} == twins
+    problems: dict[str, list[str]] = {}
+    page = browser.new_page(viewport={"width": 1366, "height": 900})
+    errors = watch(page)
+    for path in pages:
+        found = []
+        page.goto(path.as_uri(), wait_until="load")
+        if page.evaluate("document.documentElement.lang") != lang:
+            found.append(f"html lang is {page.evaluate('document.documentElement.lang')!r}")
+        text = page.evaluate(PAGE_WORDS, lang)
+        found += [f"{w!r} in “{context(text, w)}”" for w in foreign_words(text, words)]
+        switch = page.locator(".compendium-lang-switch a")
+        if switch.count() != 1:
+            found.append(f"{switch.count()} language switches")
+        else:
+            switch.click()
+            page.wait_for_load_state("load")
+            landed = Path(unquote(urlparse(page.url).path))
+            if landed != (sites[other] / path.name).resolve():
+                found.append(f"switch lands on {landed}")
+            elif page.evaluate("document.documentElement.lang") != other:
+                found.append("the twin is not in the other language")
+        if found:
+            problems[path.name] = found
+    page.close()
+    assert problems == {}, problems
+    assert errors == []

@@ -274,9 +274,10 @@ def test_an_existing_anchor_is_reused_and_body_lang_counts(tmp_path):
 def test_index_texts_exist_in_every_language():
     import yaml
 
-    path = ROOT / "src" / "compendium" / "publish" / "templates" / "site" / "index_text.yaml"
-    table = yaml.safe_load(path.read_text(encoding="utf-8"))
-    assert set(table) == {"en", "pl"} and set(table["en"]) == set(table["pl"])
+    folder = ROOT / "src" / "compendium" / "publish" / "templates" / "messages"
+    tables = {lang: yaml.safe_load((folder / f"{lang}.yaml").read_text(encoding="utf-8"))
+              for lang in ("en", "pl")}
+    assert set(tables["en"]["index"]) == set(tables["pl"]["index"])
 
 
 ENGLISH = ("Start here", "reading order", "The two studies", "Key findings", "Key numbers",

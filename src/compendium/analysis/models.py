@@ -263,3 +263,12 @@ def poststrat_weights(cells: pd.Series, margins: Mapping[Any, float]) -> pd.Seri
         raise ParameterError("margins", f"cells without a margin {unknown}; margins without "
                              f"respondents {empty}")
     return (s.map(share) / s.map(observed)).astype(float).rename("weight")
+
+
+# Every warning of a fit is kept with its result and shown on the page as a note in the
+# page's language (compendium.analysis.fitwarnings); nothing is silenced here.
+from compendium.analysis.fitwarnings import noted  # noqa: E402
+
+firth_logistic = noted(firth_logistic)
+multinomial_logit = noted(multinomial_logit)
+adjusted_difference = noted(adjusted_difference)

@@ -8,6 +8,11 @@ caption the notebook printed, each linked to its cell (anchors ``#cell-id=<id>``
 nbconvert); a methods summary from the headings of ``docs/methods.md`` with a link to it;
 the bibliography from ``docs/references.bib``; the data-set statement from
 ``raw/dataset.yaml``. A real-data build marks it like every other page.
+
+The page is written in the language of its site folder (``lang``): its fixed words from the
+``article`` section of the message catalogue (:mod:`compendium.publish.language`), the
+titles and questions from the notebooks' cells tagged for that language, the findings and
+captions from that language's run.
 """
 
 from __future__ import annotations
@@ -25,7 +30,6 @@ import yaml
 from compendium.publish.catalogue import catalogue
 
 MAX_FIGURES = 5
-_QUESTION = re.compile(r"\*\*Question\.\*\*\s*(.+?)(?:\n\s*\n|\Z)", re.S)
 _TAG = re.compile(r"<[^>]+>")
 _BIB_ENTRY = re.compile(r"@(\w+)\s*\{\s*([^,\s]+)\s*,(.*?)\n\}", re.S)
 _BIB_FIELD = re.compile(r"(\w+)\s*=\s*\{((?:[^{}]|\{[^{}]*\})*)\}", re.S)
@@ -61,11 +65,17 @@ def _plain(markdown: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"[*_`]", "", markdown)).strip()
 
 
-def question_of(nb_path: Path) -> str:
-    """The ``**Question.**`` paragraph of a notebook's first markdown cells ("" if none)."""
-    for cell in _cells(nb_path)[:3]:
+def question_of(nb_path: Path, lang: str = "en") -> str:
+    """The question paragraph (``**Question.**``, or the catalogue's marker of ``lang``) of a
+    notebook's first markdown cells in ``lang`` ("" if none)."""
+    from compendium.publish.language import cell_language, message
+
+    marker = re.escape(message(lang, "article", "question_marker"))
+    pattern = re.compile(rf"\*\*{marker}\*\*\s*(.+?)(?:\n\s*\n|\Z)", re.S)
+    cells = [c for c in _cells(nb_path) if cell_language(c) in (None, lang)]
+    for cell in cells[:3]:
         if cell.get("cell_type") == "markdown":
-            m = _QUESTION.search("".join(cell.get("source", "")))
+            m = pattern.search("".join(cell.get("source", "")))
             if m:
                 return _plain(m.group(1))
     return ""
@@ -92,8 +102,12 @@ def figure_caption(executed: Path, cell_index: int) -> str:
     return ""
 
 
-def key_figures(outputs: Path, limit: int = MAX_FIGURES) -> list[KeyFigure]:
-    """The first PNG figure of each notebook (catalogue order), at most ``limit``."""
+def key_figures(outputs: Path, limit: int = MAX_FIGURES, lang: str = "en") -> list[KeyFigure]:
+    """The first PNG figure of each notebook (catalogue order), at most ``limit``; captions
+    without their "Figure n." (in ``lang``)."""
+    from compendium.publish.language import message
+
+    prefix = re.escape(message(lang, "article", "caption_prefix"))
     first: dict[str, Any] = {}
     for row in catalogue(outputs):
         if not (row.output_file.startswith("figures/") and row.output_file.endswith(".png")
@@ -105,23 +119,24 @@ def key_figures(outputs: Path, limit: int = MAX_FIGURES) -> list[KeyFigure]:
     out: list[KeyFigure] = []
     for stem, row in sorted(first.items()):
         caption = figure_caption(outputs / "notebooks" / f"{stem}.ipynb", row.cell)
-        caption = re.sub(r"^Figure \d+\.\s*", "", caption)
+        caption = re.sub(rf"^{prefix} \d+\.\s*", "", caption)
         png = base64.b64encode((outputs / row.output_file).read_bytes()).decode("ascii")
         out.append(KeyFigure(f"data:image/png;base64,{png}", f"../{row.output_file}", caption,
                              row.anchor.removeprefix("html/")))
     return out[:limit]
 
 
-def studies(root: Path, outputs: Path) -> list[Study]:
-    """Every notebook with its question and its findings from this build's results."""
+def studies(root: Path, outputs: Path, lang: str = "en") -> list[Study]:
+    """Every notebook with its title and question in ``lang`` and its findings from this
+    build's results."""
     from compendium.publish.runner import list_pages
 
     out = []
-    for page in list_pages(root / "notebooks"):
+    for page in list_pages(root / "notebooks", lang):
         res = outputs / "results" / f"{page.stem}.json"
         findings = json.loads(res.read_text(encoding="utf-8")).get("findings", []) \
             if res.is_file() else []
-        question = question_of(root / "notebooks" / f"{page.stem}.ipynb")
+        question = question_of(root / "notebooks" / f"{page.stem}.ipynb", lang)
         out.append(Study(page.stem, page.title, question, [str(f) for f in findings],
                          findings_anchor(outputs / "notebooks" / f"{page.stem}.ipynb", page.stem)))
     return out
@@ -153,10 +168,12 @@ def bibliography(bib: Path) -> list[str]:
 
 
 def render_article(root: Path, outputs: Path, data_dir: Path | None = None,
-                   confidential: bool = False) -> str:
-    """The article page's HTML."""
+                   confidential: bool = False, lang: str = "en") -> str:
+    """The article page's HTML in ``lang`` (the title from ``CITATION.cff`` in English, from
+    the message catalogue in another language: the file has one title)."""
     from compendium.publish.confidential import mark_confidential
     from compendium.publish.instruments import environment
+    from compendium.publish.language import messages
 
     data_dir = data_dir or root / "data"
     cff = root / "CITATION.cff"
@@ -164,27 +181,31 @@ def render_article(root: Path, outputs: Path, data_dir: Path | None = None,
         if cff.is_file() else ""
     marker = data_dir / "raw" / "dataset.yaml"
     data = (yaml.safe_load(marker.read_text(encoding="utf-8")) or {}) if marker.is_file() else {}
-    env = environment(data_dir, confidential)
+    env = environment(data_dir, confidential, lang)
+    t = messages(lang)["article"]
+    if lang != "en" or not title:
+        title = t["title"]
     page = env.get_template("article.html.j2").render(
-        title=title or "Research compendium",
-        studies=studies(root, outputs),
-        figures=key_figures(outputs),
+        title=title,
+        studies=studies(root, outputs, lang),
+        figures=key_figures(outputs, lang=lang),
         methods=methods_sections(root / "docs" / "methods.md"),
         methods_href="../../docs/methods.md",
         references=bibliography(root / "docs" / "references.bib"),
         data_kind="real" if confidential else str(data.get("kind", "real")),
-        data_note=str(data.get("note", "")),
+        # the data set's note is written in English; the catalogue's text says it otherwise
+        data_note=str(data.get("note", "")) if lang == "en" else "",
     )
     from compendium.publish.runner import add_toc
 
-    page = add_toc(page)
-    return mark_confidential(page) if confidential else page
+    page = add_toc(page, lang)
+    return mark_confidential(page, lang) if confidential else page
 
 
 def write_article(root: Path, outputs: Path, data_dir: Path | None = None,
-                  confidential: bool = False) -> Path:
-    """Write ``outputs/html/article.html``; return its path."""
+                  confidential: bool = False, lang: str = "en") -> Path:
+    """Write ``outputs/html/article.html`` in ``lang``; return its path."""
     from compendium.artifacts import atomic_write_text
 
     return atomic_write_text(outputs / "html" / "article.html",
-                             render_article(root, outputs, data_dir, confidential))
+                             render_article(root, outputs, data_dir, confidential, lang))

@@ -9,32 +9,52 @@
   and the intercoder agreement it published (``intercoder_agreement.csv``). Only published,
   disclosure-checked tables supply numbers; nothing is recomputed from raw codings here.
 
+Each page is written in the language of its site folder (``lang``): the fixed words from the
+message catalogue (:mod:`compendium.publish.language`), the questions, answers and code
+labels in that language first and in the other one beside them (marked with ``lang``).
 Every data-derived string is escaped by Jinja's autoescape.
 """
 
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import jinja2
+from markupsafe import Markup
 
 from compendium.data.codebook import Codebook, load_codebook
+from compendium.publish.language import messages
 
-#: Interview studies: source -> (notebook stem, title).
+#: Interview studies: source -> notebook stem (titles: ``codebook.title_<source>`` in the
+#: message catalogue).
 INTERVIEW_STUDIES = {
-    "idi_wielkopolska": ("02_idi_wielkopolska",
-                         "Wielkopolska 2020: in-depth interviews in municipalities"),
-    "four_cities": ("03_four_cities", "Four cities 2022: local responses to migrants"),
+    "idi_wielkopolska": "02_idi_wielkopolska",
+    "four_cities": "03_four_cities",
 }
 LANGS = ("pl", "en")
 
 
-def environment(data_dir: Path | None = None, confidential: bool = False) -> jinja2.Environment:
+def other(lang: str) -> str:
+    """The other language of a bilingual instrument."""
+    return "en" if lang == "pl" else "pl"
+
+
+def _trusted(value: Any) -> Any:
+    """Catalogue texts marked safe (the authors' HTML), mappings kept as mappings."""
+    if isinstance(value, dict):
+        return {k: _trusted(v) for k, v in value.items()}
+    return Markup(str(value))
+
+
+def environment(data_dir: Path | None = None, confidential: bool = False,
+                lang: str = "en") -> jinja2.Environment:
     """Jinja environment of the site templates, autoescaping every value; its globals carry
-    the stylesheet and the synthetic-data banner (off for real or confidential data)."""
+    the page language and its catalogue (``m``), the stylesheet and the synthetic-data
+    banner (off for real or confidential data)."""
     from compendium.publish.provenance import dataset_info
     from compendium.publish.runner import TEMPLATES
 
@@ -44,11 +64,16 @@ def environment(data_dir: Path | None = None, confidential: bool = False) -> jin
     info = dataset_info(data_dir) if data_dir is not None else {}
     from compendium.publish.render import CSP
 
+    m = _trusted(messages(lang))
     env.globals.update(
         css=(TEMPLATES / "compendium" / "compendium.css").read_text(encoding="utf-8"),
         synthetic=info.get("kind") == "synthetic" and not confidential,
-        synthetic_note=str(info.get("note", "")),
+        # the data set's note is written in English; another language has its own
+        synthetic_note=str(info.get("note", "")) if lang == "en" else m["page"]["synthetic_note"],
         csp=CSP,
+        lang=lang,
+        other=other(lang),
+        m=m,
     )
     return env
 
@@ -69,18 +94,18 @@ class Question:
 
 
 def _routing(cb: Codebook, asked_if: dict[str, int] | None) -> dict[str, str]:
-    """The routing condition in words, per language."""
+    """The routing condition in words, per language (words from the message catalogue)."""
     if not asked_if:
         return {}
     out = {}
     for lang in LANGS:
+        words = messages(lang)["questionnaire"]
         parts = []
         for var, code in asked_if.items():
             label = cb.labels(var, lang).get(code, str(code))
             parts.append(f"{cb.variable(var).columns.get('cawi', var)} "
                          f"({cb.label(var, lang)}) = {code} ({label})")
-        prefix = "zadawane tylko, gdy " if lang == "pl" else "asked only if "
-        out[lang] = prefix + (" i " if lang == "pl" else " and ").join(parts)
+        out[lang] = words["asked_if"] + words["and"].join(parts)
     return out
 
 
@@ -121,7 +146,7 @@ def questions(cb: Codebook) -> list[Question]:
 
 
 def render_questionnaire(codebook_path: Path, env: jinja2.Environment | None = None) -> str:
-    """The questionnaire page's HTML."""
+    """The questionnaire page's HTML (in the language of ``env``)."""
     cb = load_codebook(codebook_path)
     rules = {name: {lang: cb.rule_text(name, lang) for lang in LANGS}
              for name in cb.rules if isinstance(cb.rules[name], dict) and "text" in cb.rules[name]}
@@ -163,12 +188,14 @@ def published_code_stats(tables: Path) -> tuple[dict[str, dict[str, str]], list[
 
 def render_codebook(source: str, data_dir: Path, outputs: Path,
                     env: jinja2.Environment | None = None) -> str:
-    """The codebook page of one interview study."""
+    """The codebook page of one interview study (in the language of ``env``)."""
     from compendium.data.dedoose import read_dedoose_codes
     from compendium.data.labels import load_labels
     from compendium.data.sources import files_of
 
-    stem, title = INTERVIEW_STUDIES[source]
+    env = env or environment(data_dir)
+    stem = INTERVIEW_STUDIES[source]
+    words = env.globals["m"]["codebook"]
     files = files_of(source, data_dir)
     codes = read_dedoose_codes(files["codes"])
     labels = load_labels(files["labels"])
@@ -183,10 +210,28 @@ def render_codebook(source: str, data_dir: Path, outputs: Path,
             "en": labels.code(cid, "en"),
             "description": rec["description"] if isinstance(rec["description"], str) else "",
             **{k: _fmt(stats.get(cid, {}).get(k, "")) for k in
-               ("n_documents", "pct_documents", "n_segments", "kappa", "alpha", "flag")},
+               ("n_documents", "pct_documents", "n_segments", "kappa", "alpha")},
+            "flag": flag_words(stats.get(cid, {}).get("flag", ""), words["flags"]),
         })
-    return (env or environment(data_dir)).get_template("codebook.html.j2").render(
-        title=title, stem=stem, codes=rows, tables=used)
+    return env.get_template("codebook.html.j2").render(
+        title=words[f"title_{source}"], stem=stem, codes=rows, tables=used)
+
+
+#: The agreement table's flags (``compendium.analysis.agreement``) and their catalogue keys.
+_FLAGS = ((re.compile(r"^below (?P<threshold>\S+)$"), "below"),
+          (re.compile(r"^not applied in subset$"), "not_applied"),
+          (re.compile(r"^applied to every unit$"), "applied_everywhere"),
+          (re.compile(r"^no double-coded units$"), "no_double_coded"))
+
+
+def flag_words(flag: str, words: dict[str, str]) -> str:
+    """A published agreement flag in the page's words (``words``: the catalogue's
+    ``codebook.flags``); a flag it does not know is shown as published."""
+    for pattern, key in _FLAGS:
+        m = pattern.match(flag.strip())
+        if m:
+            return str(words[key]).format(**m.groupdict())
+    return flag
 
 
 def _fmt(value: str) -> str:
@@ -199,21 +244,22 @@ def _fmt(value: str) -> str:
 
 
 def write_instruments(root: Path, outputs: Path, data_dir: Path | None = None,
-                      confidential: bool = False) -> list[Path]:
-    """Write the questionnaire and the codebook pages into ``outputs/html``; return paths."""
+                      confidential: bool = False, lang: str = "en") -> list[Path]:
+    """Write the questionnaire and the codebook pages in ``lang`` into ``outputs/html``;
+    return their paths."""
     from compendium.artifacts import atomic_write_text
     from compendium.data.sources import files_of
     from compendium.publish.confidential import mark_confidential
 
     data_dir = data_dir or root / "data"
-    env = environment(data_dir, confidential)
+    env = environment(data_dir, confidential, lang)
     pages = {"questionnaire.html": render_questionnaire(
         files_of("ops_survey", data_dir)["codebook"], env)}
     for source in INTERVIEW_STUDIES:
         pages[f"codebook_{source}.html"] = render_codebook(source, data_dir, outputs, env)
     from compendium.publish.runner import add_toc
 
-    pages = {name: add_toc(text) for name, text in pages.items()}
+    pages = {name: add_toc(text, lang) for name, text in pages.items()}
     return [atomic_write_text(outputs / "html" / name,
-                              mark_confidential(text) if confidential else text)
+                              mark_confidential(text, lang) if confidential else text)
             for name, text in pages.items()]

@@ -7,16 +7,50 @@ markdown that needs no translation) belong to every page. :func:`keep_language` 
 notebook of one page's language; :func:`untranslated` lists what an author still has to
 translate. Text computed in the run (tables, captions, prose) is already in the run's
 language (parameter ``lang``).
+
+The fixed words of the generated pages (index, article, questionnaire, codebooks, sidebar,
+banners, notes on model fits) are in one message catalogue per language,
+``templates/messages/<lang>.yaml``, read by :func:`messages`.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import re
+from pathlib import Path
 from typing import Any
 
 LANGUAGES = ("en", "pl")
 _TAG = re.compile(r"^lang-([a-z]{2})$")
+#: The message catalogues: ``<lang>.yaml``, one per language of :data:`LANGUAGES`.
+CATALOGUES = Path(__file__).parent / "templates" / "messages"
+
+
+@functools.cache
+def _catalogue(lang: str) -> dict[str, Any]:
+    import yaml
+
+    if lang not in LANGUAGES:
+        raise ValueError(f"unknown page language {lang!r}; allowed: {', '.join(LANGUAGES)}")
+    path = CATALOGUES / f"{lang}.yaml"
+    table = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(table, dict):
+        raise ValueError(f"{path}: expected a mapping of sections to texts")
+    return table
+
+
+def messages(lang: str) -> dict[str, Any]:
+    """The fixed texts of the site's pages in ``lang``: ``{section: {key: text or mapping}}``
+    from ``templates/messages/<lang>.yaml`` (a copy: callers may not change the catalogue).
+    Texts are the authors' trusted HTML; ``{name}`` marks a value filled in when shown."""
+    return copy.deepcopy(_catalogue(lang))
+
+
+def message(lang: str, section: str, key: str, **values: Any) -> str:
+    """One text of the catalogue, its ``{placeholders}`` filled with ``values``."""
+    text = _catalogue(lang)[section][key]
+    return str(text).format(**values) if values else str(text)
 
 
 def cell_language(cell: Any) -> str | None:

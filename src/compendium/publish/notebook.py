@@ -214,7 +214,10 @@ def start(notebook: str, namespace: Mapping[str, Any]) -> Report:
     (the synthetic-data banner is the page template's)."""
     warnings.formatwarning = _short_warning
     p = param_schemas.from_namespace(notebook, namespace)
+    from compendium.publish import warningnotes
     from compendium.publish.plots import set_theme
+
+    warningnotes.install(p.lang)  # warnings as notes in the page's language
 
     set_theme()
     if getattr(p, "not_for_publication", False):

@@ -44,6 +44,7 @@ from compendium.artifacts import atomic_write_text
 from compendium.errors import CompendiumError, ParameterError
 from compendium.publish import params as param_schemas
 from compendium.publish.confidential import mark_confidential
+from compendium.publish.language import LANGUAGES, messages
 from compendium.publish.provenance import is_synthetic
 
 if TYPE_CHECKING:  # imported where used: the kernel starts before this process needs it
@@ -138,7 +139,7 @@ def add_toc(body: str, lang: str = "en") -> str:
         items.append(f'<li{cls}><a href="#{anchor}">{text}</a></li>')
     toc = ""
     if items:
-        word = "Spis treści" if lang == "pl" else "Contents"
+        word = messages(lang)["page"]["contents"]
         toc = (f'<nav class="compendium-toc" aria-label="{word}"><strong>{word}</strong><ul>'
                + "".join(items) + "</ul></nav>")
     return body.replace("<!--COMPENDIUM-TOC-->", toc, 1)
@@ -185,6 +186,9 @@ def render_html(
             "synthetic": synthetic,
             "hide_code": hide_code,
             "css": (TEMPLATES / "compendium" / "compendium.css").read_text(encoding="utf-8"),
+            # the page frame's words per language (message catalogue); the template picks
+            # the notebook's run language
+            "t": {code: messages(code)["notebook"] for code in LANGUAGES},
         },
     }
     body, _ = exporter.from_notebook_node(nb, resources=resources)
@@ -400,7 +404,7 @@ def _run_in(
     html_text = render_html(nb, page, pages, synthetic=synthetic, hide_code=hide_code,
                             exporter=exporter, lang=str(values.get("lang", "en")))
     if confidential:
-        html_text = mark_confidential(html_text)
+        html_text = mark_confidential(html_text, str(values.get("lang", "en")))
     import nbformat
 
     # Publish: the notebook's own tables, figures and results first, the page last.

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
-import yaml
 from markupsafe import Markup
 
 from compendium.errors import CompendiumError
 from compendium.publish.confidential import mark_confidential
+from compendium.publish.language import messages
 from compendium.publish.provenance import dataset_info, git_state
 from compendium.publish.render import CSP
 from compendium.publish.runner import TEMPLATES, Page, list_pages
@@ -43,10 +43,13 @@ LANGS = ("en", "pl")
 
 
 def texts(lang: str) -> dict[str, Markup]:
-    """The index page's fixed texts in ``lang`` (``templates/site/index_text.yaml``; trusted
-    HTML, so marked safe; everything else on the page is escaped)."""
-    table = yaml.safe_load((TEMPLATES / "site" / "index_text.yaml").read_text(encoding="utf-8"))
-    return {k: Markup(v) for k, v in table[lang].items()}
+    """The index page's fixed texts in ``lang`` (the ``index`` section of the message
+    catalogue, :func:`compendium.publish.language.messages`; trusted HTML, so marked safe;
+    everything else on the page is escaped), with the names of the data-set kinds."""
+    table = messages(lang)
+    out = {k: Markup(v) for k, v in table["index"].items()}
+    out.update({f"kind_{k}": Markup(v) for k, v in table["kinds"].items()})
+    return out
 
 
 @dataclass(frozen=True)
@@ -158,7 +161,7 @@ def render_index(root: Path, outputs: Path, figures: list[GalleryItem] | None = 
         css=(TEMPLATES / "compendium" / "compendium.css").read_text(encoding="utf-8"),
         csp=CSP,
     )
-    return mark_confidential(html) if confidential else html
+    return mark_confidential(html, lang) if confidential else html
 
 
 def _rel(target: Path, start: Path) -> str:
@@ -185,12 +188,13 @@ def main(argv: list[str] | None = None) -> int:
     from compendium.publish.catalogue import write_catalogue
     from compendium.publish.instruments import write_instruments
 
+    html = outputs / "html"
+    lang = site_language(html)  # the analysis pages' language: the whole site's
     extra = [write_catalogue(outputs),
-             *write_instruments(root, outputs, data_dir, args.confidential),
-             write_article(root, outputs, data_dir, args.confidential)]
+             *write_instruments(root, outputs, data_dir, args.confidential, lang),
+             write_article(root, outputs, data_dir, args.confidential, lang)]
     for p in extra:
         print(f"[compendium] published {p}")
-    html = outputs / "html"
     bib = root / "docs" / "references.bib"
     # a site per folder of pages: outputs/html and any language folder under it
     folders = [d for d in sorted(html.iterdir()) if d.is_dir() and any(d.glob("[0-9]*.html"))]

@@ -11,7 +11,8 @@ a site folder it removes what an earlier pass added (everything it inserts carri
 - links from "Figure n" / "Table n" in the text to the numbered figure or table, which get
   the anchors ``figure-n`` / ``table-n`` if they have none;
 
-and replaces the page's Content-Security-Policy by :data:`SITE_CSP` (scripts from the site's
+sets the ``lang`` of the page's ``html`` element to its body's, and replaces the page's
+Content-Security-Policy by :data:`SITE_CSP` (scripts from the site's
 own folder only, still no inline script or handler). A second pass gives the same bytes.
 Text taken from pages is escaped again wherever it is written (sidebar, index, search).
 """
@@ -30,6 +31,7 @@ from bs4 import BeautifulSoup, NavigableString, Tag
 
 from compendium.artifacts import atomic_write_text
 from compendium.publish import bibliography, search
+from compendium.publish.language import LANGUAGES, messages
 from compendium.publish.render import CSP, escape
 
 #: The pages' policy once the site's search scripts are in: ``script-src 'self'`` admits the
@@ -38,14 +40,9 @@ from compendium.publish.render import CSP, escape
 SITE_CSP = CSP.replace("script-src 'none'", "script-src 'self'")
 MARK = "compendium-site"
 STATIC_DIR = Path(__file__).parent / "static"
-LABELS = {
-    "en": {"site": "Site", "pages": "Pages and sections", "search": "Search the site",
-           "placeholder": "Search…", "references": "References", "start": "Start here",
-           "twin": "Polski", "twin_title": "Ta strona po polsku", "twin_lang": "pl"},
-    "pl": {"site": "Serwis", "pages": "Strony i rozdziały", "search": "Szukaj w serwisie",
-           "placeholder": "Szukaj…", "references": "Bibliografia", "start": "Zacznij tutaj",
-           "twin": "English", "twin_title": "This page in English", "twin_lang": "en"},
-}
+#: The sidebar's, search box's and language switch's words per language (the ``site`` section
+#: of the message catalogues, :func:`compendium.publish.language.messages`).
+LABELS = {lang: {k: str(v) for k, v in messages(lang)["site"].items()} for lang in LANGUAGES}
 #: "Figure 2", "Table 3" and their Polish forms (Rycina/Rys./Wykres, Tabela/Tabeli…).
 XREF_RE = re.compile(r"\b(Figures?|Fig\.|Rycin\w*|Rys\.|Wykres\w*|Tables?|Tabel\w*)\s+(\d+)\b")
 LABEL_RE = re.compile(r"^\s*(Figure|Rycina|Rys\.|Wykres|Table|Tabela)\s+(\d+)\.?\s*$")
@@ -246,7 +243,9 @@ def sidebar_html(pages: list[SitePage], current: str, labels: dict[str, str]) ->
         f'<input id="compendium-q" type="search" name="q" autocomplete="off" '
         f'placeholder="{escape(labels["placeholder"])}"></form>'
         f'<div id="compendium-search-results" class="compendium-search-results" '
-        f'aria-live="polite" hidden></div>'
+        f'data-none="{escape(labels["results_none"])}" data-one="{escape(labels["results_one"])}" '
+        f'data-few="{escape(labels["results_few"])}" '
+        f'data-many="{escape(labels["results_many"])}" aria-live="polite" hidden></div>'
         f'<input type="checkbox" id="compendium-menu" class="compendium-menu">'
         f'<label for="compendium-menu" class="compendium-menu-label">&#9776; '
         f'{escape(labels["pages"])}</label>'
@@ -267,7 +266,11 @@ def decorate(tree: BeautifulSoup, pages: list[SitePage], current: str,
              refs: dict[str, bibliography.Reference], twin: str | None = None) -> str:
     """One page with the site's additions (``tree`` already stripped), as HTML text;
     ``twin``: the href of the same page in the other language (a switch at the top)."""
-    labels = LABELS[lang_of(tree)]
+    lang = lang_of(tree)
+    labels = LABELS[lang]
+    root = tree.find("html")
+    if root is not None:  # nbconvert writes <html lang="en"> whatever the page's language
+        root["lang"] = lang
     meta = tree.find("meta", attrs={"http-equiv": "Content-Security-Policy"})
     if meta is None and tree.head is not None:
         meta = tree.new_tag("meta", attrs={"http-equiv": "Content-Security-Policy"})

@@ -7,11 +7,14 @@
   var out = document.getElementById("compendium-search-results");
   var docs = window.compendiumSearchDocs;
   if (!form || !input || !out || !docs || typeof MiniSearch === "undefined") { return; }
-  var lang = (document.body.lang || document.documentElement.lang) === "pl" ? "pl" : "en";
-  var words = {
-    en: {none: "No results for", result: "result for", results: "results for"},
-    pl: {none: "Brak wyników dla", result: "wynik dla", results: "wyniki dla"}
-  }[lang];
+  // The words of the results' heading, in the page's language: the sidebar carries them
+  // (data-* attributes, from the message catalogue), "few"/"many" as Polish plurals need.
+  var words = {none: out.getAttribute("data-none"), one: out.getAttribute("data-one"),
+               few: out.getAttribute("data-few"), many: out.getAttribute("data-many")};
+  function counted(n) {
+    var few = n % 10 >= 2 && n % 10 <= 4 && !(n % 100 >= 12 && n % 100 <= 14);
+    return n + " " + (n === 1 ? words.one : few ? words.few : words.many);
+  }
   function fold(term) {
     return term.normalize("NFD").replace(/[\u0300-\u036f]/g, "")
       .replace(/\u0142/g, "l").replace(/\u0141/g, "L").toLowerCase();
@@ -37,7 +40,7 @@
     var hits = index.search(q).slice(0, 20);
     var head = document.createElement("p");
     head.className = "compendium-search-count";
-    head.textContent = hits.length ? hits.length + " " + (hits.length === 1 ? words.result : words.results) + " \u201c" + q + "\u201d"
+    head.textContent = hits.length ? counted(hits.length) + " \u201c" + q + "\u201d"
       : words.none + " \u201c" + q + "\u201d";
     out.appendChild(head);
     var list = document.createElement("ol");
