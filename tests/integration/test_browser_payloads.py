@@ -7,10 +7,11 @@ Debian's Chromium; then the four-city page is built once more, by the runner alo
 hostile REFI-QDA project.
 
 Channels (``{source}-{channel}``): Dedoose excerpt text, code title and description,
-descriptor value, excerpt memo and interview title (``Media Title``), for both studies;
-REFI-QDA source text (inside every coded passage, so every quote carries it: the project is
-rewritten by ``write_qdpx`` with all positions shifted, as a tool would save it), source
-name, code name and description, case variable, selection memo and project note; LimeSurvey
+descriptor name and value, excerpt memo, interview title (``Media Title``) and coder name
+(``Excerpt Creator``), for both studies; REFI-QDA source text (inside every coded passage,
+so every quote carries it: the project is rewritten by ``write_qdpx`` with all positions
+shifted, as a tool would save it), source name, code name and description, case variable
+name and value, user name, selection memo and project note; LimeSurvey
 "other" answers; PAPI remarks; the data set's marker. Channels that reach no page are listed
 in ``UNPUBLISHED`` with the reason, and checked to reach no file at all.
 Oracles: the browser itself (no dialog opens, no script runs, no CSP violation is even
@@ -111,8 +112,9 @@ def _rebuild_qdpx(path: Path, text: str, rename: tuple[str, str]) -> None:
 
 
 def _hostile_qdpx(path: Path, channels: dict[str, str]) -> None:
-    """Code name and description, a case variable, a selection memo and a project note of the
-    REFI-QDA project, edited in place as another tool would store them."""
+    """Code name and description, a case variable's value, a new variable's name, the second
+    user's name, a selection memo and a project note of the REFI-QDA project, edited in
+    place as another tool would store them."""
     ET.register_namespace("", NS)
     q = f"{{{NS}}}"
     with zipfile.ZipFile(path) as zf:
@@ -124,6 +126,18 @@ def _hostile_qdpx(path: Path, channels: dict[str, str]) -> None:
             code.find(q + "Description").text = channels["qdpx-code-description"]
     values = list(root.iter(q + "TextValue"))
     values[-1].text = channels["qdpx-descriptor"]
+    for user in root.iter(q + "User"):  # the second coder (coder_A is the default primary)
+        if user.get("name") != "coder_A":
+            user.set("name", channels["qdpx-coder"])
+    # one more case variable, with a hostile name, given to the first case
+    guid = "6b8e1b3e-0000-4000-8000-000000000002"
+    ET.SubElement(root.find(q + "Variables"), q + "Variable",
+                  {"guid": guid, "name": channels["qdpx-descriptor-name"],
+                   "typeOfVariable": "Text"})
+    value = ET.Element(q + "VariableValue")
+    ET.SubElement(value, q + "VariableRef", {"targetGUID": guid})
+    ET.SubElement(value, q + "TextValue").text = "yes"
+    next(root.iter(q + "Case")).insert(0, value)
     # a memo on a coded passage (QDA-XML: Description first in a PlainTextSelection) and a
     # project note (Notes come after Sources)
     memo = ET.Element(q + "Description")
@@ -183,9 +197,10 @@ def _append_to_excerpts(raw: Path, study: str, text: str, descriptor: str | None
     _xlsx(raw / study / "dedoose_excerpts.xlsx", edit)
 
 
-def _memo_and_title(raw: Path, study: str, memo: str, title: str) -> None:
-    """An excerpt memo in a headerless trailing column (where Dedoose writes them) and a
-    double-coded interview renamed on every row (its ``Media Title``)."""
+def _excerpt_extras(raw: Path, study: str, ch: dict[str, str], prefix: str) -> None:
+    """In the excerpt export: a double-coded interview renamed on every row (its ``Media
+    Title``), the second coder renamed (``Excerpt Creator``), a descriptor field with a
+    hostile name, and an excerpt memo in a headerless column (where Dedoose writes them)."""
     def edit(ws):
         head = [c.value for c in ws[1]]
         media, creator = head.index("Media Title"), head.index("Excerpt Creator")
@@ -193,10 +208,16 @@ def _memo_and_title(raw: Path, study: str, memo: str, title: str) -> None:
         for row in ws.iter_rows(min_row=2):
             coders.setdefault(row[media].value, set()).add(row[creator].value)
         old = next(doc for doc, who in coders.items() if len(who) > 1)
+        second = sorted(set().union(*coders.values()) - {"coder_A"})  # coder_A: the default
+        assert len(second) == 1, second
         for row in ws.iter_rows(min_row=2):
             if row[media].value == old:
-                row[media].value = title
-        ws.cell(row=2, column=len(head) + 1, value=f"Memo: {memo}")
+                row[media].value = ch[f"{prefix}-media-title"]
+            if row[creator].value == second[0]:
+                row[creator].value = ch[f"{prefix}-coder"]
+            ws.cell(row=row[0].row, column=len(head) + 1, value="yes")
+        ws.cell(row=1, column=len(head) + 1, value=ch[f"{prefix}-descriptor-name"])
+        ws.cell(row=2, column=len(head) + 2, value=f"Memo: {ch[f'{prefix}-memo']}")
 
     _xlsx(raw / study / "dedoose_excerpts.xlsx", edit)
 
@@ -218,9 +239,11 @@ def make_hostile(project: Path) -> dict[str, str]:
     raw = project / "data" / "raw"
     ch = {name: payload(name) for name in (
         "dedoose-idi-excerpt", "dedoose-idi-code-title", "dedoose-idi-code-description",
-        "dedoose-idi-descriptor", "dedoose-idi-memo", "dedoose-idi-media-title",
+        "dedoose-idi-descriptor", "dedoose-idi-descriptor-name", "dedoose-idi-memo",
+        "dedoose-idi-media-title", "dedoose-idi-coder",
         "dedoose-fc-excerpt", "dedoose-fc-code-title", "dedoose-fc-descriptor",
-        "dedoose-fc-memo", "dedoose-fc-media-title",
+        "dedoose-fc-descriptor-name", "dedoose-fc-memo", "dedoose-fc-media-title",
+        "dedoose-fc-coder",
         "limesurvey-other", "papi-remark", "dataset-generator")}
     # a description that a spreadsheet would also take for a formula
     ch["dedoose-fc-code-description"] = "=HYPERLINK(1) " + payload("dedoose-fc-code-description")
@@ -232,9 +255,8 @@ def make_hostile(project: Path) -> dict[str, str]:
                         "institution_type", "municipal office", ch["dedoose-idi-descriptor"])
     _append_to_excerpts(raw, "four_cities", ch["dedoose-fc-excerpt"],
                         "respondent_type", "other stakeholder", ch["dedoose-fc-descriptor"])
-    _memo_and_title(raw, "idi_wielkopolska", ch["dedoose-idi-memo"],
-                    ch["dedoose-idi-media-title"])
-    _memo_and_title(raw, "four_cities", ch["dedoose-fc-memo"], ch["dedoose-fc-media-title"])
+    _excerpt_extras(raw, "idi_wielkopolska", ch, "dedoose-idi")
+    _excerpt_extras(raw, "four_cities", ch, "dedoose-fc")
     survey = raw / "ops_survey"
     typed = []
     _edit_csv(survey / "cawi_limesurvey.csv", "utf-8-sig", "Q9[other]",
@@ -255,7 +277,7 @@ def hostile_qdpx(path: Path) -> dict[str, str]:
     description, a case variable, a selection memo and a project note (edited in place)."""
     ch = {name: payload(name) for name in (
         "qdpx-source-text", "qdpx-source-name", "qdpx-code-title", "qdpx-descriptor",
-        "qdpx-memo")}
+        "qdpx-descriptor-name", "qdpx-coder", "qdpx-memo")}
     # a description a spreadsheet would take for a formula (published in the codebook table)
     ch["qdpx-code-description"] = "@SUM(1) " + payload("qdpx-code-description")
     from compendium.data.qdpx import read_qdpx
@@ -294,6 +316,10 @@ UNPUBLISHED = {
     "dedoose-fc-descriptor": "the four-city descriptors select interviews by declared values "
     "(parameters `cities`, `respondent_types`): another value drops the interview",
     "qdpx-descriptor": "as dedoose-fc-descriptor",
+    "dedoose-idi-descriptor-name": "the notebooks read the descriptors they name; another "
+    "field is read (checked below) and shown nowhere",
+    "dedoose-fc-descriptor-name": "as dedoose-idi-descriptor-name",
+    "qdpx-descriptor-name": "as dedoose-idi-descriptor-name",
 }
 
 
@@ -396,7 +422,8 @@ def test_no_payload_runs_and_every_published_payload_shows_literally(hostile, br
 
 def test_unpublished_channels_are_read_and_reach_no_file(hostile):
     """The channels of ``UNPUBLISHED`` reach no file under either outputs folder; the memos
-    were where the readers look (their reports count them), so the test put them there."""
+    and the extra descriptor fields were where the readers look (the readers return them),
+    so the test did put them there."""
     from compendium.data.dedoose import read_dedoose_report
     from compendium.data.qdpx import read_qdpx_report
 
@@ -404,11 +431,14 @@ def test_unpublished_channels_are_read_and_reach_no_file(hostile):
     raw = project / "data" / "raw"
     for study, name in (("idi_wielkopolska", "dedoose-idi-memo"),
                         ("four_cities", "dedoose-fc-memo")):
-        _, report = read_dedoose_report(raw / study / "dedoose_excerpts.xlsx",
-                                        raw / study / "dedoose_codes.xlsx")
+        corpus, report = read_dedoose_report(raw / study / "dedoose_excerpts.xlsx",
+                                             raw / study / "dedoose_codes.xlsx")
         assert report.memos["memo"].str.strip().tolist() == [channels[name]]
-    _, report = read_qdpx_report(raw / "four_cities" / "project.qdpx")
+        field = channels[name.replace("memo", "descriptor-name")]
+        assert field in set(corpus.doc_attributes["attribute"])
+    corpus, report = read_qdpx_report(raw / "four_cities" / "project.qdpx")
     assert (report.selection_memos, report.ignored["notes"]) == (1, 1)
+    assert channels["qdpx-descriptor-name"] in set(corpus.doc_attributes["attribute"])
     hits = sorted(f"{name}: {p.relative_to(project.parent).as_posix()}"
                   for folder in (project / "outputs", pages[-1].parent.parent)
                   for p in folder.rglob("*") if p.is_file()
