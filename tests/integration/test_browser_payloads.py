@@ -65,16 +65,14 @@ def _qdpx_texts(path: Path) -> tuple[dict[str, str], list[str]]:
     return texts, [u.get("name") for u in root.iter(q + "User")]
 
 
-def _rebuild_qdpx(path: Path, text: str, rename: tuple[str, str]) -> None:
-    """Rewrite the project with ``text`` inserted into every coded passage (after its
-    ``[synthetic] `` tag) and one source renamed, shifting every position so the project
-    stays consistent. The new project is written by
-    ``write_qdpx`` (the producer convention the reader checks: code points, CRLF as one)."""
+def _rebuild_qdpx(path: Path, corpus, text: str, rename: tuple[str, str]) -> None:
+    """Rewrite the project (read as ``corpus``) with ``text`` inserted into every coded
+    passage (after its ``[synthetic] `` tag) and one source renamed, every position shifted
+    so the project stays consistent; written by ``write_qdpx`` (the convention the reader
+    checks on the data: code points, CRLF as one)."""
     from compendium.data.corpus import tidy_corpus
-    from compendium.data.qdpx import read_qdpx
     from compendium.data.qdpx_writer import write_qdpx
 
-    corpus = read_qdpx(path)
     texts, users = _qdpx_texts(path)
     ins = text + " "
     seg = corpus.segments
@@ -282,14 +280,16 @@ def hostile_qdpx(path: Path) -> dict[str, str]:
     ch["qdpx-code-description"] = "@SUM(1) " + payload("qdpx-code-description")
     from compendium.data.qdpx import read_qdpx
 
-    before = sorted(read_qdpx(path).segments["text"])
-    _rebuild_qdpx(path, ch["qdpx-source-text"], (_double_coded(path), ch["qdpx-source-name"]))
+    corpus = read_qdpx(path)
+    _rebuild_qdpx(path, corpus, ch["qdpx-source-text"],
+                  (_double_coded(path), ch["qdpx-source-name"]))
     # read back without a warning: every passage is its old text with the payload inserted
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         after = read_qdpx(path).segments["text"]
     assert all(ch["qdpx-source-text"] in t for t in after)
-    assert sorted(t.replace(ch["qdpx-source-text"] + " ", "") for t in after) == before
+    assert sorted(t.replace(ch["qdpx-source-text"] + " ", "") for t in after) == sorted(
+        corpus.segments["text"])
     _hostile_qdpx(path, ch)
     return ch
 
@@ -451,9 +451,10 @@ def test_hostile_tables_start_no_cell_with_a_formula(hostile):
     written with a leading ' (a spreadsheet shows it as text); data text is kept verbatim."""
     project, channels, pages = hostile
     side = pages[-1].parent.parent
-    tables = sorted((project / "outputs" / "tables").rglob("*.csv"))
-    qdpx_tables = sorted((side / "tables").rglob("*.csv"))
+    tables = sorted((project / "outputs").rglob("*.csv"))  # English, Polish, the manifest
+    qdpx_tables = sorted(side.rglob("*.csv"))
     assert len(qdpx_tables) >= 8, qdpx_tables
+    assert {t.relative_to(project).parts[1] for t in tables} >= {"tables", "pl", "manifest"}
     cells, side_cells = [], []
     for t in tables + qdpx_tables:
         with open(t, newline="", encoding="utf-8") as fh:
