@@ -3,8 +3,9 @@
 A copy of the project gets raw exports carrying payloads (written by transforming the
 synthetic files with openpyxl and the csv module, as the exporting tools would have stored
 them), is built with ``make all`` (English and Polish pages), and every page is opened in
-Debian's Chromium; then the four-city page is built once more, by the runner alone, from a
-hostile REFI-QDA project.
+Debian's Chromium (and searched with the site search, whose results quote the payloads);
+then the four-city page is built once more, by the runner alone, from a hostile REFI-QDA
+project.
 
 Channels (``{source}-{channel}``): Dedoose excerpt text, code title and description,
 descriptor name and value, excerpt memo, interview title (``Media Title``) and coder name
@@ -381,7 +382,11 @@ def test_no_payload_runs_and_every_published_payload_shows_literally(hostile, br
     assert len(pages) >= 6
     problems: dict[str, list[str]] = {}
     seen: set[str] = set()
+    searched = 0  # search results that show a payload
     for path in pages:
+        # the site step adds its search scripts (and their policy) to the site's pages; the
+        # page built by the runner alone keeps the page policy and runs no script at all
+        decorated = path.parent.name == "html" and path.parent.parent.name != "qdpx-pages"
         page = browser.new_page()
         found: list[str] = []
         page.on("dialog", lambda d, f=found: (f.append(f"dialog: {d.message}"), d.dismiss()))
@@ -396,9 +401,6 @@ def test_no_payload_runs_and_every_published_payload_shows_literally(hostile, br
         got = page.evaluate(INSPECT)
         found += [f"inline handler: {h}" for h in got["handlers"]]
         found += [f"script URL: {u}" for u in got["urls"]]
-        # the site step adds its search scripts (and their policy) to the site's pages; the
-        # page built by the runner alone keeps the page policy and runs no script at all
-        decorated = path.parent.name == "html" and path.parent.parent.name != "qdpx-pages"
         scripts, policy = (list(SCRIPTS), SITE_CSP) if decorated else ([], CSP)
         if got["scripts"] != scripts or got["svg"]:
             found.append(f"scripts {got['scripts']} and {got['svg']} svg elements")
@@ -412,10 +414,20 @@ def test_no_payload_runs_and_every_published_payload_shows_literally(hostile, br
                 shown = flat(value)
                 if shown not in text:
                     found.append(f"{name}: payload not shown literally")
+        if decorated and page.locator("#compendium-q").is_visible():
+            # the site search for "alert": its results quote the payloads, as text
+            page.fill("#compendium-q", "alert")
+            page.wait_for_timeout(100)
+            got = page.evaluate(INSPECT)
+            found += [f"inline handler after a search: {h}" for h in got["handlers"]]
+            found += [f"script URL after a search: {u}" for u in got["urls"]]
+            searched += sum("<script>alert(" in t for t in
+                            page.locator("#compendium-search-results li").all_inner_texts())
         page.close()
         if found:
             problems[path.name] = found
     assert problems == {}
+    assert searched > 0
     # every channel not set aside on purpose did reach a page (so the test tested it)
     assert seen == set(channels) - set(UNPUBLISHED), sorted(seen)
 
