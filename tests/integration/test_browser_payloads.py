@@ -485,6 +485,28 @@ def test_hostile_tables_start_no_cell_with_a_formula(hostile):
     assert quotes and all(channels["qdpx-source-text"] in c for c in quotes)
 
 
+def test_hostile_figures_hold_no_script(hostile):
+    """A reader who opens a figure's SVG (each figure links to it) runs nothing: parsed as
+    XML, no SVG of either build holds a script or foreignObject element, an event-handler
+    attribute or a script URL (a raster image embedded as ``data:image/png`` is fine;
+    matplotlib draws the labels, payloads included, as paths)."""
+    project, channels, pages = hostile
+    svgs = sorted((project / "outputs").rglob("*.svg")) + sorted(
+        pages[-1].parent.parent.rglob("*.svg"))
+    assert len(svgs) >= 10
+    bad = []
+    for svg in svgs:
+        for el in ET.parse(svg).iter():
+            if el.tag.rsplit("}", 1)[-1] in ("script", "foreignObject"):
+                bad.append(f"{svg.name}: {el.tag}")
+            for key, value in el.attrib.items():
+                name = key.rsplit("}", 1)[-1].lower()
+                if name.startswith("on") or (name == "href" and re.match(
+                        r"\s*(javascript:|vbscript:|data:(?!image/(png|jpeg);))", value, re.I)):
+                    bad.append(f"{svg.name}: {name}={value[:40]}")
+    assert bad == []
+
+
 def test_code_toggle_works_without_script(hostile, browser):
     """The show / hide code control is a label for a checkbox (the CSP allows no script)."""
     project, channels, pages = hostile
