@@ -244,8 +244,10 @@ def make_hostile(project: Path) -> dict[str, str]:
         "dedoose-fc-descriptor-name", "dedoose-fc-memo", "dedoose-fc-media-title",
         "dedoose-fc-coder",
         "limesurvey-other", "papi-remark", "dataset-generator")}
-    # a description that a spreadsheet would also take for a formula
+    # a description and an interview title (a whole cell of the segmentation table) that a
+    # spreadsheet would also take for formulas
     ch["dedoose-fc-code-description"] = "=HYPERLINK(1) " + payload("dedoose-fc-code-description")
+    ch["dedoose-idi-media-title"] = "-2+3 " + payload("dedoose-idi-media-title")
     _rename_code(raw, "idi_wielkopolska", "Cooperation", "NGO cooperation",
                  ch["dedoose-idi-code-title"], ch["dedoose-idi-code-description"])
     _rename_code(raw, "four_cities", "Qualities", "Speed", ch["dedoose-fc-code-title"],
@@ -277,8 +279,10 @@ def hostile_qdpx(path: Path) -> dict[str, str]:
     ch = {name: payload(name) for name in (
         "qdpx-source-text", "qdpx-source-name", "qdpx-code-title", "qdpx-descriptor",
         "qdpx-descriptor-name", "qdpx-coder", "qdpx-memo")}
-    # a description a spreadsheet would take for a formula (published in the codebook table)
+    # a description and a source name a spreadsheet would take for formulas (whole cells of
+    # the codebook and the segmentation tables)
     ch["qdpx-code-description"] = "@SUM(1) " + payload("qdpx-code-description")
+    ch["qdpx-source-name"] = "+SUM(2) " + payload("qdpx-source-name")
     from compendium.data.qdpx import read_qdpx
 
     corpus = read_qdpx(path)
@@ -477,7 +481,9 @@ def test_hostile_tables_start_no_cell_with_a_formula(hostile):
            and not NUMBER.fullmatch(c)]
     assert bad == []
     assert "'" + channels["dedoose-fc-code-description"] in cells
+    assert "'" + channels["dedoose-idi-media-title"] in cells
     assert "'" + channels["qdpx-code-description"] in side_cells
+    assert "'" + channels["qdpx-source-name"] in side_cells
     # the payload inside the quoted passages is in the framework matrix, verbatim
     with open(side / "tables" / "03_four_cities" / "framework_matrix.csv", newline="",
               encoding="utf-8") as fh:
