@@ -322,6 +322,11 @@ def attack_survey(out: Path) -> Attack:
     roles = dict(zip(sens["strategy"], ("scored", "no_blank", everyone), strict=True))
     for _, r in sens.iterrows():
         att.cell(roles[r["strategy"]], r["n"])
+        # a hidden n whose row still shows the share ready with its interval (half-width
+        # z*sqrt(p(1-p)/n)) or a six-digit mean (mean * items * n is whole) gives n back
+        shown = [c for c in ("pct_ready", "pct_ci_low", "mean") if r.get(c, "") != ""]
+        if r["n"] == "x" and shown:
+            att.leak(roles[r["strategy"]], f"hidden n, but its row shows {shown}")
     for strategy, values in res["readiness_dk_sensitivity"].items():
         att.cell(roles[strategy], _json_count(values["n"]))
     att.cell("scored", _json_count(res["readiness_alpha_n"]))

@@ -312,11 +312,18 @@ def dk_sensitivity_counts(
 ) -> pd.DataFrame:
     """The don't-know sensitivity table with its ``n`` (respondents analysed) through the
     ledger: listwise = answered every item without a don't-know, midpoint = left no item
-    empty, imputation = every respondent. Rows in that order (``dk_sensitivity``)."""
+    empty, imputation = every respondent. Rows in that order (``dk_sensitivity``).
+
+    Where a row's ``n`` is suppressed, the statistics that give it back are blanked too: the
+    % ready (a share of that n) and its interval (whose width is z·√(p(1−p)/n)), and the
+    mean score with its interval (the mean times the items times n is a whole number, so a
+    six-digit mean pins n). Cronbach's α and the CAWI − PAPI difference stay."""
     keys = [scored_key(group), key(UNIT, {f"blank:{group}": False}), key(UNIT)]
     if len(table) != len(keys):
         raise DisclosureError(f"{artefact}: expected {len(keys)} strategies, got {len(table)}")
-    return protect_frame(ledger, table, {"n": keys}, artefact)
+    sized = [c for c in table.columns if c.startswith(("pct", "mean"))]
+    return protect_frame(ledger, table, {"n": keys}, artefact,
+                         derived={c: ["n"] for c in sized})
 
 
 def mode_bases(
@@ -451,7 +458,7 @@ def key_findings(
             f"Po korekcie {len(sig)} z {len(tests)} zaplanowanych porównań grup jest istotnych "
             f"na poziomie {alpha}; tryby różnią się istotnie w {len(msig)} z {len(modes)} "
             f"wskaźników" + ("." if score is None else
-                            f", ale przy {int(score['n_papi'])} ankietach PAPI wykrywalna jest "
+                            f", ale przy {score['n_papi']} ankietach PAPI wykrywalna jest "
                             f"dopiero różnica wskaźnika gotowości rzędu {score['mdd']:.2f} "
                             "punktu, więc mniejszych różnic trybu dane nie wykluczają."),
         ]
@@ -466,7 +473,7 @@ def key_findings(
         f"After correction {len(sig)} of {len(tests)} planned group comparisons are "
         f"significant at {alpha}; the modes differ significantly on {len(msig)} of "
         f"{len(modes)} indicators" + ("." if score is None else
-                                      f", but with {int(score['n_papi'])} paper respondents "
+                                      f", but with {score['n_papi']} paper respondents "
                                       "only a readiness-score difference of about "
                                       f"{score['mdd']:.2f} points could be detected, so smaller "
                                       "mode effects are not ruled out."),
@@ -497,7 +504,8 @@ def shown(value: int | None) -> str:
 
 def records(table: pd.DataFrame, index: str, columns: Sequence[str]) -> dict[str, Any]:
     """``index -> {column: value}`` of a protected table for the results JSON; a suppressed
-    count is ``None`` there."""
+    count, or a statistic blanked with it, is ``None`` there."""
     sub = table.set_index(index)[list(columns)].astype(object)
-    sub = sub.where(sub.map(lambda v: not (isinstance(v, str) and v == MARKER)), None)
-    return sub.to_dict("index")
+    hidden = sub.map(lambda v: (isinstance(v, str) and v == MARKER)
+                     or (isinstance(v, float) and np.isnan(v)))
+    return sub.where(~hidden, None).to_dict("index")
