@@ -283,3 +283,34 @@ def test_top_box_is_the_sum_of_the_two_highest_answers_the_figure_draws(df, cb):
         row = counts.loc[r["item"]]
         assert int(r["n"]) == int(row[scale[-2:]].sum())
         assert int(r["n_base"]) == int(row[scale].sum())
+
+
+def test_a_midpoint_n_that_would_pin_the_dont_know_count_is_hidden_with_its_statistics():
+    # hand-worked: 20 respondents (CAWI 12, PAPI 8), none left an item empty, 10 scored, so
+    # the other 10 had a don't-know: 6 CAWI, 4 PAPI (4 < min_cell 5, hidden). Publishing the
+    # midpoint's n = 20 says nobody left an item empty, so don't-knows = 20 - 10 = 10 and
+    # PAPI = 10 - 6 = 4: the ledger must hide that n, and the row's mean and % ready with it
+    led = Ledger(5)
+    led.domain("respondent", "mode", ["CAWI", "PAPI", sa.NO_ANSWER])
+    for dim in ("dk:ready", "blank:ready"):
+        led.domain("respondent", dim, (True, False))
+    led.publish({("respondent", ()): 20}, "respondents")
+    sa.respondents(led, 12, "results", mode="CAWI")
+    sa.respondents(led, 8, "results", mode="PAPI")
+    assert sa.scored(led, 10, "results") == 10
+    by_mode = pd.DataFrame({"mode": ["CAWI", "PAPI"], "n": [6, 4], "n_base": [12, 8],
+                            "pct": [50.0, 50.0], "ci_low": [0.0, 0.0], "ci_high": [1.0, 1.0]})
+    shown = sa.dk_counts_by_mode(led, by_mode, "ready", "dk_by_mode")
+    assert shown["n"].tolist() == [6, "x"] and np.isnan(shown["pct"].iloc[1])
+    sens = pd.DataFrame({"strategy": ["listwise", "midpoint", "mi"], "n": [10, 20, 20],
+                         "alpha": [0.8, 0.7, 0.75], "mean": [3.1, 3.2, 3.3],
+                         "pct_ready": [40.0, 35.0, 38.0], "pct_ci_low": [20.0, 15.0, 18.0],
+                         "diff_cawi_papi": [0.1, 0.2, 0.3]})
+    out = sa.dk_sensitivity_counts(led, sens, "ready", "sensitivity")
+    assert out["n"].tolist() == [10, "x", 20]
+    mid = out.iloc[1]
+    assert np.isnan(mid["mean"]) and np.isnan(mid["pct_ready"]) and np.isnan(mid["pct_ci_low"])
+    assert mid["alpha"] == 0.7 and mid["diff_cawi_papi"] == 0.2
+    papi = next(c for c in led.audit()["suppressed"] if "PAPI" in c["count"])
+    assert papi["feasible_range"][0] <= 1 and papi["feasible_range"][1] >= 4
+    assert sa.records(out, "strategy", ["n", "mean"])["midpoint"] == {"n": None, "mean": None}
