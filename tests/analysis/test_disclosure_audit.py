@@ -235,3 +235,31 @@ def test_a_class_cell_stays_hidden_and_must_not_be_determined():
     assert "x" in (out["n"].tolist()[0], out["n"].tolist()[2])  # one more hidden
     cell = next(c for c in led.audit()["suppressed"] if "PAPI" in c["count"])
     assert cell["kind"] == "class" and cell["feasible_range"][0] < cell["feasible_range"][1]
+
+
+def test_when_only_a_pair_helps_the_ledger_keeps_the_pair_and_not_the_smaller_bystander():
+    # hand-worked (the survey's don't-know chain, min_cell 3): 20 respondents, CAWI 12, PAPI 8,
+    # nobody left an item empty (20 published), 12 scored, so 8 had a don't-know: CAWI 6
+    # (hidden as a secondary: 20 - 12 - 6 would give PAPI's 2), PAPI 2. A later table shows
+    # the scored per mode (6, 6) and a bystander count per mode (11, 5): with the scored
+    # shown, CAWI <= 12 - 6 = 6 and PAPI <= 8 - 6 = 2 with CAWI + PAPI = 8 pins PAPI = 2.
+    # Hiding one scored count alone helps nothing (6 + 6 = 12 gives it back); the pair does.
+    # The bystander (5, the smallest) touches PAPI only through the mode total and helps
+    # nothing; tried on the way, it must be shown again.
+    led = Ledger(3)
+    r = "respondent"
+    led.domain(r, "mode", ["C", "P"])
+    for dim in ("dk", "blank", "x"):
+        led.domain(r, dim, (True, False))
+    led.publish({key(r): 20, key(r, mode="C"): 12, key(r, mode="P"): 8,
+                 key(r, dk=False, blank=False): 12, key(r, blank=False): 20}, "results")
+    dk = led.publish({key(r, mode="C", dk=True): 6, key(r, mode="P", dk=True): 2}, "dk")
+    assert dk == {key(r, mode="C", dk=True): True, key(r, mode="P", dk=True): True}
+    scored = {m: key(r, mode=m, dk=False, blank=False) for m in "CP"}
+    bystander = {m: key(r, mode=m, x=True) for m in "CP"}
+    out = led.publish({scored["C"]: 6, scored["P"]: 6, bystander["C"]: 11,
+                       bystander["P"]: 5}, "power")
+    assert out == {scored["C"]: True, scored["P"]: True, bystander["C"]: False,
+                   bystander["P"]: False}
+    papi = next(c for c in led.audit()["suppressed"] if c["count"] == "respondent[dk=True, mode=P]")
+    assert papi["feasible_range"][0] <= 1 and papi["feasible_range"][1] >= 2

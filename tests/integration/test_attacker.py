@@ -337,6 +337,9 @@ def attack_survey(out: Path) -> Attack:
                     else f"analysed[{r['outcome']}|{m}]")
             att.cell(name, r[f"n_{m.lower()}"])
             att.at_most(name, mode[m])
+            if r[f"n_{m.lower()}"] == "x" and r.get("mdd", "") != "":
+                # the minimum detectable difference is a function of both bases
+                att.leak(name, f"hidden base, but its row shows mdd {r['mdd']}")
     att.total(list(scored_by_mode.values()), "scored")
     for m in MODES:
         att.sum_at_most([dk[m], scored_by_mode[m]], mode[m])

@@ -25,7 +25,8 @@ Protection (the protection-interval idea of τ-ARGUS and sdcTable):
   possible) and any other suppressed cell is not determined (``lo < hi``);
 * *secondary*: while some suppressed count is unsafe, the smallest non-zero count of the
   artefact being published that shares an equation with it is suppressed too (a zero only if
-  nothing else is left), and the audit is repeated; a secondary cell the published numbers
+  nothing else is left; if none shares one, the nearest such counts through the equations),
+  and the audit is repeated; a secondary cell the published numbers
   determine exactly is shown instead (showing it tells the reader nothing new).
 
 *Explicit sums* (:meth:`Ledger.equation`) add what the names cannot say: e.g. a survey item's
@@ -167,6 +168,7 @@ class Ledger:
         return {k: self.decisions[k].suppressed for k in counts}
 
     def _secondary(self, fresh: set[Key], artefact: str) -> None:
+        chosen: list[Key] = []
         while True:
             system = _System(self)
             touched = system.component_of(fresh)
@@ -183,19 +185,21 @@ class Ledger:
             for k in unsafe:
                 cand = [c for c in system.neighbours(k) if c in fresh
                         and not self.decisions[c].suppressed]
-                if not cand:
-                    cand = [c for c in fresh if not self.decisions[c].suppressed
-                            and c in system.component_of({k})]
+                if not cand:  # the nearest such counts that widen its range
+                    near = system.nearest(k, lambda c: c in fresh
+                                          and not self.decisions[c].suppressed)
+                    cand = self._widening(k, near) or near
                 if cand:
-                    best = min(cand, key=lambda c: (self.decisions[c].value == 0,
-                                                    self.decisions[c].value, repr(c)))
+                    best = min(cand, key=self._order)
                     self.decisions[best].suppressed = True
+                    chosen.append(best)
                     added = True
             if not added:
                 bad = ", ".join(f"{key_text(k)} in {self.decisions[k].range}" for k in unsafe)
                 raise DisclosureError(
                     f"{artefact}: cannot protect {bad} by suppressing more of this artefact; "
                     "publish it earlier, merge categories or leave it out")
+        self._drop_unneeded(chosen, fresh)
         # a secondary cell the published numbers determine is shown: it tells nothing new,
         # and showing it leaves every other range as it was
         if not self.show_determined:
@@ -209,6 +213,42 @@ class Ledger:
                     continue
                 if d.range[0] == d.range[1]:
                     d.suppressed, d.range = False, None
+
+    def _drop_unneeded(self, chosen: list[Key], fresh: set[Key]) -> None:
+        """Show again, latest first, each secondary whose suppression no protected count
+        needs (one chosen while no single candidate helped may be superseded by a later
+        one)."""
+        if len(chosen) < 2:
+            return
+        for c in reversed(chosen[:-1]):
+            self.decisions[c].suppressed = False
+            system = _System(self)
+            guarded = [k for k in system.component_of(fresh)
+                       if (d := self.decisions.get(k)) is not None and d.suppressed
+                       and (d.primary or d.forced)]
+            ranges = {k: system.range(k) for k in guarded}
+            saved = {k: self.decisions[k].range for k in guarded}
+            for k, r in ranges.items():
+                self.decisions[k].range = r
+            if not all(self._safe(k) for k in guarded):
+                self.decisions[c].suppressed = True
+                for k, r in saved.items():
+                    self.decisions[k].range = r
+
+    def _order(self, c: Key) -> tuple[bool, int, str]:
+        """Secondary candidates: non-zero first, then the smallest count."""
+        return (self.decisions[c].value == 0, self.decisions[c].value, repr(c))
+
+    def _widening(self, k: Key, candidates: Iterable[Key]) -> list[Key]:
+        """The first candidate (in :meth:`_order`) whose suppression widens ``k``'s range."""
+        before = self.decisions[k].range
+        for c in sorted(candidates, key=self._order):
+            self.decisions[c].suppressed = True
+            after = _System(self).range(k)
+            self.decisions[c].suppressed = False
+            if before is None or after[0] < before[0] or after[1] > before[1]:
+                return [c]
+        return []
 
     def _safe(self, k: Key) -> bool:
         d = self.decisions[k]
@@ -329,6 +369,22 @@ class _System:
 
     def neighbours(self, k: Key) -> set[Key]:
         return self.links.get(k, set()) - {k}
+
+    def nearest(self, start: Key, wanted: Any) -> list[Key]:
+        """The keys satisfying ``wanted`` that the fewest equations separate from ``start``."""
+        seen, ring = {start}, [start]
+        while ring:
+            nxt = []
+            for k in ring:
+                for x in sorted(self.links.get(k, ()), key=repr):
+                    if x not in seen:
+                        seen.add(x)
+                        nxt.append(x)
+            hits = [x for x in nxt if wanted(x)]
+            if hits:
+                return hits
+            ring = nxt
+        return []
 
     def component_of(self, keys: Iterable[Key]) -> set[Key]:
         out, work = set(), list(keys)

@@ -333,7 +333,8 @@ def mode_bases(
     """The mode-power table with its ``n_cawi``/``n_papi`` (respondents analysed per mode)
     through the ledger. The readiness score's bases are the scored respondents of each mode;
     another outcome's are the respondents of the mode who answered it, a count of its own
-    unless it equals the mode's total (then it is that count)."""
+    unless it equals the mode's total (then it is that count). Where a base is suppressed,
+    the row's ``difference`` and ``mdd`` are blanked with it."""
     keys: dict[str, list[Key]] = {"n_cawi": [], "n_papi": []}
     for outcome, (_, row) in zip(outcomes, table.iterrows(), strict=True):
         for col, mode in (("n_cawi", "CAWI"), ("n_papi", "PAPI")):
@@ -347,7 +348,10 @@ def mode_bases(
                 ledger.domain(UNIT, dim, (True, False))
                 k = key(UNIT, {"mode": mode, dim: True})
             keys[col].append(k)
-    return protect_frame(ledger, table, keys, artefact)
+    # the difference (a difference of shares: integers over each base) and the minimum
+    # detectable difference (a function of both bases) would give a hidden base back
+    sized = {c: ["n_cawi", "n_papi"] for c in ("difference", "mdd") if c in table.columns}
+    return protect_frame(ledger, table, keys, artefact, derived=sized)
 
 
 # ----------------------------------------------------------------------------- tests
@@ -446,6 +450,8 @@ def key_findings(
     score_name = "readiness score" if lang == "en" else "wskaźnik gotowości"
     score_rows = power[power["outcome"] == score_name]
     score = score_rows.iloc[0] if len(score_rows) else None
+    if score is not None and pd.isna(pd.to_numeric(score["mdd"], errors="coerce")):
+        score = None  # its bases are suppressed, and the mdd with them
     if lang == "pl":
         return [
             f"Ankietę wypełniło {n} osób ({cawi} przez internet, {n - cawi} na papierze).",
@@ -502,10 +508,15 @@ def shown(value: int | None) -> str:
     return MARKER if value is None else str(int(value))
 
 
-def records(table: pd.DataFrame, index: str, columns: Sequence[str]) -> dict[str, Any]:
-    """``index -> {column: value}`` of a protected table for the results JSON; a suppressed
-    count, or a statistic blanked with it, is ``None`` there."""
-    sub = table.set_index(index)[list(columns)].astype(object)
+def records(table: pd.DataFrame, index: str, columns: str | Sequence[str]) -> dict[str, Any]:
+    """``index -> {column: value}`` (or ``index -> value`` for one column named as a string)
+    of a protected table for the results JSON; a suppressed count, or a statistic blanked
+    with it, is ``None`` there."""
+    cols = [columns] if isinstance(columns, str) else list(columns)
+    sub = table.set_index(index)[cols].astype(object)
     hidden = sub.map(lambda v: (isinstance(v, str) and v == MARKER)
                      or (isinstance(v, float) and np.isnan(v)))
-    return sub.where(~hidden, None).to_dict("index")
+    sub = sub.where(~hidden, None)
+    if isinstance(columns, str):
+        return sub[columns].to_dict()
+    return sub.to_dict("index")
