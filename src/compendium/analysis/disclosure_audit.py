@@ -168,7 +168,7 @@ class Ledger:
         return {k: self.decisions[k].suppressed for k in counts}
 
     def _secondary(self, fresh: set[Key], artefact: str) -> None:
-        chosen: list[Key] = []
+        guesses: list[Key] = []
         while True:
             system = _System(self)
             touched = system.component_of(fresh)
@@ -185,21 +185,25 @@ class Ledger:
             for k in unsafe:
                 cand = [c for c in system.neighbours(k) if c in fresh
                         and not self.decisions[c].suppressed]
+                guess = False
                 if not cand:  # the nearest such counts that widen its range
                     near = system.nearest(k, lambda c: c in fresh
                                           and not self.decisions[c].suppressed)
-                    cand = self._widening(k, near) or near
+                    cand = self._widening(k, near)
+                    if not cand:  # none helps alone: take the smallest, check it later
+                        cand, guess = near, True
                 if cand:
                     best = min(cand, key=self._order)
                     self.decisions[best].suppressed = True
-                    chosen.append(best)
+                    if guess:
+                        guesses.append(best)
                     added = True
             if not added:
                 bad = ", ".join(f"{key_text(k)} in {self.decisions[k].range}" for k in unsafe)
                 raise DisclosureError(
                     f"{artefact}: cannot protect {bad} by suppressing more of this artefact; "
                     "publish it earlier, merge categories or leave it out")
-        self._drop_unneeded(chosen, fresh)
+        self._drop_unneeded(guesses, fresh)
         # a secondary cell the published numbers determine is shown: it tells nothing new,
         # and showing it leaves every other range as it was
         if not self.show_determined:
@@ -214,13 +218,10 @@ class Ledger:
                 if d.range[0] == d.range[1]:
                     d.suppressed, d.range = False, None
 
-    def _drop_unneeded(self, chosen: list[Key], fresh: set[Key]) -> None:
-        """Show again, latest first, each secondary whose suppression no protected count
-        needs (one chosen while no single candidate helped may be superseded by a later
-        one)."""
-        if len(chosen) < 2:
-            return
-        for c in reversed(chosen[:-1]):
+    def _drop_unneeded(self, guesses: list[Key], fresh: set[Key]) -> None:
+        """Show again, latest first, each secondary taken while no single candidate helped,
+        if no protected count needs it in the final pattern."""
+        for c in reversed(guesses):
             self.decisions[c].suppressed = False
             system = _System(self)
             guarded = [k for k in system.component_of(fresh)
