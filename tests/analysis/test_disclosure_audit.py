@@ -12,10 +12,10 @@ import pytest
 from compendium.analysis.disclosure_audit import (
     DisclosureError,
     Ledger,
-    check_total,
+    class_disclosed,
     key,
-    protect_matrix,
 )
+from compendium.analysis.protect import check_total, protect_frame, protect_matrix
 from compendium.analysis.redaction import load_names, redact, screen_quotes
 
 
@@ -180,3 +180,86 @@ def test_class_disclosure_is_flagged_in_the_audit():
                  key("interview", {"city": "B", "has:x": True}): 13,
                  key("interview", {"city": "L", "has:x": True}): 9}, "t")
     assert led.audit()["class_disclosure"] == ["all 13 of interview[city=B] have has:x=True"]
+
+
+def test_an_explicit_sum_ties_a_base_to_its_categories():
+    # hand-worked: a question's base (answered) is 20 = a + b + c, "no answer" is not part of
+    # it; with a = 3 hidden and b = 9, c = 8 shown, a = 20 - 17 = 3 unless a second is hidden
+    led = Ledger(5)
+    led.domain("respondent", "q", ["a", "b", "c", "(no answer)"])
+    led.domain("respondent", "answered:q", (True, False))
+    base = key("respondent", {"answered:q": True})
+    led.equation(base, [key("respondent", q=v) for v in "abc"])
+    led.publish({key("respondent"): 25, base: 20}, "sample base")
+    shown = led.publish({key("respondent", q=v): n for v, n in zip("abc", (3, 9, 8),
+                                                                    strict=True)}, "sample")
+    hidden = [v for v in "abc" if shown[key("respondent", q=v)]]
+    assert hidden == ["a", "c"]  # the smallest other category (8) joins the primary
+    # independent: every split of 20 - 9 between a and c is possible, so a takes 1..4
+    assert led.audit()["suppressed"][0]["feasible_range"] == [0, 11]
+    # without the declared sum the ledger would have seen no equation and hidden a alone
+    alone = Ledger(5)
+    alone.domain("respondent", "q", ["a", "b", "c", "(no answer)"])
+    alone.domain("respondent", "answered:q", (True, False))
+    alone.publish({key("respondent"): 25, base: 20}, "sample base")
+    out = alone.publish({key("respondent", q=v): n for v, n in zip("abc", (3, 9, 8),
+                                                                    strict=True)}, "sample")
+    assert sum(out.values()) == 1
+
+
+@pytest.mark.parametrize(("counts", "size", "expected"), [
+    ([0, 0, 12, 0], None, True),     # every answer in one category
+    ([1, 0, 11, 0], None, False),
+    ([0, 0, 0], None, False),         # an empty group discloses nothing
+    ([0], 9, True), ([9], 9, True),   # a yes/no split: none or all
+    ([4], 9, False),
+])
+def test_class_disclosed_by_hand(counts, size, expected):
+    assert class_disclosed(counts, size) is expected
+
+
+def test_a_class_cell_stays_hidden_and_must_not_be_determined():
+    # hand-worked: PAPI 0 of 8 said don't-know (every PAPI respondent the same answer); with
+    # the mode total and CAWI's count shown, the total of don't-knows would give it back, so
+    # that total (published later, in the same artefact) is hidden too
+    led = Ledger(3)
+    led.domain("respondent", "mode", ["CAWI", "PAPI"])
+    led.domain("respondent", "dk", (True, False))
+    led.publish({key("respondent", mode="CAWI"): 12, key("respondent", mode="PAPI"): 8},
+                "sample")
+    frame = pd.DataFrame({"what": ["CAWI", "PAPI", "all"], "n": [5, 0, 5]})
+    keys = [key("respondent", mode="CAWI", dk=True), key("respondent", mode="PAPI", dk=True),
+            key("respondent", dk=True)]
+    out = protect_frame(led, frame, {"n": keys}, "dk", preset=[keys[1]])
+    assert out["n"].tolist()[1] == "x"
+    assert "x" in (out["n"].tolist()[0], out["n"].tolist()[2])  # one more hidden
+    cell = next(c for c in led.audit()["suppressed"] if "PAPI" in c["count"])
+    assert cell["kind"] == "class" and cell["feasible_range"][0] < cell["feasible_range"][1]
+
+
+def test_when_only_a_pair_helps_the_ledger_keeps_the_pair_and_not_the_smaller_bystander():
+    # hand-worked (the survey's don't-know chain, min_cell 3): 20 respondents, CAWI 12, PAPI 8,
+    # nobody left an item empty (20 published), 12 scored, so 8 had a don't-know: CAWI 6
+    # (hidden as a secondary: 20 - 12 - 6 would give PAPI's 2), PAPI 2. A later table shows
+    # the scored per mode (6, 6) and a bystander count per mode (11, 5): with the scored
+    # shown, CAWI <= 12 - 6 = 6 and PAPI <= 8 - 6 = 2 with CAWI + PAPI = 8 pins PAPI = 2.
+    # Hiding one scored count alone helps nothing (6 + 6 = 12 gives it back); the pair does.
+    # The bystander (5, the smallest) touches PAPI only through the mode total and helps
+    # nothing; tried on the way, it must be shown again.
+    led = Ledger(3)
+    r = "respondent"
+    led.domain(r, "mode", ["C", "P"])
+    for dim in ("dk", "blank", "x"):
+        led.domain(r, dim, (True, False))
+    led.publish({key(r): 20, key(r, mode="C"): 12, key(r, mode="P"): 8,
+                 key(r, dk=False, blank=False): 12, key(r, blank=False): 20}, "results")
+    dk = led.publish({key(r, mode="C", dk=True): 6, key(r, mode="P", dk=True): 2}, "dk")
+    assert dk == {key(r, mode="C", dk=True): True, key(r, mode="P", dk=True): True}
+    scored = {m: key(r, mode=m, dk=False, blank=False) for m in "CP"}
+    bystander = {m: key(r, mode=m, x=True) for m in "CP"}
+    out = led.publish({scored["C"]: 6, scored["P"]: 6, bystander["C"]: 11,
+                       bystander["P"]: 5}, "power")
+    assert out == {scored["C"]: True, scored["P"]: True, bystander["C"]: False,
+                   bystander["P"]: False}
+    papi = next(c for c in led.audit()["suppressed"] if c["count"] == "respondent[dk=True, mode=P]")
+    assert papi["feasible_range"][0] <= 1 and papi["feasible_range"][1] >= 2

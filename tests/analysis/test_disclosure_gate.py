@@ -35,6 +35,25 @@ def test_a_table_that_skipped_the_gate_is_refused(report, tmp_path):
     assert not (tmp_path / "tables" / "99_test" / "raw.csv").exists()
 
 
+@pytest.mark.parametrize("tag", ["rules", "exempt:", "suppressed somehow"])
+def test_a_table_with_a_tag_other_than_the_ledger_or_a_reason_is_refused(report, tmp_path, tag):
+    # one gate: the old per-table rules ("rules") no longer pass, nor a reason left empty
+    table = pd.DataFrame({"label": ["a", "b"], "n": [10, 12]})
+    table.attrs["sdc"] = tag
+    with pytest.raises(DisclosureError, match="expected 'ledger'"):
+        report.table(table, "tagged", "Tagged")
+    assert not (tmp_path / "tables" / "99_test" / "tagged.csv").exists()
+
+
+def test_a_declared_exemption_is_published_and_recorded_with_its_reason(report, tmp_path):
+    table = pd.DataFrame({"term": ["a"], "estimate": [0.4]})
+    table.attrs["sdc"] = "model: 40 residual degrees of freedom (>= 10)"
+    report.table(table, "model", "Model", show=False)
+    audit = json.loads((tmp_path / "disclosure" / "99_test.json").read_text("utf-8"))
+    assert audit["checks"] == [{"artefact": "table 'model'", "rule": "declared",
+                                "detail": "model: 40 residual degrees of freedom (>= 10)"}]
+
+
 def test_a_figure_drawn_from_unprotected_data_is_refused(report):
     raw = pd.DataFrame({"label": ["a", "b"], "pct": [10.0, 12.0]})
     with pytest.raises(DisclosureError, match="not drawn by a gated"):

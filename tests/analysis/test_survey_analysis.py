@@ -17,7 +17,8 @@ from statsmodels.stats.multitest import multipletests
 
 from compendium.analysis import survey_analysis as sa
 from compendium.analysis import survey_models as sm
-from compendium.data.survey import apply_missing, read_survey
+from compendium.analysis.disclosure_audit import DisclosureError, Ledger
+from compendium.data.survey import apply_missing, labelled, read_survey
 
 RAW = Path(__file__).resolve().parents[2] / "data" / "raw" / "ops_survey"
 READY = [f"ready_{r}" for r in ("language_course", "intercultural", "legal", "procedures",
@@ -81,7 +82,9 @@ def test_fisher_rows_show_no_chi2_statistic(scored, cb):
 
 
 def test_dk_by_mode_counts_respondents_with_any_dont_know(raw_codes, cb):
-    table = sm.dk_by_mode(raw_codes, cb, "ready", 0.95, min_cell=1)
+    led = Ledger(1)  # nothing small to hide: every count shown
+    sa.declare(led, labelled(apply_missing(raw_codes, cb), cb, "en"))
+    table = sm.dk_by_mode(raw_codes, cb, "ready", 0.95, led, "dk")
     dk = (raw_codes[READY] == 9).fillna(False).any(axis=1)
     for _, row in table.iterrows():
         sub = dk[raw_codes["mode"] == row["mode"]]
@@ -185,3 +188,129 @@ def test_analysis_plan_is_validated_and_defaults_to_group_by_and_p_adjust():
     assert "ready" not in p.analysis_plan.groups.outcomes  # not beside the score it cuts
     with pytest.raises(ParameterError, match="analysis_plan.groups.outcomes"):
         validate("01_ops_survey", {"analysis_plan": {"groups": {"outcomes": ["height"]}}})
+
+
+# ----------------------------------------------------------------------------- the ledger
+@pytest.fixture(scope="module")
+def df(codes, cb):
+    return labelled(codes, cb, "en")
+
+
+def _ledger(df, min_cell):
+    led = Ledger(min_cell)
+    sa.declare(led, df)
+    return led
+
+
+PROFILE = ["mode", "position", "seniority", "contact", "contact_freq"]
+
+
+def test_sample_table_counts_by_hand_and_no_hidden_category_follows_from_its_base(df, cb):
+    # min_cell 12 hides real categories (10 "never", ...); oracle: pandas counts, and the
+    # arithmetic of a base: the hidden categories of a variable share base - shown, so each
+    # needs a partner and that remainder must leave room for every small value 1..11
+    led = _ledger(df, 12)
+    table = sa.sample_table(df, cb, PROFILE, "en", 0.95, led)
+    assert table.attrs["sdc"] == "ledger"
+    labels = {cb.label(v, "en") if v != "mode" else "mode": v for v in PROFILE}
+    n_hidden = 0
+    for label, part in table.groupby("variable", sort=False):
+        truth = df[labels[label]].value_counts()
+        assert (part["n_base"] == int(truth.sum())).all()
+        hidden = part[part["n"] == "x"]
+        for _, r in part.iterrows():
+            if r["n"] != "x":
+                assert int(r["n"]) == int(truth[r["category"]])
+            elif 0 < truth[r["category"]] < 12:
+                assert np.isnan(r["pct"])
+        if len(hidden):
+            n_hidden += len(hidden)
+            rest = int(truth.sum()) - sum(int(v) for v in part["n"] if v != "x")
+            assert len(hidden) >= 2 and rest >= 11, (label, hidden, rest)
+    assert n_hidden >= 2
+
+
+def test_the_same_count_in_the_results_is_the_same_decision(df, cb):
+    led = _ledger(df, 5)
+    sa.sample_table(df, cb, ["mode"], "en", 0.95, led)
+    papi = int((df["mode"] == "PAPI").sum())
+    assert sa.respondents(led, papi, "results", mode="PAPI") == papi
+    with pytest.raises(DisclosureError, match="one population must give one count"):
+        sa.respondents(led, papi + 1, "results", mode="PAPI")
+
+
+def test_multi_table_hides_small_options_and_their_percentages(df, cb):
+    led = _ledger(df, 5)
+    table = sa.multi_table(df, cb, "citizenship", "en", 0.95, led, "citizenships")
+    items = cb.items("citizenship")
+    base = int(df[items].notna().any(axis=1).sum())
+    truth = df[items].fillna(False).astype(bool).sum()
+    assert (table["n_base"] == base).all()
+    for _, r in table.iterrows():
+        n = int(truth[r["option_code"]])
+        if 0 < n < 5 or n in (0, base):
+            assert r["n"] == "x" and np.isnan(r["pct"])
+        else:
+            assert int(r["n"]) == n and r["pct"] == pytest.approx(100 * n / base)
+    assert (table["n"] == "x").sum() == int(((truth > 0) & (truth < 5)).sum())
+
+
+def test_an_item_whose_answers_all_fall_in_one_category_is_hidden_whole(df, cb):
+    # class disclosure: every respondent answering "communication" said "rather difficult"
+    one = df.copy()
+    item = "difficulty_communication"
+    one[item] = one[item].where(one[item].isna(), "rather difficult")
+    one[item] = one[item].astype(df[item].dtype)
+    led = _ledger(one, 5)
+    counts = sa.likert_counts(one, cb, "difficulty", "en")
+    table = sa.likert_table(counts, led, "difficulty_counts")
+    row = table.set_index(table.columns[0]).loc[cb.label(item, "en")]
+    assert (row == "x").all()
+    assert any(c["rule"] == "class disclosure" and item in c["detail"]
+               for c in led.audit()["checks"])
+    # the figure reads the same decisions: the row is drawn empty
+    drawn = sa.likert_plot_counts(counts, led, "difficulty_diverging")
+    assert drawn.loc[cb.label(item, "en")].sum() == 0
+
+
+def test_top_box_is_the_sum_of_the_two_highest_answers_the_figure_draws(df, cb):
+    led = _ledger(df, 5)
+    counts = sa.likert_counts(df, cb, "ready", "en")
+    sa.likert_plot_counts(counts, led, "readiness_diverging")
+    table = sa.top_box(df, cb, "ready", "en", 0.95, led, "readiness_wanted")
+    scale = list(counts.columns[:5])  # the five points of the scale, "don't know" after
+    for _, r in table.iterrows():
+        row = counts.loc[r["item"]]
+        assert int(r["n"]) == int(row[scale[-2:]].sum())
+        assert int(r["n_base"]) == int(row[scale].sum())
+
+
+def test_a_midpoint_n_that_would_pin_the_dont_know_count_is_hidden_with_its_statistics():
+    # hand-worked: 20 respondents (CAWI 12, PAPI 8), none left an item empty, 10 scored, so
+    # the other 10 had a don't-know: 6 CAWI, 4 PAPI (4 < min_cell 5, hidden). Publishing the
+    # midpoint's n = 20 says nobody left an item empty, so don't-knows = 20 - 10 = 10 and
+    # PAPI = 10 - 6 = 4: the ledger must hide that n, and the row's mean and % ready with it
+    led = Ledger(5)
+    led.domain("respondent", "mode", ["CAWI", "PAPI", sa.NO_ANSWER])
+    for dim in ("dk:ready", "blank:ready"):
+        led.domain("respondent", dim, (True, False))
+    led.publish({("respondent", ()): 20}, "respondents")
+    sa.respondents(led, 12, "results", mode="CAWI")
+    sa.respondents(led, 8, "results", mode="PAPI")
+    assert sa.scored(led, 10, "results") == 10
+    by_mode = pd.DataFrame({"mode": ["CAWI", "PAPI"], "n": [6, 4], "n_base": [12, 8],
+                            "pct": [50.0, 50.0], "ci_low": [0.0, 0.0], "ci_high": [1.0, 1.0]})
+    shown = sa.dk_counts_by_mode(led, by_mode, "ready", "dk_by_mode")
+    assert shown["n"].tolist() == [6, "x"] and np.isnan(shown["pct"].iloc[1])
+    sens = pd.DataFrame({"strategy": ["listwise", "midpoint", "mi"], "n": [10, 20, 20],
+                         "alpha": [0.8, 0.7, 0.75], "mean": [3.1, 3.2, 3.3],
+                         "pct_ready": [40.0, 35.0, 38.0], "pct_ci_low": [20.0, 15.0, 18.0],
+                         "diff_cawi_papi": [0.1, 0.2, 0.3]})
+    out = sa.dk_sensitivity_counts(led, sens, "ready", "sensitivity")
+    assert out["n"].tolist() == [10, "x", 20]
+    mid = out.iloc[1]
+    assert np.isnan(mid["mean"]) and np.isnan(mid["pct_ready"]) and np.isnan(mid["pct_ci_low"])
+    assert mid["alpha"] == 0.7 and mid["diff_cawi_papi"] == 0.2
+    papi = next(c for c in led.audit()["suppressed"] if "PAPI" in c["count"])
+    assert papi["feasible_range"][0] <= 1 and papi["feasible_range"][1] >= 4
+    assert sa.records(out, "strategy", ["n", "mean"])["midpoint"] == {"n": None, "mean": None}

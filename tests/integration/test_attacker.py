@@ -1,11 +1,16 @@
 """The auditor's attack: from the published files alone, reconstruct suppressed counts.
 
-Reads only `outputs/tables/**.csv` and `outputs/results/*.json` of the interview notebooks,
-writes down what a reader knows about how they relate (a code's interviews over all cities
-add up to its total in the codebook; a cell of a group cannot exceed the group's size; a
-table's cells add up to its margins; the framework matrix repeats the prevalence counts), and
-for every suppressed cell asks an integer program (scipy's HiGHS) for its smallest and largest
-possible value. A cell whose smallest and largest value agree is recovered. None may be.
+Reads only `outputs/tables/**.csv` and `outputs/results/*.json` of notebooks 01-03, writes
+down what a reader knows about how they relate (interviews: a code's interviews over all
+cities add up to its total in the codebook; a cell of a group cannot exceed the group's size;
+a table's cells add up to its margins; the framework matrix repeats the prevalence counts;
+survey: a question's answer counts add up to its base; a multiple-response option or a
+Likert item cannot exceed the respondents; the same count of respondents in two tables or in
+the JSON is one number; respondents scored on the readiness battery, those with a
+don't-know and those of each mode tie the don't-know tables to the sample), and for every
+suppressed cell asks an integer program (scipy's HiGHS) for its smallest and largest
+possible value. A cell whose smallest and largest value agree is recovered, and so is a
+suppressed count shown elsewhere or given back by a percentage of a known base. None may be.
 
 This attacker is written independently of the ledger (it knows nothing of its keys or
 decisions); it runs on the shipped data and on a 10x synthetic data set.
@@ -36,6 +41,7 @@ class Attack:
         self.hidden: set[str] = set()
         self.eq: list[tuple[dict[str, float], float]] = []
         self.le: list[tuple[dict[str, float], float]] = []
+        self.leaks: dict[str, str] = {}
 
     def cell(self, name: str, text: object) -> None:
         """A published cell: a number is known, a marker (``x``, ``n = x``, ``<k``, ``n < k``)
@@ -59,6 +65,18 @@ class Attack:
 
     def at_most(self, part: str, whole: str) -> None:
         self.le.append(({part: 1.0, whole: -1.0}, 0.0))
+
+    def sum_at_most(self, parts: list[str], whole: str) -> None:
+        """sum(parts) <= whole."""
+        coef: dict[str, float] = {}
+        for x in parts:
+            coef[x] = coef.get(x, 0.0) + 1.0
+        coef[whole] = coef.get(whole, 0.0) - 1.0
+        self.le.append((coef, 0.0))
+
+    def leak(self, name: str, why: str) -> None:
+        """A suppressed count given away outside the equations (e.g. by a percentage)."""
+        self.leaks[name] = why
 
     def recovered(
         self, literal: tuple[int, int] | None = None
@@ -87,8 +105,10 @@ class Attack:
                     for n, c in coef.items():
                         a[r, idx[n]] += c
                 cons.append(LinearConstraint(a, -np.inf if upper_only else 0, 0))
-        out = {}
-        for target in sorted(self.hidden):
+        out: dict[str, tuple[float, float] | str] = dict(self.leaks)
+        for n in sorted(self.hidden & set(self.known)):  # hidden here, shown elsewhere
+            out[n] = (self.known[n], self.known[n])
+        for target in sorted(self.hidden - set(self.known)):
             ends = []
             for sign in (1.0, -1.0):
                 c = np.zeros(len(names))
@@ -217,14 +237,130 @@ def attack_four_cities(out: Path) -> Attack:
     return att
 
 
+SCORE = ("readiness score", "wskaźnik gotowości")  # the score's row in the mode table
+MODES = ("CAWI", "PAPI")
+
+
+def _json_count(value: object) -> object:
+    return "x" if value is None else value
+
+
+def attack_survey(out: Path) -> Attack:
+    """Notebook 01: what a reader of its CSV and JSON files knows, as equations."""
+    att = Attack()
+    tab = out / "tables" / "01_ops_survey"
+    res = json.loads((out / "results" / "01_ops_survey.json").read_text("utf-8"))["results"]
+
+    def read(name: str) -> pd.DataFrame:
+        return pd.read_csv(tab / f"{name}.csv", dtype=str, keep_default_na=False)
+
+    def pct_gives_back(name: str, row: pd.Series, base: str) -> None:
+        # a percentage of a known base gives a hidden count back
+        if name in att.hidden and row.get("pct", "") not in ("", None) and base in att.known:
+            att.leak(name, f"pct {row['pct']} of base {att.known[base]}")
+
+    everyone = "respondents"
+    att.cell(everyone, res["n_respondents"])
+    mode = {m: f"mode[{m}]" for m in MODES}
+    for m in MODES:
+        att.cell(mode[m], _json_count(res[f"n_{m.lower()}"]))
+    att.total(list(mode.values()), everyone)
+    att.cell("incomplete", _json_count(res["n_incomplete_excluded"]))
+    att.cell("training_n", _json_count(res["training_n"]))
+    att.at_most("training_n", everyone)
+
+    # sample: each variable's categories add up to its base (respondents who answered it)
+    for var, part in read("sample").groupby("variable", sort=False):
+        base = f"base[{var}]"
+        cells = []
+        for _, r in part.iterrows():
+            cell = mode.get(r["category"], f"sample[{var}|{r['category']}]")
+            att.cell(cell, r["n"])
+            att.cell(base, r["n_base"])
+            cells.append(cell)
+            pct_gives_back(cell, r, base)
+        att.total(cells, base)
+        att.at_most(base, everyone)
+
+    # multiple-response questions: each option at most the question's base
+    for table in ("citizenships", "problems"):
+        base = f"base[{table}]"
+        for _, r in read(table).iterrows():
+            cell = f"{table}[{r['option_code']}]"
+            att.cell(cell, r["n"])
+            att.cell(base, r["n_base"])
+            att.at_most(cell, base)
+            pct_gives_back(cell, r, base)
+        att.at_most(base, everyone)
+
+    # Likert counts: an item's answers add up to at most the respondents
+    difficulty = read("difficulty_counts")
+    first = difficulty.columns[0]
+    for _, r in difficulty.iterrows():
+        cells = [f"difficulty[{r[first]}|{c}]" for c in difficulty.columns[1:]]
+        for cell, c in zip(cells, difficulty.columns[1:], strict=True):
+            att.cell(cell, r[c])
+        att.sum_at_most(cells, everyone)
+
+    # top two answers of each readiness item, of those who answered it
+    for _, r in read("readiness_wanted").iterrows():
+        cell, base = f"top2[{r['item_code']}]", f"answered[{r['item_code']}]"
+        att.cell(cell, r["n"])
+        att.cell(base, r["n_base"])
+        att.at_most(cell, base)
+        att.at_most(base, everyone)
+        pct_gives_back(cell, r, base)
+
+    # don't-know: D_m respondents of mode m with a don't-know; S scored (every item, no
+    # don't-know), S_m of them in mode m; M = respondents with no item left empty
+    dk = {m: f"dk[{m}]" for m in MODES}
+    for _, r in read("readiness_dk_by_mode").iterrows():
+        att.cell(dk[r["mode"]], r["n"])
+        att.cell(mode[r["mode"]], r["n_base"])
+        pct_gives_back(dk[r["mode"]], r, mode[r["mode"]])
+    sens = read("readiness_dk_sensitivity")
+    roles = dict(zip(sens["strategy"], ("scored", "no_blank", everyone), strict=True))
+    for _, r in sens.iterrows():
+        att.cell(roles[r["strategy"]], r["n"])
+        # a hidden n whose row still shows the share ready with its interval (half-width
+        # z*sqrt(p(1-p)/n)) or a six-digit mean (mean * items * n is whole) gives n back
+        shown = [c for c in ("pct_ready", "pct_ci_low", "mean") if r.get(c, "") != ""]
+        if r["n"] == "x" and shown:
+            att.leak(roles[r["strategy"]], f"hidden n, but its row shows {shown}")
+    for strategy, values in res["readiness_dk_sensitivity"].items():
+        att.cell(roles[strategy], _json_count(values["n"]))
+    att.cell("scored", _json_count(res["readiness_alpha_n"]))
+    scored_by_mode = {m: f"scored[{m}]" for m in MODES}
+    for _, r in read("mode_power").iterrows():
+        for m in MODES:
+            name = (scored_by_mode[m] if r["outcome"] in SCORE
+                    else f"analysed[{r['outcome']}|{m}]")
+            att.cell(name, r[f"n_{m.lower()}"])
+            att.at_most(name, mode[m])
+            if r[f"n_{m.lower()}"] == "x" and r.get("mdd", "") != "":
+                # the minimum detectable difference is a function of both bases
+                att.leak(name, f"hidden base, but its row shows mdd {r['mdd']}")
+    att.total(list(scored_by_mode.values()), "scored")
+    for m in MODES:
+        att.sum_at_most([dk[m], scored_by_mode[m]], mode[m])
+    att.at_most("scored", "no_blank")
+    att.at_most("no_blank", everyone)
+    # everyone in M but not scored had a don't-know: M - S <= D_CAWI + D_PAPI
+    att.le.append(({"no_blank": 1.0, "scored": -1.0, dk["CAWI"]: -1.0, dk["PAPI"]: -1.0},
+                   0.0))
+    att.sum_at_most([dk["CAWI"], dk["PAPI"], "scored"], everyone)
+    return att
+
+
 def _assert_nothing_recovered(out: Path, expect_hidden: bool) -> None:
-    for name, attack in (("02", attack_idi), ("03", attack_four_cities)):
+    for name, attack, small in (("01", attack_survey, 4), ("02", attack_idi, 2),
+                                ("03", attack_four_cities, 2)):
         att = attack(out)
         if expect_hidden:  # the shipped data have small cells; the 10x data may have none
             assert att.hidden, f"{name}: expected some suppressed cells to attack"
         # one marker for primary and secondary cells, and a secondary may be 0: at its word a
-        # marker means 0..2
-        for literal in (None, (0, 2)):
+        # marker means 0..min_cell-1 (min_cell 5 for the survey, 3 for the interviews)
+        for literal in (None, (0, small)):
             recovered = att.recovered(literal)
             assert not recovered, f"notebook {name}: recovered {recovered} (literal={literal})"
 
@@ -249,6 +385,51 @@ def test_the_literal_reading_pins_two_small_cells_with_their_margin():
     att.total(["x", "y"], "row")
     assert att.recovered() == {}
     assert set(att.recovered(literal=(1, 2))) == {"x", "y"}
+
+
+def _survey_outputs(out: Path, position_b: str, midpoint_n: str) -> Path:
+    """A hand-made set of notebook 01's files (20 respondents) for the attacker to read."""
+    tab = out / "tables" / "01_ops_survey"
+    tab.mkdir(parents=True)
+    files = {
+        "sample": "variable,category,n,pct,ci_low,ci_high,n_base\n"
+                  "mode,CAWI,12,60,,,20\nmode,PAPI,8,40,,,20\n"
+                  f"Position,a,15,75,,,20\nPosition,b,{position_b},,,,20\n",
+        "citizenships": "option,n,pct,ci_low,ci_high,n_base,option_code\nUkraine,9,,,,10,ua\n",
+        "problems": "option,n,pct,ci_low,ci_high,n_base,option_code\nlanguage,x,,,,10,lang\n",
+        "difficulty_counts": "difficulty,easy,hard\ntalking,12,8\n",
+        "readiness_wanted": "item,n,n_base,pct,ci_low,ci_high,item_code\nlaw,11,18,,,,law\n",
+        "readiness_dk_by_mode": "mode,n,n_base,pct,ci_low,ci_high\n"
+                                "CAWI,6,12,50,,\nPAPI,x,8,,,\n",
+        "readiness_dk_sensitivity": f"strategy,n,alpha\nlistwise,10,0.8\nmidpoint,{midpoint_n},0.8"
+                                    "\nmi,20,0.8\n",
+        "mode_power": "outcome,n_cawi,n_papi\nreadiness score,6,4\ntraining,12,8\n",
+    }
+    for name, text in files.items():
+        (tab / f"{name}.csv").write_text(text, "utf-8")
+    (out / "results").mkdir()
+    mid = None if midpoint_n == "x" else int(midpoint_n)
+    (out / "results" / "01_ops_survey.json").write_text(json.dumps({"results": {
+        "n_respondents": 20, "n_cawi": 12, "n_papi": 8, "n_incomplete_excluded": 0,
+        "training_n": 15, "readiness_alpha_n": 10,
+        "readiness_dk_sensitivity": {"listwise": {"n": 10}, "midpoint": {"n": mid},
+                                     "mi": {"n": 20}}}}), "utf-8")
+    return out
+
+
+def test_the_survey_attack_recovers_a_category_from_its_base(tmp_path):
+    # hand-worked: Position b = 20 - 15 = 5
+    att = attack_survey(_survey_outputs(tmp_path, position_b="x", midpoint_n="x"))
+    assert att.recovered() == {"sample[Position|b]": (5.0, 5.0)}
+
+
+def test_the_survey_attack_pins_dont_know_by_mode_when_the_midpoint_n_is_shown(tmp_path):
+    # hand-worked: 20 respondents left no item empty, 10 are scored, so 10 had a don't-know;
+    # 6 in CAWI, so PAPI >= 4; PAPI's 8 respondents include 4 scored, so PAPI <= 4
+    att = attack_survey(_survey_outputs(tmp_path / "a", position_b="5", midpoint_n="20"))
+    assert att.recovered() == {"dk[PAPI]": (4.0, 4.0)}
+    att = attack_survey(_survey_outputs(tmp_path / "b", position_b="5", midpoint_n="x"))
+    assert att.recovered() == {}  # with the midpoint's n hidden, PAPI is anywhere in 0..4
 
 
 def test_the_attacker_recovers_no_suppressed_cell_on_the_shipped_data(built):

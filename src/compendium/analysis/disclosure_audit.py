@@ -25,8 +25,18 @@ Protection (the protection-interval idea of τ-ARGUS and sdcTable):
   possible) and any other suppressed cell is not determined (``lo < hi``);
 * *secondary*: while some suppressed count is unsafe, the smallest non-zero count of the
   artefact being published that shares an equation with it is suppressed too (a zero only if
-  nothing else is left), and the audit is repeated; a secondary cell the published numbers
+  nothing else is left; if none shares one, the nearest such counts through the equations),
+  and the audit is repeated; a secondary cell the published numbers
   determine exactly is shown instead (showing it tells the reader nothing new).
+
+*Explicit sums* (:meth:`Ledger.equation`) add what the names cannot say: e.g. a survey item's
+respondents who answered it are the sum of its scale points (not of "no answer"), its "top
+two" count the sum of two of them.
+
+*Class disclosure* (:func:`class_disclosed`): another rule may ask for counts to be suppressed
+(``preset``), e.g. the cells of a group whose members all gave one answer; such a cell must
+not be determined by the published numbers either, and is never shown again for being
+determined.
 
 Artefacts are published in notebook order; earlier decisions are final, so a later artefact
 only ever adds suppression in itself. An artefact that cannot be protected that way raises
@@ -51,7 +61,8 @@ Key = tuple[str, tuple[tuple[str, Hashable], ...]]
 #: auditor who reads it at its word can pin cells the ledger's ranges leave open.
 MARKER = "x"
 
-__all__ = ["MARKER", "DisclosureError", "Key", "Ledger", "key", "key_text"]
+__all__ = ["MARKER", "DisclosureError", "Key", "Ledger", "class_disclosed", "key",
+           "key_text"]
 
 
 class DisclosureError(CompendiumError):
@@ -79,6 +90,7 @@ class Decision:
     primary: bool
     artefacts: list[str] = field(default_factory=list)
     range: tuple[float, float] | None = None
+    forced: bool = False  # suppressed by another rule (class disclosure), kept suppressed
 
 
 class Ledger:
@@ -97,11 +109,19 @@ class Ledger:
         self.domains: dict[tuple[str, str], tuple[Hashable, ...]] = {}
         self.decisions: dict[Key, Decision] = {}
         self.notes: list[dict[str, Any]] = []
+        self.sums: list[tuple[Key, tuple[Key, ...]]] = []
 
     # ------------------------------------------------------------------ declarations
     def domain(self, unit: str, dim: str, values: Iterable[Hashable]) -> None:
         """Declare that condition ``dim`` partitions ``unit`` into ``values`` (all of them)."""
         self.domains[(unit, dim)] = tuple(dict.fromkeys(values))
+
+    def equation(self, total: Key, parts: Iterable[Key]) -> None:
+        """Declare that ``total`` is the sum of ``parts`` (beyond what the keys' conditions
+        say); unpublished keys in it are unknowns like any other."""
+        eq = (total, tuple(dict.fromkeys(parts)))
+        if eq not in self.sums:
+            self.sums.append(eq)
 
     def note(self, artefact: str, rule: str, detail: str) -> None:
         """Record another check's outcome (class disclosure, residual df, redaction...)."""
@@ -143,17 +163,19 @@ class Ledger:
         for k in preset:
             if k in fresh:
                 self.decisions[k].suppressed = True
+                self.decisions[k].forced = True
         self._secondary(set(fresh), artefact)
         return {k: self.decisions[k].suppressed for k in counts}
 
     def _secondary(self, fresh: set[Key], artefact: str) -> None:
+        guesses: list[Key] = []
         while True:
             system = _System(self)
             touched = system.component_of(fresh)
             unsafe = []
             for k in touched:
                 d = self.decisions.get(k)
-                if d is not None and d.suppressed and d.primary:
+                if d is not None and d.suppressed and (d.primary or d.forced):
                     d.range = system.range(k)
                     if not self._safe(k):
                         unsafe.append(k)
@@ -163,19 +185,25 @@ class Ledger:
             for k in unsafe:
                 cand = [c for c in system.neighbours(k) if c in fresh
                         and not self.decisions[c].suppressed]
-                if not cand:
-                    cand = [c for c in fresh if not self.decisions[c].suppressed
-                            and c in system.component_of({k})]
+                guess = False
+                if not cand:  # the nearest such counts that widen its range
+                    near = system.nearest(k, lambda c: c in fresh
+                                          and not self.decisions[c].suppressed)
+                    cand = self._widening(k, near)
+                    if not cand:  # none helps alone: take the smallest, check it later
+                        cand, guess = near, True
                 if cand:
-                    best = min(cand, key=lambda c: (self.decisions[c].value == 0,
-                                                    self.decisions[c].value, repr(c)))
+                    best = min(cand, key=self._order)
                     self.decisions[best].suppressed = True
+                    if guess:
+                        guesses.append(best)
                     added = True
             if not added:
                 bad = ", ".join(f"{key_text(k)} in {self.decisions[k].range}" for k in unsafe)
                 raise DisclosureError(
                     f"{artefact}: cannot protect {bad} by suppressing more of this artefact; "
                     "publish it earlier, merge categories or leave it out")
+        self._drop_unneeded(guesses, fresh)
         # a secondary cell the published numbers determine is shown: it tells nothing new,
         # and showing it leaves every other range as it was
         if not self.show_determined:
@@ -185,8 +213,43 @@ class Ledger:
             d = self.decisions.get(k)
             if d is not None and d.suppressed and not d.primary:
                 d.range = system.range(k)
+                if d.forced:
+                    continue
                 if d.range[0] == d.range[1]:
                     d.suppressed, d.range = False, None
+
+    def _drop_unneeded(self, guesses: list[Key], fresh: set[Key]) -> None:
+        """Show again, latest first, each secondary taken while no single candidate helped,
+        if no protected count needs it in the final pattern."""
+        for c in reversed(guesses):
+            self.decisions[c].suppressed = False
+            system = _System(self)
+            guarded = [k for k in system.component_of(fresh)
+                       if (d := self.decisions.get(k)) is not None and d.suppressed
+                       and (d.primary or d.forced)]
+            ranges = {k: system.range(k) for k in guarded}
+            saved = {k: self.decisions[k].range for k in guarded}
+            for k, r in ranges.items():
+                self.decisions[k].range = r
+            if not all(self._safe(k) for k in guarded):
+                self.decisions[c].suppressed = True
+                for k, r in saved.items():
+                    self.decisions[k].range = r
+
+    def _order(self, c: Key) -> tuple[bool, int, str]:
+        """Secondary candidates: non-zero first, then the smallest count."""
+        return (self.decisions[c].value == 0, self.decisions[c].value, repr(c))
+
+    def _widening(self, k: Key, candidates: Iterable[Key]) -> list[Key]:
+        """The first candidate (in :meth:`_order`) whose suppression widens ``k``'s range."""
+        before = self.decisions[k].range
+        for c in sorted(candidates, key=self._order):
+            self.decisions[c].suppressed = True
+            after = _System(self).range(k)
+            self.decisions[c].suppressed = False
+            if before is None or after[0] < before[0] or after[1] > before[1]:
+                return [c]
+        return []
 
     def _safe(self, k: Key) -> bool:
         d = self.decisions[k]
@@ -212,8 +275,12 @@ class Ledger:
             why = (f"a primary count (1..{self.min_cell - 1}); the published numbers and bounds "
                    f"leave it anywhere in [{_num(lo)}, {_num(hi)}]" if d.primary else
                    f"secondary suppression; not determined: anywhere in [{_num(lo)}, {_num(hi)}]")
+            if d.forced and not d.primary:
+                why = ("class disclosure (every member of a group gave one answer); not "
+                       f"determined: anywhere in [{_num(lo)}, {_num(hi)}]")
+            kind = "primary" if d.primary else "class" if d.forced else "secondary"
             cells.append({"count": key_text(k), "artefacts": list(d.artefacts),
-                          "kind": "primary" if d.primary else "secondary",
+                          "kind": kind,
                           "feasible_range": [_num(lo), _num(hi)], "safe": self._safe(k),
                           "why": why})
         return {"min_cell": self.min_cell,
@@ -237,6 +304,20 @@ class Ledger:
         return sorted(out)
 
 
+def class_disclosed(counts: Iterable[int], group_size: int | None = None) -> bool:
+    """True if a group's members all gave one answer: some count equals the group size
+    (``group_size``, default the sum of ``counts``, i.e. the answers are exhaustive) and the
+    group is not empty. For a yes/no split pass only the "yes" count and the group size:
+    none (0) and all (size) are both one answer for everybody."""
+    counts = [int(c) for c in counts]
+    size = sum(counts) if group_size is None else int(group_size)
+    if size <= 0:
+        return False
+    if group_size is not None and len(counts) == 1:
+        return counts[0] in (0, size)
+    return size in counts
+
+
 def _num(x: float | None) -> float | int | str | None:
     if x is None:
         return None
@@ -254,8 +335,14 @@ class _System:
         seen: set[tuple[Key, tuple[Key, ...]]] = set()
         self.index: dict[Key, int] = {}
         work = list(ledger.decisions)
+        for total, parts in ledger.sums:
+            work += [x for x in (total, *parts) if x not in ledger.decisions]
+        work = list(dict.fromkeys(work))
         for k in work:
             self._var(k)
+        for eq in ledger.sums:
+            seen.add(eq)
+            self.eqs.append(eq)
         while work:
             unit, dims = work.pop()
             for i, (d, _) in enumerate(dims):
@@ -283,6 +370,22 @@ class _System:
 
     def neighbours(self, k: Key) -> set[Key]:
         return self.links.get(k, set()) - {k}
+
+    def nearest(self, start: Key, wanted: Any) -> list[Key]:
+        """The keys satisfying ``wanted`` that the fewest equations separate from ``start``."""
+        seen, ring = {start}, [start]
+        while ring:
+            nxt = []
+            for k in ring:
+                for x in sorted(self.links.get(k, ()), key=repr):
+                    if x not in seen:
+                        seen.add(x)
+                        nxt.append(x)
+            hits = [x for x in nxt if wanted(x)]
+            if hits:
+                return hits
+            ring = nxt
+        return []
 
     def component_of(self, keys: Iterable[Key]) -> set[Key]:
         out, work = set(), list(keys)
@@ -359,80 +462,14 @@ class _System:
         return (low, high)
 
 
-# --------------------------------------------------------------------------- frames
-def protect_frame(
-    ledger: Ledger, df: Any, keys: Mapping[str, Iterable[Key | None]], artefact: str, *,
-    derived: Mapping[str, Iterable[str]] | None = None, marker: str | None = None,
-) -> Any:
-    """Publishable copy of ``df``: each count column's cells go through ``ledger``.
-
-    ``keys`` maps a count column to one key per row (``None``: not a count). A suppressed
-    count becomes ``marker`` (default :data:`MARKER`); each ``derived`` column (e.g. a
-    percentage) is blanked where any of the count columns it is computed from was suppressed.
-    The copy is marked as having passed the gate (``attrs["sdc"]``).
-    """
-    import pandas as pd
-
-    marker = MARKER if marker is None else marker
-    out = df.copy()
-    hidden: dict[str, pd.Series] = {}
-    for col, ks in keys.items():
-        ks = list(ks)
-        counts = {k: int(v) for k, v in zip(ks, df[col], strict=True) if k is not None}
-        sup = ledger.publish(counts, artefact)
-        hide = pd.Series([k is not None and sup[k] for k in ks], index=df.index)
-        hidden[col] = hide
-        out[col] = df[col].astype(object).where(~hide, marker)
-    for col, sources in (derived or {}).items():
-        blank = pd.Series(False, index=df.index)
-        for s in sources:
-            blank |= hidden[s]
-        out[col] = pd.to_numeric(df[col], errors="coerce").astype(float).where(~blank)
-    out.attrs = {**df.attrs, "sdc": "ledger"}
-    return out
+_MOVED = ("protect_frame", "protect_matrix", "numeric", "is_protected", "require_protected",
+          "check_total")
 
 
-def protect_matrix(ledger: Ledger, values: Any, keys: Any, artefact: str,
-                   marker: str | None = None) -> Any:
-    """A matrix of counts (DataFrame) with a same-shaped frame of keys: suppressed cells become
-    ``marker`` (object dtype); the copy is marked as having passed the gate."""
-    import pandas as pd
+def __getattr__(name: str) -> Any:
+    """The frame wrappers moved to :mod:`compendium.analysis.protect`; old imports still work."""
+    if name in _MOVED:
+        from compendium.analysis import protect
 
-    marker = MARKER if marker is None else marker
-    counts = {keys.iat[i, j]: int(values.iat[i, j])
-              for i in range(values.shape[0]) for j in range(values.shape[1])}
-    sup = ledger.publish(counts, artefact)
-    out = pd.DataFrame(
-        [[marker if sup[keys.iat[i, j]] else int(values.iat[i, j])
-          for j in range(values.shape[1])] for i in range(values.shape[0])],
-        index=values.index, columns=values.columns, dtype=object)
-    out.attrs = {"sdc": "ledger"}
-    return out
-
-
-def numeric(df: Any) -> Any:
-    """Numeric copy of a protected frame (suppressed cells NaN), still marked as protected."""
-    import pandas as pd
-
-    out = df.apply(lambda s: pd.to_numeric(s, errors="coerce") if s.dtype == object else s)
-    out.attrs = dict(df.attrs)
-    return out
-
-
-def is_protected(obj: Any) -> bool:
-    """True if ``obj`` (a frame) came out of a disclosure-control function."""
-    return bool(getattr(obj, "attrs", {}).get("sdc"))
-
-
-def require_protected(obj: Any, what: str) -> None:
-    """Raise :class:`DisclosureError` unless ``obj`` passed the gate."""
-    if not is_protected(obj):
-        raise DisclosureError(f"{what} did not pass the disclosure gate (attrs['sdc'] unset)")
-
-
-def check_total(total: int, population: int, what: str) -> None:
-    """A published count table's total must equal the size of the population it describes."""
-    if int(total) != int(population):
-        raise DisclosureError(
-            f"{what}: total {int(total)} differs from the population it describes "
-            f"({int(population)}); the table is wrong")
+        return getattr(protect, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

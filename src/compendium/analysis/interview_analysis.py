@@ -6,10 +6,10 @@ the way the Wielkopolska IDI, four-city and synthesis notebooks present them, wi
 the run's language and disclosure control applied to every published count. Methods:
 ``docs/methods.md`` sections 2 and 3.
 
-Length: over ~600 lines because the disclosure wrappers (``declare``, ``crosstab_docs``,
-``publish_code_table``, ``publishable_long``, ``heatmap_frames``, ...) and the declared-coder
-and agreement compositions landed together; the wrappers are meant to move to their own
-module next.
+Length: over ~600 lines with the corpus-specific disclosure compositions (``declare``,
+``crosstab_docs``, ``publish_code_table``, ``publishable_long``, ``heatmap_frames``, ...) and
+the declared-coder and agreement compositions; the generic wrappers (frames, matrices, single
+counts) live in :mod:`compendium.analysis.protect`.
 """
 
 from __future__ import annotations
@@ -23,16 +23,26 @@ import numpy as np
 import pandas as pd
 
 from compendium.analysis import disclosure, qual, redaction, stats
-from compendium.analysis.disclosure_audit import (
-    MARKER,
-    Ledger,
+from compendium.analysis.disclosure_audit import MARKER, Ledger, key
+from compendium.analysis.protect import (  # the notebooks call these as ia.<name>
+    as_text as as_text,
+)
+from compendium.analysis.protect import (
     check_total,
-    key,
     protect_frame,
     protect_matrix,
 )
-from compendium.analysis.disclosure_audit import (
+from compendium.analysis.protect import (
+    gated_count as gated_count,
+)
+from compendium.analysis.protect import (
     numeric as numeric,
+)
+from compendium.analysis.protect import (
+    published_counts as published_counts,
+)
+from compendium.analysis.protect import (
+    rounded_text as rounded_text,
 )
 from compendium.data.corpus import CodedCorpus, attributes_wide
 from compendium.data.labels import Labels
@@ -206,40 +216,12 @@ def publish_code_table(ledger: Ledger, df: pd.DataFrame, artefact: str) -> pd.Da
     return protect_frame(ledger, df, keys, artefact, derived=derived)
 
 
-def gated_count(
-    ledger: Ledger, unit: str, conditions: Mapping[str, Any], value: int, artefact: str
-) -> int | None:
-    """One count through ``ledger``: the value, or ``None`` where it is suppressed."""
-    k = key(unit, dict(conditions))
-    return None if ledger.publish({k: int(value)}, artefact)[k] else int(value)
-
-
-def as_text(protected: pd.DataFrame) -> pd.DataFrame:
-    """Cell texts of a protected matrix (numbers as integers, the marker as is), still marked."""
-    out = protected.map(lambda v: v if isinstance(v, str) else str(int(v)))
-    out.attrs = dict(protected.attrs)
-    return out
-
-
-def rounded_text(protected: pd.DataFrame, digits: int) -> pd.DataFrame:
-    """Annotations of a protected numeric matrix: rounded values, blank where suppressed."""
-    out = protected.map(lambda v: "" if pd.isna(v) else str(round(float(v), digits)))
-    out.attrs = dict(protected.attrs)
-    return out
-
-
 def saturation(corpus: CodedCorpus, by: str) -> pd.DataFrame:
     """:func:`qual.saturation`, declared exempt from count rules (it counts distinct codes by
     interview order, not interviewees)."""
     out = qual.saturation(corpus, by=by)
     out.attrs["sdc"] = "exempt: distinct codes by interview order, not a count of people"
     return out
-
-
-def published_counts(table: pd.DataFrame, id_col: str, count_col: str) -> dict[str, int | None]:
-    """``id -> count`` from a protected table, ``None`` where the count is suppressed."""
-    return {str(i): (int(v) if not isinstance(v, str) else None)
-            for i, v in zip(table[id_col], table[count_col], strict=True)}
 
 
 def area_table(

@@ -1,8 +1,12 @@
 """The OPS survey notebook's compositions: labelled, suppressed tables, tests and findings.
 
 Generic statistics live in :mod:`compendium.analysis.stats`; this module applies them to the survey
-the way the notebook presents it, with labels from the codebook in the run's language and
-disclosure control (:mod:`compendium.analysis.disclosure`) on every published count.
+the way the notebook presents it, with labels from the codebook in the run's language, and
+every published count of respondents goes through the notebook's disclosure ledger
+(:mod:`compendium.analysis.disclosure_audit`, :mod:`compendium.analysis.protect`): each count
+is named by the conditions that select its respondents, so the same count in two tables is
+one entry, and the sums between them (a question's categories add up to its base) are
+declared (``docs/methods.md`` section 4).
 """
 
 from __future__ import annotations
@@ -13,49 +17,128 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from compendium.analysis import contingency, disclosure, stats
+from compendium.analysis import contingency, stats
+from compendium.analysis.disclosure_audit import (
+    MARKER,
+    DisclosureError,
+    Key,
+    Ledger,
+    class_disclosed,
+    key,
+    key_text,
+)
+from compendium.analysis.protect import check_total, gated_count, protect_frame, protect_matrix
 from compendium.data.codebook import Codebook
 from compendium.errors import CompendiumError
 
 MIN_RESIDUAL_DF = 10  # a model with fewer residual df is not published (ACRO's rule)
 READY_THRESHOLD = 4.0  # readiness score at or above which a respondent counts as "ready"
 NO_CONTACT = {"en": "no foreign clients", "pl": "brak klientów-cudzoziemców"}
+UNIT = "respondent"  # what every published count of this notebook counts
+NO_ANSWER = "(no answer)"  # the value of a question a respondent left empty or was not asked
+MIN_BASE = 10  # a percentage is shown only with a base of at least this many respondents
+
+
+# ----------------------------------------------------------------------------- ledger
+def declare(ledger: Ledger, df: pd.DataFrame, ready_group: str = "ready") -> None:
+    """Tell the notebook's ledger how the survey partitions its respondents.
+
+    Every categorical or yes/no column of ``df`` (labelled answers, ``mode``) is a condition
+    whose values are its categories and :data:`NO_ANSWER`; the readiness battery adds
+    ``dk:<group>`` (a don't-know on some item) and ``blank:<group>`` (some item left empty),
+    whose no/no cell is the respondents who enter the score. Publishes the number of
+    respondents (the total every count table adds up to).
+    """
+    for col in df.columns:
+        s = df[col]
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            values = list(s.cat.categories)
+        elif pd.api.types.is_bool_dtype(s.dtype):
+            values = [True, False]
+        elif col == "mode":
+            values = sorted(s.dropna().unique().tolist())
+        else:
+            continue
+        ledger.domain(UNIT, col, [*values, NO_ANSWER])
+    for dim in (f"dk:{ready_group}", f"blank:{ready_group}"):
+        ledger.domain(UNIT, dim, (True, False))
+    ledger.publish({key(UNIT): len(df)}, "respondents")
+
+
+def scored_key(group: str = "ready") -> Key:
+    """The respondents who answered every item of ``group`` without a don't-know."""
+    return key(UNIT, {f"dk:{group}": False, f"blank:{group}": False})
+
+
+def _answered_key(ledger: Ledger, var: str, categories: Sequence[Any]) -> Key:
+    """The respondents who answered ``var`` with one of ``categories``, declared as their sum."""
+    dim = f"answered:{var}"
+    ledger.domain(UNIT, dim, (True, False))
+    total = key(UNIT, {dim: True})
+    ledger.equation(total, [key(UNIT, {var: c}) for c in categories])
+    return total
+
+
+def _publish(
+    ledger: Ledger, table: pd.DataFrame, n_keys: Sequence[Key], base_keys: Sequence[Key],
+    artefact: str, *, class_rule: bool,
+) -> pd.DataFrame:
+    """A long table of counts ``n`` of bases ``n_base`` with percentages, through the ledger.
+
+    Percentage columns are blanked where ``n`` or the base is suppressed (a percentage of a
+    known base gives the count back) or the base is below :data:`MIN_BASE`. ``class_rule``:
+    a row whose count is 0 or the whole base (all members gave one answer) is suppressed
+    (class disclosure), and recorded in the audit."""
+    preset = []
+    if class_rule:
+        for k, n, b in zip(n_keys, table["n"], table["n_base"], strict=True):
+            if class_disclosed([n], b):
+                preset.append(k)
+                ledger.note(artefact, "class disclosure",
+                            f"{key_text(k)}: {int(n)} of {int(b)}; suppressed")
+    pcts = [c for c in table.columns if c in ("pct", "ci_low", "ci_high")]
+    out = protect_frame(ledger, table, {"n": n_keys, "n_base": base_keys}, artefact,
+                        derived={c: ["n", "n_base"] for c in pcts}, preset=preset)
+    small = ~(pd.to_numeric(table["n_base"], errors="coerce") >= MIN_BASE)
+    for c in pcts:
+        out[c] = out[c].where(~small)
+    return out
 
 
 # ----------------------------------------------------------------------------- tables
-def _publish(table: pd.DataFrame, min_cell: int, base_col: str | None = None) -> pd.DataFrame:
-    counts = [c for c in table.columns if c == "n" or c.startswith("n_")]
-    pcts = [c for c in table.columns if c in ("pct", "ci_low", "ci_high")]
-    return disclosure.suppress_counts_column(table, counts, min_cell, pct_cols=pcts, min_base=10,
-                                      base_col=base_col)
-
-
 def sample_table(
     df: pd.DataFrame, codebook: Codebook, variables: Sequence[str], lang: str, level: float,
-    min_cell: int,
+    ledger: Ledger, artefact: str = "sample",
 ) -> pd.DataFrame:
-    """Counts and % (Wilson CI) of each category of each variable, suppressed below min_cell."""
-    parts = []
+    """Counts and % (Wilson CI) of each category of each variable, through the ledger.
+
+    A variable's categories add up to its base (the respondents who answered it); each
+    count is the same number wherever else the notebook publishes it."""
+    parts, n_keys, base_keys = [], [], []
     for var in variables:
         tab = stats.proportion_table(df[var], level=level)
         base = tab.attrs.get("base", int(tab["n"].sum()))
+        check_total(int(tab["n"].sum()), int(base), f"{artefact}: {var}")
         label = codebook.label(var, lang) if var != "mode" else ("tryb" if lang == "pl" else "mode")
         parts.append(tab.assign(variable=label, n_base=base))
+        total = _answered_key(ledger, var, list(tab["category"]))
+        n_keys += [key(UNIT, {var: c}) for c in tab["category"]]
+        base_keys += [total] * len(tab)
     out = pd.concat(parts, ignore_index=True)
     out = out[["variable", "category", "n", "pct", "ci_low", "ci_high", "n_base"]]
-    shown = disclosure.suppress_one_way(out, "n", "variable", min_cell,
-                                 pct_cols=["pct", "ci_low", "ci_high"], base_col="n_base")
-    return _publish(shown, min_cell, base_col="n_base")
+    return _publish(ledger, out, n_keys, base_keys, artefact, class_rule=False)
 
 
 def multi_table(
-    df: pd.DataFrame, codebook: Codebook, group: str, lang: str, level: float, min_cell: int
+    df: pd.DataFrame, codebook: Codebook, group: str, lang: str, level: float, ledger: Ledger,
+    artefact: str,
 ) -> pd.DataFrame:
     """A multiple-response question as % of respondents answering it, ranked, with Wilson CI.
 
     The base is the respondents with at least one non-missing answer in the group (those
     routed past the question are excluded). An exclusive option ("no problems") is listed
-    last. Column ``option_code`` keeps the variable name for later steps.
+    last. Column ``option_code`` keeps the variable name for later steps. An option ticked
+    by none or by all of the base is suppressed (class disclosure).
     """
     items = codebook.items(group)
     labels = {i: codebook.label(i, lang) for i in items}
@@ -68,8 +151,12 @@ def multi_table(
     if base is None:
         base = int(df[items].notna().any(axis=1).sum())
     tab = tab.assign(n_base=base)
-    return _publish(tab[["option", "n", "pct", "ci_low", "ci_high", "n_base", "option_code"]],
-                    min_cell, base_col="n_base")
+    dim = f"answered:{group}"
+    ledger.domain(UNIT, dim, (True, False))
+    n_keys = [key(UNIT, {dim: True, c: True}) for c in tab["option_code"]]
+    base_keys = [key(UNIT, {dim: True})] * len(tab)
+    return _publish(ledger, tab[["option", "n", "pct", "ci_low", "ci_high", "n_base",
+                                 "option_code"]], n_keys, base_keys, artefact, class_rule=True)
 
 
 def plottable(table: pd.DataFrame) -> pd.DataFrame:
@@ -85,7 +172,7 @@ def likert_counts(df: pd.DataFrame, codebook: Codebook, group: str, lang: str) -
     """Answers per item (rows, item labels) and category (columns, scale order).
 
     A "don't know" column is kept only when it holds answers (i.e. when the run keeps
-    don't-know as a category).
+    don't-know as a category). ``attrs["items"]`` holds the items' variable names.
     """
     items = codebook.likert_items(group)
     rows = {}
@@ -98,26 +185,46 @@ def likert_counts(df: pd.DataFrame, codebook: Codebook, group: str, lang: str) -
     drop = [c for c in missing_labels if c in counts.columns and counts[c].sum() == 0]
     counts = counts.drop(columns=drop)
     counts.index.name = codebook.variable(items[0]).group or group
+    counts.attrs["items"] = list(items)
     return counts
 
 
-def likert_table(counts: pd.DataFrame, min_cell: int) -> pd.DataFrame:
-    """A Likert count table with primary and secondary suppression, item labels as a column."""
-    out = disclosure.suppress(counts, min_cell=min_cell).reset_index()
-    out.attrs["sdc"] = "rules"
+def _likert_protected(counts: pd.DataFrame, ledger: Ledger, artefact: str) -> pd.DataFrame:
+    """The Likert counts through the ledger; an item whose answers all fall in one category
+    (class disclosure) has its whole row suppressed."""
+    items = counts.attrs["items"]
+    keys = pd.DataFrame([[key(UNIT, {item: c}) for c in counts.columns] for item in items],
+                        index=counts.index, columns=counts.columns, dtype=object)
+    preset = []
+    for item, (label, row) in zip(items, counts.iterrows(), strict=True):
+        if class_disclosed(row.tolist()):
+            preset += list(keys.loc[label])
+            ledger.note(artefact, "class disclosure",
+                        f"every respondent answering {item} gave one answer; row suppressed")
+    shown = protect_matrix(ledger, counts, keys, artefact, preset=preset)
+    shown.index.name = counts.index.name
+    return shown
+
+
+def likert_table(counts: pd.DataFrame, ledger: Ledger, artefact: str) -> pd.DataFrame:
+    """A Likert count table through the ledger (shared with the figure), item labels as a
+    column."""
+    shown = _likert_protected(counts, ledger, artefact)
+    out = shown.reset_index()
+    out.attrs = dict(shown.attrs)
     return out
 
 
-def likert_plot_counts(counts: pd.DataFrame, min_cell: int) -> pd.DataFrame:
-    """The counts a Likert figure may draw: the protected table's, a suppressed cell as 0.
+def likert_plot_counts(counts: pd.DataFrame, ledger: Ledger, artefact: str) -> pd.DataFrame:
+    """The counts a Likert figure may draw: the ledger's, a suppressed cell as 0.
 
     Drawing a suppressed cell at its true size would print what the table hides; drawn as
     0 it is absent from the bar, and the item's base ``(n = …)`` counts published cells only.
     """
-    shown = disclosure.suppress(counts, min_cell=min_cell)
+    shown = _likert_protected(counts, ledger, artefact)
     out = shown.apply(lambda s: pd.to_numeric(s, errors="coerce")).fillna(0).astype(int)
     out.index.name = counts.index.name
-    out.attrs["sdc"] = "rules"
+    out.attrs["sdc"] = "ledger"
     return out
 
 
@@ -155,13 +262,19 @@ def add_readiness(codes: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
 
 
 def top_box(
-    df: pd.DataFrame, codebook: Codebook, group: str, lang: str, level: float, min_cell: int
+    df: pd.DataFrame, codebook: Codebook, group: str, lang: str, level: float, ledger: Ledger,
+    artefact: str,
 ) -> pd.DataFrame:
-    """Per item: respondents in the top two answers of the scale, % of those answering, ranked."""
-    rows = []
+    """Per item: respondents in the top two answers of the scale, % of those answering, ranked.
+
+    Through the ledger: the top-two count is the sum of the item's two highest scale points,
+    the base the sum of its scale points (both the same counts the Likert figure draws); an
+    item where none or all of the base are in the top two is suppressed (class disclosure)."""
+    rows, n_keys, base_keys = [], [], []
     for item in codebook.likert_items(group):
         var = codebook.variable(item)
-        top = [var.codes[c][lang] for c in list(var.codes)[-2:]]
+        scale = [var.codes[c][lang] for c in var.codes]
+        top = scale[-2:]
         answered = df[item].notna() & ~df[item].isin(
             [var.missing[c][lang] for c in var.missing])
         k = int(df.loc[answered, item].isin(top).sum())
@@ -170,8 +283,75 @@ def top_box(
         rows.append({"item": codebook.label(item, lang), "n": k, "n_base": n,
                      "pct": 100 * k / n if n else np.nan, "ci_low": 100 * lo,
                      "ci_high": 100 * hi, "item_code": item})
-    out = pd.DataFrame(rows).sort_values("pct", ascending=False, kind="mergesort")
-    return _publish(out.reset_index(drop=True), min_cell, base_col="n_base")
+        dim = f"top2:{item}"
+        ledger.domain(UNIT, dim, (True, False))
+        ledger.equation(key(UNIT, {dim: True}), [key(UNIT, {item: c}) for c in top])
+        n_keys.append(key(UNIT, {dim: True}))
+        base_keys.append(_answered_key(ledger, item, scale))
+    out = pd.DataFrame(rows)
+    order = out.sort_values("pct", ascending=False, kind="mergesort").index
+    out = out.loc[order].reset_index(drop=True)
+    n_keys = [n_keys[i] for i in order]
+    base_keys = [base_keys[i] for i in order]
+    return _publish(ledger, out, n_keys, base_keys, artefact, class_rule=True)
+
+
+def dk_counts_by_mode(
+    ledger: Ledger, table: pd.DataFrame, group: str, artefact: str
+) -> pd.DataFrame:
+    """The don't-know-by-mode table (``mode, n, n_base, pct, ...``) through the ledger:
+    ``n`` respondents of a mode with a don't-know on some item of ``group``, ``n_base`` the
+    mode's respondents; a mode where none or all said don't-know is suppressed."""
+    n_keys = [key(UNIT, {"mode": m, f"dk:{group}": True}) for m in table["mode"]]
+    base_keys = [key(UNIT, {"mode": m}) for m in table["mode"]]
+    return _publish(ledger, table, n_keys, base_keys, artefact, class_rule=True)
+
+
+def dk_sensitivity_counts(
+    ledger: Ledger, table: pd.DataFrame, group: str, artefact: str
+) -> pd.DataFrame:
+    """The don't-know sensitivity table with its ``n`` (respondents analysed) through the
+    ledger: listwise = answered every item without a don't-know, midpoint = left no item
+    empty, imputation = every respondent. Rows in that order (``dk_sensitivity``).
+
+    Where a row's ``n`` is suppressed, the statistics that give it back are blanked too: the
+    % ready (a share of that n) and its interval (whose width is z·√(p(1−p)/n)), and the
+    mean score with its interval (the mean times the items times n is a whole number, so a
+    six-digit mean pins n). Cronbach's α and the CAWI − PAPI difference stay."""
+    keys = [scored_key(group), key(UNIT, {f"blank:{group}": False}), key(UNIT)]
+    if len(table) != len(keys):
+        raise DisclosureError(f"{artefact}: expected {len(keys)} strategies, got {len(table)}")
+    sized = [c for c in table.columns if c.startswith(("pct", "mean"))]
+    return protect_frame(ledger, table, {"n": keys}, artefact,
+                         derived={c: ["n"] for c in sized})
+
+
+def mode_bases(
+    ledger: Ledger, table: pd.DataFrame, codes_scored: pd.DataFrame, outcomes: Sequence[str],
+    group: str, artefact: str,
+) -> pd.DataFrame:
+    """The mode-power table with its ``n_cawi``/``n_papi`` (respondents analysed per mode)
+    through the ledger. The readiness score's bases are the scored respondents of each mode;
+    another outcome's are the respondents of the mode who answered it, a count of its own
+    unless it equals the mode's total (then it is that count). Where a base is suppressed,
+    the row's ``difference`` and ``mdd`` are blanked with it."""
+    keys: dict[str, list[Key]] = {"n_cawi": [], "n_papi": []}
+    for outcome, (_, row) in zip(outcomes, table.iterrows(), strict=True):
+        for col, mode in (("n_cawi", "CAWI"), ("n_papi", "PAPI")):
+            total = int((codes_scored["mode"] == mode).sum())
+            if outcome == "readiness_score":
+                k = key(UNIT, {"mode": mode, f"dk:{group}": False, f"blank:{group}": False})
+            elif int(row[col]) == total:
+                k = key(UNIT, {"mode": mode})
+            else:
+                dim = f"analysed:{outcome}"
+                ledger.domain(UNIT, dim, (True, False))
+                k = key(UNIT, {"mode": mode, dim: True})
+            keys[col].append(k)
+    # the difference (a difference of shares: integers over each base) and the minimum
+    # detectable difference (a function of both bases) would give a hidden base back
+    sized = {c: ["n_cawi", "n_papi"] for c in ("difference", "mdd") if c in table.columns}
+    return protect_frame(ledger, table, keys, artefact, derived=sized)
 
 
 # ----------------------------------------------------------------------------- tests
@@ -270,6 +450,8 @@ def key_findings(
     score_name = "readiness score" if lang == "en" else "wskaźnik gotowości"
     score_rows = power[power["outcome"] == score_name]
     score = score_rows.iloc[0] if len(score_rows) else None
+    if score is not None and pd.isna(pd.to_numeric(score["mdd"], errors="coerce")):
+        score = None  # its bases are suppressed, and the mdd with them
     if lang == "pl":
         return [
             f"Ankietę wypełniło {n} osób ({cawi} przez internet, {n - cawi} na papierze).",
@@ -282,7 +464,7 @@ def key_findings(
             f"Po korekcie {len(sig)} z {len(tests)} zaplanowanych porównań grup jest istotnych "
             f"na poziomie {alpha}; tryby różnią się istotnie w {len(msig)} z {len(modes)} "
             f"wskaźników" + ("." if score is None else
-                            f", ale przy {int(score['n_papi'])} ankietach PAPI wykrywalna jest "
+                            f", ale przy {score['n_papi']} ankietach PAPI wykrywalna jest "
                             f"dopiero różnica wskaźnika gotowości rzędu {score['mdd']:.2f} "
                             "punktu, więc mniejszych różnic trybu dane nie wykluczają."),
         ]
@@ -297,8 +479,44 @@ def key_findings(
         f"After correction {len(sig)} of {len(tests)} planned group comparisons are "
         f"significant at {alpha}; the modes differ significantly on {len(msig)} of "
         f"{len(modes)} indicators" + ("." if score is None else
-                                      f", but with {int(score['n_papi'])} paper respondents "
+                                      f", but with {score['n_papi']} paper respondents "
                                       "only a readiness-score difference of about "
                                       f"{score['mdd']:.2f} points could be detected, so smaller "
                                       "mode effects are not ruled out."),
     ]
+
+
+# ----------------------------------------------------------------------------- counts
+def respondents(ledger: Ledger, value: int, artefact: str, **conditions: Any) -> int | None:
+    """A count of respondents through the ledger: the value, or ``None`` where suppressed.
+
+    A condition named ``<what>:<question>`` with a yes/no value that no table declared is
+    declared here as a yes/no split of the respondents."""
+    for dim, v in conditions.items():
+        if isinstance(v, bool) and (UNIT, dim) not in ledger.domains:
+            ledger.domain(UNIT, dim, (True, False))
+    return gated_count(ledger, UNIT, conditions, int(value), artefact)
+
+
+def scored(ledger: Ledger, value: int, artefact: str, group: str = "ready") -> int | None:
+    """The respondents who enter the ``group`` score (every item, no don't-know), gated."""
+    return respondents(ledger, value, artefact, **dict(scored_key(group)[1]))
+
+
+def shown(value: int | None) -> str:
+    """A gated count as prose shows it: the number, or the marker where it is suppressed."""
+    return MARKER if value is None else str(int(value))
+
+
+def records(table: pd.DataFrame, index: str, columns: str | Sequence[str]) -> dict[str, Any]:
+    """``index -> {column: value}`` (or ``index -> value`` for one column named as a string)
+    of a protected table for the results JSON; a suppressed count, or a statistic blanked
+    with it, is ``None`` there."""
+    cols = [columns] if isinstance(columns, str) else list(columns)
+    sub = table.set_index(index)[cols].astype(object)
+    hidden = sub.map(lambda v: (isinstance(v, str) and v == MARKER)
+                     or (isinstance(v, float) and np.isnan(v)))
+    sub = sub.where(~hidden, None)
+    if isinstance(columns, str):
+        return sub[columns].to_dict()
+    return sub.to_dict("index")

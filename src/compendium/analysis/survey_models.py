@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from compendium.analysis import disclosure, models, reliability, stats
+from compendium.analysis.disclosure_audit import Ledger
 from compendium.analysis.survey_analysis import (
     MIN_RESIDUAL_DF,
     NO_CONTACT,
@@ -121,12 +122,13 @@ def _dk_any(raw_codes: pd.DataFrame, codebook: Codebook, group: str) -> pd.Serie
 
 
 def dk_by_mode(
-    raw_codes: pd.DataFrame, codebook: Codebook, group: str, level: float, min_cell: int
+    raw_codes: pd.DataFrame, codebook: Codebook, group: str, level: float, ledger: Ledger,
+    artefact: str,
 ) -> pd.DataFrame:
     """Share of respondents with at least one don't-know on a battery, by mode (Wilson CI).
 
-    ``raw_codes`` is the table as read (don't-know still coded, e.g. 9). A count below
-    ``min_cell`` is shown as ``<min_cell`` and its percentage is hidden.
+    ``raw_codes`` is the table as read (don't-know still coded, e.g. 9). The counts go
+    through the notebook's ledger (:func:`survey_analysis.dk_counts_by_mode`).
     """
     dk = _dk_any(raw_codes, codebook, group)
     rows = []
@@ -135,9 +137,9 @@ def dk_by_mode(
         lo, hi = stats.wilson_ci(k, n, level)
         rows.append({"mode": mode, "n": k, "n_base": n, "pct": 100 * k / n,
                      "ci_low": 100 * lo, "ci_high": 100 * hi})
-    from compendium.analysis.survey_analysis import _publish
+    from compendium.analysis.survey_analysis import dk_counts_by_mode
 
-    return _publish(pd.DataFrame(rows), min_cell, base_col="n_base")
+    return dk_counts_by_mode(ledger, pd.DataFrame(rows), group, artefact)
 
 
 def _mice_data(frame: pd.DataFrame, k_pmm: int, rng: np.random.Generator):

@@ -27,6 +27,8 @@ FIGURES_HREF = "../figures"
 #: Parameters not shown in the box: where files are read and written (paths of this machine,
 #: or the runner's staging folder), not choices of the analysis.
 HIDDEN_PARAMETERS = ("data_dir", "output_dir")
+#: The reasons a published table may give for holding no count the ledger must see.
+DECLARED_KINDS = ("exempt", "model", "gated upstream")
 
 NOT_FOR_PUBLICATION = {
     "en": "NOT FOR PUBLICATION — built with not_for_publication: true; min_cell may be "
@@ -167,12 +169,19 @@ class Report:
         display(HTML(colophon_html(self.notebook, self.data, lang=self.params.lang)))
 
     def _gate(self, df: pd.DataFrame, what: str) -> None:
-        """A table is published only if a disclosure function produced it (``attrs["sdc"]``);
-        a declared exemption is recorded in the audit with its reason."""
+        """A table is published only if the ledger produced it (``attrs["sdc"] == "ledger"``)
+        or it declares, with a reason, why it holds no count the ledger must see
+        (``"exempt: …"``, ``"model: …"``, ``"gated upstream: …"``; recorded in the audit).
+        Anything else (no tag, an unknown tag) is refused."""
         tag = df.attrs.get("sdc")
         if not tag:
             raise DisclosureError(f"{what} did not pass the disclosure gate")
-        if tag not in ("ledger", "rules"):
+        if tag != "ledger":
+            kind, _, reason = str(tag).partition(":")
+            if kind not in DECLARED_KINDS or not reason.strip():
+                raise DisclosureError(
+                    f"{what} carries the disclosure tag {tag!r}: expected 'ledger' or one of "
+                    f"{', '.join(repr(k + ': <reason>') for k in DECLARED_KINDS)}")
             self.ledger.note(what, "declared", str(tag))
         self.write_audit()
 
