@@ -21,7 +21,8 @@ engine (:mod:`compendium.publish.engine`), then reports the child's exit code to
   step at the end of a build), once its running children are done.
 - ``COMPENDIUM_SERVER_USAGE=PATH`` in its environment: at exit it appends its CPU time and its
   children's (user, system) as one JSON line to PATH (the benchmark counts it; a detached
-  process is no one's child to be counted otherwise).
+  process is no one's child to be counted otherwise), and the peak memory of itself or its
+  largest child.
 """
 
 from __future__ import annotations
@@ -245,27 +246,34 @@ class Server:
             self.reap()
 
 
-def write_usage(path: str) -> None:
-    """Append this process's CPU time and its children's to ``path`` (one JSON line)."""
+def write_usage(path: str, *, started: bool = False) -> None:
+    """Append one JSON line to ``path``: that this server started, or (at exit) its CPU time
+    and its children's."""
     import resource
 
-    own = resource.getrusage(resource.RUSAGE_SELF)
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    line = json.dumps({"pid": os.getpid(), "user": own.ru_utime + kids.ru_utime,
-                       "sys": own.ru_stime + kids.ru_stime})
+    row: dict[str, Any] = {"pid": os.getpid()}
+    if started:
+        row["started"] = True
+    else:
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+        row |= {"user": own.ru_utime + kids.ru_utime, "sys": own.ru_stime + kids.ru_stime,
+                "maxrss_kib": max(own.ru_maxrss, kids.ru_maxrss)}
     with open(path, "a", encoding="utf-8") as f:
-        f.write(line + "\n")
+        f.write(json.dumps(row) + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     server = Server(Path(argv[0]))
+    usage = os.environ.get("COMPENDIUM_SERVER_USAGE")
+    if usage:
+        write_usage(usage, started=True)
     try:
         preload()
         server.serve()
     finally:
         server.stop_listening()
-        usage = os.environ.get("COMPENDIUM_SERVER_USAGE")
         if usage:
             write_usage(usage)
     return 0
