@@ -32,6 +32,7 @@ import gc
 import importlib
 import json
 import os
+import pkgutil
 import select
 import signal
 import site
@@ -45,19 +46,21 @@ from typing import Any
 from compendium.publish.client import recv_message, send_message
 
 IDLE_S = float(os.environ.get("COMPENDIUM_SERVER_IDLE", "5"))
-# What the four notebooks and the runner import when they run (measured: what a child would
-# import otherwise). Imported once here; a module missing from this list is only slower.
+# What the notebooks, the runner and the in-process kernel import when they run (measured:
+# the modules a child imported that the server had not), besides every module of the
+# package's data, analysis and publish stages. Imported once here; a module missing from this
+# list is only slower (each child imports it again).
 PRELOAD = (
-    "numpy", "pandas", "scipy.stats", "statsmodels.api", "matplotlib.figure",
+    "numpy", "pandas", "pyarrow", "scipy.stats", "statsmodels.api", "matplotlib.figure",
     "matplotlib.backends.backend_agg", "matplotlib.backends.backend_svg", "seaborn",
-    "papermill", "nbformat", "nbclient", "nbconvert", "ipykernel.inprocess.ipkernel",
-    "compendium.publish.runner", "compendium.publish.engine", "compendium.publish.notebook",
-    "compendium.publish.plots", "compendium.analysis.survey_analysis",
-    "compendium.analysis.survey_models", "compendium.analysis.interview_analysis",
-    "compendium.analysis.interview_findings", "compendium.analysis.qual",
-    "compendium.data.codebook", "compendium.data.survey", "compendium.data.dedoose",
-    "compendium.data.labels",
+    "PIL.Image", "PIL.PngImagePlugin", "PIL.BmpImagePlugin", "PIL.GifImagePlugin",
+    "PIL.JpegImagePlugin", "PIL.PpmImagePlugin", "firthmodels", "sklearn.base",
+    "sklearn.linear_model", "sklearn.metrics", "pandera.pandas", "pandera.strategies",
+    "hypothesis", "python_calamine", "zmq", "tornado.ioloop", "bdb",
+    "papermill", "nbformat", "nbclient", "nbconvert", "sqlite3", "IPython",
+    "ipykernel.ipkernel", "ipykernel.debugger", "ipykernel.inprocess.ipkernel",
 )
+STAGES = ("compendium.data", "compendium.analysis", "compendium.publish")
 
 
 def source_stamp() -> list[tuple[str, int, int]]:
@@ -81,10 +84,15 @@ def source_stamp() -> list[tuple[str, int, int]]:
 def preload() -> None:
     """Import :data:`PRELOAD` and warm the HTML exporter (templates compiled, lexer loaded)."""
     sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]  # as the runner
-    for name in PRELOAD:
+    names = list(PRELOAD)
+    for stage in STAGES:
+        package = importlib.import_module(stage)
+        names += [f"{stage}.{m.name}" for m in pkgutil.iter_modules(package.__path__)
+                  if not m.name.startswith("_")]
+    for name in names:
         try:
             importlib.import_module(name)
-        except ImportError as exc:  # an optional module: the children import what they need
+        except Exception as exc:  # noqa: BLE001 - a child imports what it needs itself
             print(f"[forkserver] not preloaded: {name}: {exc}", file=sys.stderr)
     from compendium.publish import runner
 
