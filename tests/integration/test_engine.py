@@ -163,6 +163,21 @@ def test_a_client_that_goes_away_takes_its_notebook_with_it(project, sig):
     assert not alive(child)
 
 
+def test_a_notebook_killed_mid_cell_is_reported_in_one_message(project):
+    # As with a Jupyter kernel that dies (out of memory): one message naming the notebook,
+    # a non-zero exit, and the page of the last good run left as it was.
+    write_notebook(project.root, B, "print('good')")
+    assert project.run(B).returncode == 0
+    page = project.root / "outputs" / "html" / f"{B}.html"
+    before = page.read_bytes()
+    write_notebook(project.root, B, "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)")
+    res = project.run(B)
+    assert res.returncode == 128 + signal.SIGKILL
+    assert f"notebook {B} stopped: its process was killed (signal 9" in res.stderr
+    assert f"Previous outputs of {B} are unchanged." in res.stderr
+    assert page.read_bytes() == before
+
+
 def test_the_server_restarts_when_a_package_source_changes(tmp_path):
     p = Project(tmp_path)
     try:

@@ -141,6 +141,11 @@ def run_remote(argv: list[str], root: Path) -> int | None:
                 print(f"\n*** the build server ended while running {argv[0]} (see "
                       f"{folder / 'server.log'})\n", file=sys.stderr)
                 return 2
+            if done.get("signal"):  # the child died without a word (out of memory, killed)
+                stem = argv[0] if argv else "?"
+                print(f"\n*** {stem}: notebook {stem} stopped: its process was killed "
+                      f"(signal {done['signal']}: out of memory, or the process was killed). "
+                      f"Previous outputs of {stem} are unchanged.\n", file=sys.stderr)
             return int(done["exit"])
     return None
 

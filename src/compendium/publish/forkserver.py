@@ -222,7 +222,8 @@ class Server:
             code = os.waitstatus_to_exitcode(status)
             if conn is not None:
                 with contextlib.suppress(OSError):  # a client that has gone
-                    send_message(conn, {"exit": code if code >= 0 else 128 - code})
+                    send_message(conn, {"exit": code if code >= 0 else 128 - code,
+                                        "signal": -code if code < 0 else 0})
                 conn.close()
             self.last = time.monotonic()
 
