@@ -178,6 +178,24 @@ def test_a_notebook_killed_mid_cell_is_reported_in_one_message(project):
     assert page.read_bytes() == before
 
 
+def test_two_pages_at_once_run_in_two_children_side_by_side(project):
+    # What make -j2 does: two clients at once. Each notebook notes when it started and ended;
+    # two children running side by side overlap in time (one after the other would not).
+    for stem in (A, B):
+        times = project.root / f"{stem}.times"
+        write_notebook(project.root, stem, f"import os, time\nstart = time.time()\n"
+                       f"time.sleep(4)\nopen({str(times)!r}, 'w').write("
+                       f"f'{{start}} {{time.time()}} {{os.getpid()}}')")
+    procs = [subprocess.Popen(project.command(stem), cwd=project.root, env=project.env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+             for stem in (A, B)]
+    assert [p.wait(timeout=600) for p in procs] == [0, 0]
+    (a0, a1, pa), (b0, b1, pb) = (
+        (project.root / f"{stem}.times").read_text().split() for stem in (A, B))
+    assert pa != pb
+    assert float(a0) < float(b1) and float(b0) < float(a1)  # the two intervals overlap
+
+
 def test_the_server_restarts_when_a_package_source_changes(tmp_path):
     p = Project(tmp_path)
     try:
