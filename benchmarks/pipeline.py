@@ -11,8 +11,10 @@ The code: ``harness.py`` (settings, fresh copies through the shared ``tests/sand
 commands, machine facts), ``measure.py`` (the measurements), ``report.py`` (targets and the
 Markdown/JSON report); this file reads the command line and runs them in order.
 
-Measurements: cold build (serial and ``-j2``), no-op build, incremental build after touching one
-parameter file, the floor (each notebook's code as a plain Python script), the overhead ratios,
+Measurements: cold build (serial and ``-j2``, once per ``--engines`` value of the Makefile's
+``ENGINE``), no-op build, incremental build after touching one parameter file, the floors (each
+notebook's code as a plain Python script, one process each and all in one process, for both
+published languages), the overhead ratios,
 the cold build on synthetic data at 1x/10x/100x with peak memory, and the environment set-up.
 """
 
