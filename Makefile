@@ -199,14 +199,22 @@ $(PARAMS_FILES_OK): $(NOTEBOOKS:%=params/%.yaml) src/compendium/publish/params.p
 	@PARAMS= $(PY) -m compendium.publish.preflight --no-stamps $(NOTEBOOKS)
 	@mkdir -p $(@D) && touch $@
 
-# One rule for every notebook: execute with papermill, publish HTML, in one process. The
-# runner also writes outputs/notebooks/%.ipynb and the notebook's tables, figures and
-# results, each atomically, the page last (so the page is the target Make compares).
+# One rule for every notebook: execute with papermill, publish HTML. The runner also writes
+# outputs/notebooks/%.ipynb and the notebook's tables, figures and results, each atomically,
+# the page last (so the page is the target Make compares). Make decides what is stale; how a
+# stale page is run is ENGINE's choice:
+#   ENGINE=server (default): the build's fork server (compendium.publish.client starts it on
+#     the first page, the site step stops it) imports the stack once and forks one child per
+#     page, which runs the notebook in an in-process IPython kernel (fresh namespace per fork);
+#   ENGINE=inprocess: one runner process per page, in-process kernel (no server);
+#   ENGINE=kernel: one runner process per page, each with its own Jupyter kernel.
+ENGINE ?= server
+RUN_PAGE = $(PY) -m compendium.publish.$(if $(filter server,$(ENGINE)),client,runner)$(if \
+    $(filter inprocess,$(ENGINE)), --engine inprocess)
 $(OUT)/html/%.html: notebooks/%.ipynb params/%.yaml \
     $(OUT)/.stamps/%.override $(DATA_DIR)/raw/dataset.yaml $(PKG_SRC) $(ENV_STAMP) \
     | $(DATA_CHECK) preflight
-	@$(PY) -m compendium.publish.runner $* --params-from-env $(if $(HIDE_CODE),--hide-code) \
-	  $(OUT_OPTS)
+	@$(RUN_PAGE) $* --params-from-env $(if $(HIDE_CODE),--hide-code) $(OUT_OPTS)
 
 # The data each notebook reads (the data check runs first: order-only above, so a check of
 # one source never re-runs the notebooks of the others), and what the synthesis reads.
@@ -237,6 +245,7 @@ site: $(OUT)/html/index.html
 # The English site is finished last: its pages link to their Polish twins, which exist by then.
 $(OUT)/html/index.html: $(OUT)/html/04_synthesis.html $(PAGES) $(PKG_SRC) $(PL_OUT)/html/index.html
 	@$(PY) -m compendium.publish.site --root . $(OUT_OPTS) --twin $(PL_OUT)
+	@$(if $(filter server,$(ENGINE)),$(PY) -m compendium.publish.client --stop,:)
 # The site step also writes the replication package's pages (article, questionnaire,
 # codebooks) and the list of tables and programs, and reads its own templates and scripts and
 # the bibliography: what they read is a prerequisite too.
@@ -255,8 +264,8 @@ $(OUT)/html/index.html: $(SITE_SRC)
 $(PL_OUT)/html/%.html: notebooks/%.ipynb params/%.yaml \
     $(OUT)/.stamps/%.override $(DATA_DIR)/raw/dataset.yaml $(PKG_SRC) $(ENV_STAMP) \
     | $(DATA_CHECK) preflight
-	@$(PY) -m compendium.publish.runner $* --params-from-env $(if $(HIDE_CODE),--hide-code) \
-	  $(OUT_OPTS) --outputs $(PL_OUT) -p lang pl
+	@$(RUN_PAGE) $* --params-from-env $(if $(HIDE_CODE),--hide-code) $(OUT_OPTS) \
+	  --outputs $(PL_OUT) -p lang pl
 $(PL_OUT)/html/01_ops_survey.html: $(NOTEBOOK_DATA_01_ops_survey)
 $(PL_OUT)/html/02_idi_wielkopolska.html: $(NOTEBOOK_DATA_02_idi_wielkopolska)
 $(PL_OUT)/html/03_four_cities.html: $(NOTEBOOK_DATA_03_four_cities)

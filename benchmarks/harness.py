@@ -10,6 +10,7 @@ process group, and peak memory.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import platform
 import re
@@ -59,6 +60,9 @@ class Settings:
     skip_env: bool
     skip_scale: bool
     bytecode_cache: Path | None = None
+    #: how the builds run their pages (the Makefile's ENGINE): the first is the default one,
+    #: measured in every build; the others in the cold builds beside it
+    engines: tuple[str, ...] = ("server", "kernel")
 
     def env_for(self, copy: Path | None) -> dict[str, str]:
         """Environment for commands in ``copy`` (the sandbox's), with the bytecode cache."""
@@ -170,8 +174,11 @@ class Run:
     stderr: list[tuple[float, str]] = field(default_factory=list)
     max_rss_bytes: int | None = None
     stdout: str = ""
-    #: CPU seconds (user + system) of the command and every process it started and waited for
+    #: CPU seconds (user + system) of the command and every process it started and waited for,
+    #: with the build servers it started (detached, so no one's child: they report it)
     cpu: float | None = None
+    #: of ``cpu``, the build servers' share (their imports and the children they forked)
+    server_cpu: float = 0.0
 
     @property
     def lines(self) -> list[str]:
@@ -250,32 +257,60 @@ def read_max_rss(path: Path) -> int | None:
     return int(m.group(1)) * 1024 if m else None
 
 
+def server_usage(usage: Path, timeout: float = 30.0) -> tuple[float, int | None]:
+    """CPU seconds and peak RSS (bytes, of one process) of the build servers that logged to
+    ``usage`` (``COMPENDIUM_SERVER_USAGE``): each logs its start, and its own and its children's
+    CPU time when it exits (the site step stops it at the end of a build; an idle one stops by
+    itself within seconds)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        rows = [json.loads(line) for line in usage.read_text().splitlines()] \
+            if usage.exists() else []
+        started = {r["pid"] for r in rows if r.get("started")}
+        done = {r["pid"]: r for r in rows if "user" in r}
+        if started <= set(done) or time.monotonic() > deadline:
+            if not started <= set(done):
+                raise BenchError(f"build server(s) {sorted(started - set(done))} did not stop")
+            rss = [r["maxrss_kib"] * 1024 for r in done.values()]
+            return sum(r["user"] + r["sys"] for r in done.values()), max(rss, default=None)
+        time.sleep(0.05)
+
+
 def make(settings: Settings, copy: Path, *targets: str, jobs: int = 1,
-         memory: bool = False) -> Run:
-    """``make -C copy VENV=<venv> [-jN] targets`` with the environment stamp held as is.
+         memory: bool = False, engine: str | None = None) -> Run:
+    """``make -C copy VENV=<venv> [-jN] [ENGINE=engine] targets`` with the environment stamp
+    held as is; CPU time includes the build servers the build started.
 
     ``-o <stamp>`` keeps make from reinstalling the shared venv should its stamp look older
     than the copy's lock; the environment set-up is measured separately.
     """
     cmd = sandbox.make_command(copy, settings.venv, *([f"-j{jobs}"] if jobs > 1 else []),
-                               *targets)
-    res = timed(cmd, cwd=copy, env=settings.env_for(copy), timeout=settings.timeout,
-                memory=memory)
-    if res.returncode != 0:
-        raise BenchError(f"make {' '.join(targets)} (-j{jobs}) failed with exit status "
-                         f"{res.returncode}:\n{res.tail()}")
+                               *([f"ENGINE={engine}"] if engine else []), *targets)
+    with tempfile.TemporaryDirectory(prefix="bench-server-") as tmp:
+        usage = Path(tmp) / "usage.jsonl"
+        env = {**settings.env_for(copy), "COMPENDIUM_SERVER_USAGE": str(usage)}
+        res = timed(cmd, cwd=copy, env=env, timeout=settings.timeout, memory=memory)
+        if res.returncode != 0:
+            raise BenchError(f"make {' '.join(targets)} (-j{jobs}) failed with exit status "
+                             f"{res.returncode}:\n{res.tail()}")
+        res.server_cpu, rss = server_usage(usage)
+    res.cpu = (res.cpu or 0.0) + res.server_cpu
+    if memory and rss is not None:  # a notebook forked by a server is no child of make's
+        res.max_rss_bytes = max(res.max_rss_bytes or 0, rss)
     return res
 
 
 def runner_times(res: Run) -> dict[str, float]:
-    """Seconds between each notebook's ``running`` and ``published`` lines in one build."""
+    """Seconds between each notebook's ``running`` and ``published`` lines in one (serial)
+    build; a page published under ``pl/`` is the Polish twin, ``<stem> (pl)``."""
     started: dict[str, float] = {}
     took: dict[str, float] = {}
     for t, line in res.stderr:
         if m := RUNNING.match(line):
             started[m.group(1)] = t
         elif (m := PUBLISHED.match(line)) and m.group(1) in started:
-            took[m.group(1)] = t - started[m.group(1)]
+            name = f"{m.group(1)} (pl)" if "/pl/html/" in line else m.group(1)
+            took[name] = t - started[m.group(1)]
     return took
 
 

@@ -59,58 +59,89 @@ def warm_up(settings: Settings, ws: Workspace) -> dict[str, Any]:
 
 
 def measure_builds(settings: Settings, ws: Workspace) -> dict[str, Any]:
-    """Cold (serial and -j2), no-op and incremental builds, each repeat in fresh copies."""
+    """Cold (serial and -j2), no-op and incremental builds, each repeat in fresh copies.
+
+    The default engine (``settings.engines[0]``) is measured in all four; every other engine
+    in the cold builds beside it, in alternating order, so the engines share the machine's
+    moods.
+    """
+    default = settings.engines[0]
     cold, cold_j2, noop, incr = [], [], [], []
     cpu: dict[str, list[float]] = {"cold_serial": [], "cold_j2": [], "noop": [],
                                    "incremental": []}
+    by_engine: dict[str, dict[str, list[float]]] = {
+        e: {k: [] for k in ("cold_serial", "cold_j2", "cpu_cold_serial", "cpu_cold_j2",
+                            "server_cpu_cold_serial")} for e in settings.engines}
     noop_ran: list[list[str]] = []
     incr_ran: list[list[str]] = []
     per_notebook: dict[str, list[float]] = {}
     timeline: list[tuple[float, str]] = []
     for i in range(1, settings.repeats + 1):
-        copy = ws.fresh(f"serial-{i}")
-        res = make(settings, copy, "all")
-        cold.append(res.wall)
-        cpu["cold_serial"].append(res.cpu)
-        timeline = timeline or [(round(t, 2), line) for t, line in res.stderr]
-        for stem, secs in runner_times(res).items():
-            per_notebook.setdefault(stem, []).append(secs)
-        progress(f"cold build, serial {i}/{settings.repeats}: {res.wall:.1f} s "
-                 f"({len(res.notebooks_run)} notebooks)")
-        res = make(settings, copy, "all")
-        noop.append(res.wall)
-        cpu["noop"].append(res.cpu)
-        noop_ran.append(res.notebooks_run)
-        progress(f"no-op build {i}/{settings.repeats}: {res.wall:.2f} s")
-        os.utime(copy / TOUCHED)
-        res = make(settings, copy, "all")
-        incr.append(res.wall)
-        cpu["incremental"].append(res.cpu)
-        incr_ran.append(res.notebooks_run)
-        progress(f"incremental build {i}/{settings.repeats}: {res.wall:.1f} s "
-                 f"(ran {', '.join(res.notebooks_run) or 'nothing'})")
-        ws.discard(copy)
+        order = settings.engines if i % 2 else settings.engines[::-1]
+        for engine in order:
+            copy = ws.fresh(f"serial-{engine}-{i}")
+            res = make(settings, copy, "all", engine=engine)
+            row = by_engine[engine]
+            row["cold_serial"].append(res.wall)
+            row["cpu_cold_serial"].append(res.cpu)
+            row["server_cpu_cold_serial"].append(res.server_cpu)
+            progress(f"cold build, serial, ENGINE={engine} {i}/{settings.repeats}: "
+                     f"{res.wall:.1f} s, {res.cpu:.1f} s CPU "
+                     f"({len(res.notebooks_run)} notebooks)")
+            if engine != default:
+                ws.discard(copy)
+                continue
+            cold.append(res.wall)
+            cpu["cold_serial"].append(res.cpu)
+            timeline = timeline or [(round(t, 2), line) for t, line in res.stderr]
+            for stem, secs in runner_times(res).items():
+                per_notebook.setdefault(stem, []).append(secs)
+            res = make(settings, copy, "all", engine=engine)
+            noop.append(res.wall)
+            cpu["noop"].append(res.cpu)
+            noop_ran.append(res.notebooks_run)
+            progress(f"no-op build {i}/{settings.repeats}: {res.wall:.2f} s")
+            os.utime(copy / TOUCHED)
+            res = make(settings, copy, "all", engine=engine)
+            incr.append(res.wall)
+            cpu["incremental"].append(res.cpu)
+            incr_ran.append(res.notebooks_run)
+            progress(f"incremental build {i}/{settings.repeats}: {res.wall:.1f} s "
+                     f"(ran {', '.join(res.notebooks_run) or 'nothing'})")
+            ws.discard(copy)
 
-        copy = ws.fresh(f"j2-{i}")
-        res = make(settings, copy, "all", jobs=2)
-        cold_j2.append(res.wall)
-        cpu["cold_j2"].append(res.cpu)
-        progress(f"cold build, -j2 {i}/{settings.repeats}: {res.wall:.1f} s")
-        ws.discard(copy)
+        for engine in order:
+            copy = ws.fresh(f"j2-{engine}-{i}")
+            res = make(settings, copy, "all", jobs=2, engine=engine)
+            by_engine[engine]["cold_j2"].append(res.wall)
+            by_engine[engine]["cpu_cold_j2"].append(res.cpu)
+            if engine == default:
+                cold_j2.append(res.wall)
+                cpu["cold_j2"].append(res.cpu)
+            progress(f"cold build, -j2, ENGINE={engine} {i}/{settings.repeats}: "
+                     f"{res.wall:.1f} s, {res.cpu:.1f} s CPU")
+            ws.discard(copy)
     return {
+        "engine": default,
         "cold_serial": summarize(cold),
         "cold_j2": summarize(cold_j2),
         "noop": {**summarize(noop), "notebooks_run": noop_ran,
                  "check_ok": all(r == [] for r in noop_ran)},
         "incremental": {**summarize(incr), "touched": TOUCHED, "notebooks_run": incr_ran,
-                        "check_ok": all(r == [TOUCHED_NOTEBOOK] for r in incr_ran)},
+                        "check_ok": all(r == [TOUCHED_NOTEBOOK] * 2 for r in incr_ran)},
         "runner_per_notebook_serial": {k: summarize(v) for k, v in sorted(per_notebook.items())},
         "cpu": {k: summarize(v) for k, v in cpu.items()},
+        "engines": {e: {k: summarize(v) for k, v in rows.items()}
+                    for e, rows in by_engine.items()},
         "serial_timeline_first_run": timeline,
     }
 
 
 # -------------------------------------------------------------------------------------- floor
+
+
+#: The languages a build publishes, each with its output tree (the Makefile's OUT and PL_OUT).
+LANGUAGES = {"en": "outputs", "pl": "outputs/pl"}
 
 
 def notebook_stems(root: Path) -> list[str]:
@@ -137,6 +168,20 @@ def strip_magics(source: str) -> str | None:
             line = f"{indent}pass  # magic removed: {stripped}"
         lines.append(line)
     return "\n".join(lines)
+
+
+def language_params(stem: str, params: dict[str, Any], lang: str) -> dict[str, Any]:
+    """``params`` as the build runs ``stem`` in ``lang``: for another language, ``lang`` set
+    and the earlier results read from that language's tree (as the runner sets them)."""
+    if lang == "en":
+        return dict(params)
+    from compendium.publish import params as schemas
+
+    out = {**params, "lang": lang}
+    schema = schemas.SCHEMAS.get(stem)
+    if schema is not None and "results_dir" in schema.model_fields:
+        out["results_dir"] = f"{LANGUAGES[lang]}/results"
+    return out
 
 
 def notebook_script(notebook: Path, params: dict[str, Any], output_dir: str = "outputs") -> str:
@@ -196,11 +241,12 @@ def run_one_process_once(settings: Settings, copy: Path, scripts: dict[str, Path
                 timeout=settings.timeout)
     if res.returncode != 0:
         raise BenchError(f"floor: the notebooks in one process failed:\n{res.tail()}")
+    names = {str(path): name for name, path in scripts.items()}
     per = {}
     for line in res.lines:
         if line.startswith("[floor] "):
             row = json.loads(line[len("[floor] "):])
-            per[Path(row["script"]).stem] = row
+            per[names.get(row["script"], Path(row["script"]).stem)] = row
     return {"wall": res.wall, "cpu": res.cpu, "per_notebook": per}
 
 
@@ -222,15 +268,18 @@ def run_steps_once(settings: Settings, copy: Path) -> dict[str, float]:
 
 def measure_floor(settings: Settings, ws: Workspace) -> dict[str, Any]:
     """Each notebook's code as a plain script (one process per notebook), in notebook order."""
-    stems = notebook_stems(settings.root)
     scripts_dir = settings.work / "floor-scripts"
     scripts_dir.mkdir(exist_ok=True)
     scripts = {}
-    for stem in stems:
-        text = notebook_script(settings.root / "notebooks" / f"{stem}.ipynb",
-                               load_params(settings.root / "params" / f"{stem}.yaml"))
-        scripts[stem] = scripts_dir / f"{stem}.py"
-        scripts[stem].write_text(text, encoding="utf-8")
+    for lang, out in LANGUAGES.items():  # every language the build publishes, in build order
+        for stem in notebook_stems(settings.root):
+            params = language_params(
+                stem, load_params(settings.root / "params" / f"{stem}.yaml"), lang)
+            text = notebook_script(settings.root / "notebooks" / f"{stem}.ipynb", params, out)
+            name = stem if lang == "en" else f"{stem} ({lang})"
+            scripts[name] = scripts_dir / f"{stem}.{lang}.py"
+            scripts[name].write_text(text, encoding="utf-8")
+    stems = list(scripts)
     totals: list[float] = []
     totals_cpu: list[float] = []
     per: dict[str, list[float]] = {s: [] for s in stems}

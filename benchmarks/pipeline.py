@@ -11,8 +11,10 @@ The code: ``harness.py`` (settings, fresh copies through the shared ``tests/sand
 commands, machine facts), ``measure.py`` (the measurements), ``report.py`` (targets and the
 Markdown/JSON report); this file reads the command line and runs them in order.
 
-Measurements: cold build (serial and ``-j2``), no-op build, incremental build after touching one
-parameter file, the floor (each notebook's code as a plain Python script), the overhead ratios,
+Measurements: cold build (serial and ``-j2``, once per ``--engines`` value of the Makefile's
+``ENGINE``), no-op build, incremental build after touching one parameter file, the floors (each
+notebook's code as a plain Python script, one process each and all in one process, for both
+published languages), the overhead ratios,
 the cold build on synthetic data at 1x/10x/100x with peak memory, and the environment set-up.
 """
 
@@ -32,6 +34,7 @@ from measure import measure_builds, measure_env, measure_floor, measure_scale, w
 from report import write_report
 
 SCALES = (1, 10, 100)
+ENGINES = ("server", "inprocess", "kernel")
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -48,6 +51,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                     help="environment to build with (default: the one running this script)")
     ap.add_argument("--out", default=None, help="report folder (default outputs/bench)")
     ap.add_argument("--timeout", type=float, default=3600, help="seconds allowed per command")
+    ap.add_argument("--engines", default="server,kernel",
+                    help="the Makefile's ENGINE values to build with, the default one first "
+                         "(measured in every build; the others in the cold builds beside it); "
+                         "default server,kernel (also: inprocess)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary copies")
     ap.add_argument("--bytecode-cache", action="store_true",
                     help="what-if: let Python cache bytecode (PYTHONPYCACHEPREFIX in the temporary "
@@ -61,6 +68,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         ap.error("--scales takes whole numbers separated by commas, e.g. 1,10,100")
     if not args.scales or min(args.scales) < 1:
         ap.error("--scales needs at least one size >= 1")
+    args.engines = tuple(e.strip() for e in args.engines.split(",") if e.strip())
+    if not args.engines or set(args.engines) - set(ENGINES):
+        ap.error(f"--engines takes some of {', '.join(ENGINES)}, separated by commas")
     return args
 
 
@@ -99,7 +109,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = Settings(root=ROOT, venv=Path(args.venv).absolute() if args.venv else default_venv(),
                         work=work, repeats=repeats, timeout=args.timeout, scales=args.scales,
                         skip_env=args.skip_env, skip_scale=args.skip_scale,
-                        bytecode_cache=work / "pycache" if args.bytecode_cache else None)
+                        bytecode_cache=work / "pycache" if args.bytecode_cache else None,
+                        engines=args.engines)
     warning = check_env_stamp(settings)
     if warning and not Path(settings.env_stamp).exists():
         print(f"[bench] {warning}", file=sys.stderr)
@@ -125,6 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = {"machine": machine, "results": results, "warnings": [warning] if warning else [],
               "settings": {"repeats": repeats, "venv": str(settings.venv),
                            "scales": list(settings.scales), "skip_env": settings.skip_env,
+                           "engines": list(settings.engines),
                            "skip_scale": settings.skip_scale, "quick": args.quick,
                            "bytecode_cache": settings.bytecode_cache is not None,
                            "finished_utc": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")}}

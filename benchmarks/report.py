@@ -181,7 +181,7 @@ def summary_lines(results: dict[str, Any], tgts: list[Target]) -> list[str]:
     incr = builds.get("incremental") or {}
     noop_note = ("ran nothing" if noop.get("check_ok") else
                  f"**ran {noop.get('notebooks_run')}**") if noop else ""
-    incr_note = (f"ran only {TOUCHED_NOTEBOOK}" if incr.get("check_ok") else
+    incr_note = (f"ran only {TOUCHED_NOTEBOOK} (English and Polish)" if incr.get("check_ok") else
                  f"**expected only {TOUCHED_NOTEBOOK}, ran {incr.get('notebooks_run')}**") \
         if incr else ""
     rows = [
@@ -256,6 +256,50 @@ def floor_lines(results: dict[str, Any]) -> list[str]:
     return lines + [""]
 
 
+def engine_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per engine: cold serial and -j2 wall and CPU, and their ratios (CPU over the
+    one-process floor's CPU, -j2 wall over serial wall)."""
+    builds = results.get("builds") or {}
+    one_cpu = ((results.get("floor") or {}).get("one_process") or {}).get("cpu")
+    rows = []
+    for engine, m in (builds.get("engines") or {}).items():
+        rows.append({
+            "engine": engine, "default": engine == builds.get("engine"),
+            "serial": m.get("cold_serial"), "serial_cpu": m.get("cpu_cold_serial"),
+            "j2": m.get("cold_j2"), "j2_cpu": m.get("cpu_cold_j2"),
+            "server_cpu": m.get("server_cpu_cold_serial"),
+            "serial_cpu_over_floor": ratio(m.get("cpu_cold_serial"), one_cpu),
+            "j2_cpu_over_floor": ratio(m.get("cpu_cold_j2"), one_cpu),
+            "j2_over_serial": ratio(m.get("cold_j2"), m.get("cold_serial")),
+        })
+    return rows
+
+
+def engine_lines(results: dict[str, Any]) -> list[str]:
+    """The engines side by side: how each runs the stale pages, against the one-process floor."""
+    rows = engine_rows(results)
+    if not rows:
+        return []
+
+    def cell(s: dict[str, Any] | None) -> str:
+        return fmt_seconds(s.get("median")) if s and "median" in s else "—"
+
+    table = [[f"`{r['engine']}`" + (" (default)" if r["default"] else ""), cell(r["serial"]),
+              cell(r["serial_cpu"]), fmt_ratio(r["serial_cpu_over_floor"]), cell(r["j2"]),
+              cell(r["j2_cpu"]), fmt_ratio(r["j2_cpu_over_floor"]),
+              fmt_ratio(r["j2_over_serial"])] for r in rows]
+    one = ((results.get("floor") or {}).get("one_process") or {}).get("cpu") or {}
+    lines = ["## Engines (the Makefile's ENGINE), cold builds side by side", "",
+             "`server`: one build server imports the stack once and forks a child per page, "
+             "which runs the notebook in an in-process IPython kernel; `inprocess`: one runner "
+             "process per page, in-process kernel; `kernel`: one runner process per page with "
+             "its own Jupyter kernel. CPU includes the build server's (it reports its own and "
+             f"its children's). One-process floor CPU: {cell(one)}.", ""]
+    lines += md_table(["engine", "serial wall", "serial CPU", "CPU / floor", "-j2 wall",
+                       "-j2 CPU", "-j2 CPU / floor", "-j2 / serial wall"], table)
+    return lines + [""]
+
+
 def scale_lines(results: dict[str, Any], tgts: list[Target]) -> list[str]:
     """The scale runs: time, growth and peak memory per data size."""
     rows_in = results.get("scale")
@@ -323,6 +367,7 @@ def render_markdown(report: dict[str, Any]) -> str:
     lines = machine_lines(report["machine"], report["settings"])
     if "builds" in results or "floor" in results:
         lines += summary_lines(results, tgts)
+    lines += engine_lines(results)
     lines += floor_lines(results)
     lines += scale_lines(results, tgts)
     lines += env_lines(results, tgts)

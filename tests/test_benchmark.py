@@ -121,3 +121,52 @@ def test_timed_reports_the_cpu_of_the_command_and_its_children(tmp_path):
     run = harness.timed(cmd, cwd=tmp_path, env=dict(__import__("os").environ), timeout=60)
     assert run.returncode == 0
     assert 0.3 <= run.cpu < 0.3 + 5.0  # the spin, plus two interpreters' start-up
+
+
+def test_runner_times_tell_a_polish_twin_by_its_output_tree():
+    run = harness.Run(wall=9.0, returncode=0, stderr=[
+        (1.0, "[compendium] running 04_synthesis"),
+        (3.5, "[compendium] published outputs/html/04_synthesis.html in 2.5 s"),
+        (4.0, "[compendium] running 04_synthesis"),
+        (6.0, "[compendium] published outputs/pl/html/04_synthesis.html in 2.0 s")])
+    assert harness.runner_times(run) == {"04_synthesis": 2.5, "04_synthesis (pl)": 2.0}
+
+
+def test_server_usage_adds_every_server_that_started_and_waits_for_none_that_ended(tmp_path):
+    usage = tmp_path / "usage.jsonl"
+    usage.write_text('{"pid": 7, "started": true}\n{"pid": 9, "started": true}\n'
+                     '{"pid": 7, "user": 1.5, "sys": 0.5, "maxrss_kib": 1000}\n'
+                     '{"pid": 9, "user": 2.0, "sys": 1.0, "maxrss_kib": 3000}\n')
+    # 1.5 + 0.5 + 2.0 + 1.0 = 5.0 s; the larger peak, 3000 KiB = 3 072 000 bytes
+    assert harness.server_usage(usage) == (5.0, 3_072_000)
+    assert harness.server_usage(tmp_path / "none.jsonl") == (0, None)  # no server started
+    usage.write_text('{"pid": 7, "started": true}\n')
+    with pytest.raises(harness.BenchError, match=r"\[7\] did not stop"):
+        harness.server_usage(usage, timeout=0.1)
+
+
+def test_engine_rows_divide_by_the_one_process_floor():
+    s = measure.summarize
+    results = {"builds": {"engine": "server", "engines": {
+        "server": {"cold_serial": s([20.0]), "cpu_cold_serial": s([60.0]),
+                   "cold_j2": s([12.0]), "cpu_cold_j2": s([62.0])},
+        "kernel": {"cold_serial": s([25.0]), "cpu_cold_serial": s([84.0]),
+                   "cold_j2": s([15.0]), "cpu_cold_j2": s([86.0])}}},
+        "floor": {"one_process": {"cpu": s([40.0])}}}
+    rows = {r["engine"]: r for r in report.engine_rows(results)}
+    # 60 / 40 = 1.5, 84 / 40 = 2.1, 12 / 20 = 0.6
+    assert rows["server"]["serial_cpu_over_floor"] == pytest.approx(1.5)
+    assert rows["kernel"]["serial_cpu_over_floor"] == pytest.approx(2.1)
+    assert rows["server"]["j2_over_serial"] == pytest.approx(0.6)
+    assert rows["server"]["default"] and not rows["kernel"]["default"]
+    assert "| `server` (default) | 20.0 s | 60.0 s | 1.50× |" in "\n".join(
+        report.engine_lines(results))
+
+
+def test_the_polish_floor_reads_the_polish_results():
+    # the runner gives another output tree its own results folder: only 04 has the parameter
+    assert measure.language_params("04_synthesis", {"seed": 1}, "pl") == {
+        "seed": 1, "lang": "pl", "results_dir": "outputs/pl/results"}
+    assert measure.language_params("01_ops_survey", {"seed": 1}, "pl") == {"seed": 1,
+                                                                          "lang": "pl"}
+    assert measure.language_params("01_ops_survey", {"seed": 1}, "en") == {"seed": 1}

@@ -65,11 +65,10 @@ def test_make_starts_the_synthesis_chain_before_the_independent_notebook():
     # under `make -j2` the first two notebooks started are the two the synthesis waits for.
     res = make(ROOT, "-n", "-B", "all")
     commands = res.stdout.replace("\\\n", " ").splitlines()  # recipes continued with \\
-    runs = [ln for ln in commands if "compendium.publish.runner " in ln]
-    order = [ln.split("compendium.publish.runner ")[1].split()[0]
-             for ln in runs if "outputs/pl" not in ln]
-    twins = [ln.split("compendium.publish.runner ")[1].split()[0]
-             for ln in runs if "outputs/pl" in ln]
+    page = "compendium.publish.client "  # the page recipe (ENGINE=server, the default)
+    runs = [ln for ln in commands if page in ln and "--stop" not in ln]
+    order = [ln.split(page)[1].split()[0] for ln in runs if "outputs/pl" not in ln]
+    twins = [ln.split(page)[1].split()[0] for ln in runs if "outputs/pl" in ln]
     assert sorted(order) == sorted(twins) == ["01_ops_survey", "02_idi_wielkopolska",
                                               "03_four_cities", "04_synthesis"]
     assert order[:2] == ["02_idi_wielkopolska", "03_four_cities"]

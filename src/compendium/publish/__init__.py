@@ -8,7 +8,9 @@ Out: everything under ``outputs/`` — executed notebooks, CSV tables, PNG/SVG f
 
 Modules: ``params`` (declared parameter schemas), ``notebook`` (helpers the notebooks call
 to show and save results), ``plots`` (the figures' theme), ``provenance`` (the colophon),
-``runner`` (what Make calls: papermill + nbconvert in one process), ``site`` (the index),
+``runner`` (one page: papermill + nbconvert), ``client``/``forkserver``/``engine`` (what Make
+calls: the build server that imports the stack once and runs each page in a forked child with
+an in-process kernel), ``site`` (the index),
 ``manifest`` (checksums, ``make verify``), ``privacy`` (the personal-data scan).
 
 Contract: every file is written atomically and only after its notebook ran to the end; the

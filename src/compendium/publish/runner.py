@@ -20,9 +20,6 @@ import sys
 # grammar at import time (~2 s per process; python-jsonschema/jsonschema#1392, #1521).
 # Notebook validation never checks IRIs, so this process declines the optional import.
 sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
-# papermill imports pyarrow (0.13 s) only for its HDFS handler, which the runner never uses;
-# the kernel, a separate process, imports pyarrow for pandas as usual.
-sys.modules.setdefault("pyarrow", None)  # type: ignore[arg-type]
 
 import argparse
 import fcntl
@@ -315,6 +312,7 @@ def publish_lock(outputs: Path, stem: str) -> Iterator[None]:
 def run(
     stem: str, *, root: Path, overrides: list[tuple[str, str]], hide_code: bool = False,
     outputs: Path | None = None, data_dir: Path | None = None, confidential: bool = False,
+    engine: str = "kernel",
 ) -> Path:
     """Execute and publish one notebook; return the HTML path.
 
@@ -343,7 +341,8 @@ def run(
     try:
         fcntl.flock(alive, fcntl.LOCK_EX)  # "this run is alive"; the kernel drops it on death
         return _run_in(stem, source, values, staging, root=root, outputs=outputs,
-                       hide_code=hide_code, data_dir=data_dir, confidential=confidential)
+                       hide_code=hide_code, data_dir=data_dir, confidential=confidential,
+                       engine=engine)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
         os.close(alive)
@@ -376,8 +375,10 @@ def sweep_staging(staging_root: Path, stem: str) -> list[Path]:
 def _run_in(
     stem: str, source: Path, values: dict[str, Any], staging: Path, *, root: Path,
     outputs: Path, hide_code: bool, data_dir: Path | None = None, confidential: bool = False,
+    engine: str = "kernel",
 ) -> Path:
-    """Execute ``source`` into ``staging``, then publish it into ``outputs``."""
+    """Execute ``source`` into ``staging`` (with ``engine``: ``kernel``, a Jupyter kernel of
+    its own, or ``inprocess``), then publish it into ``outputs``."""
     in_root = outputs == root / "outputs"
     staged_name = str(Path("outputs") / ".staging" / staging.name) if in_root else str(staging)
     final_name = str(Path("outputs") / ".staging" / stem) if in_root else str(
@@ -385,18 +386,10 @@ def _run_in(
     values["output_dir"] = staged_name
     executed = staging / f"{stem}.ipynb"
     failed = outputs / "logs" / f"{stem}.failed.ipynb"
-    # The kernel boots while this process imports papermill; once it answers, the HTML
-    # exporter gets ready in a thread while the cells run. The kernel is killed as soon as the
-    # last cell has replied (every output has arrived by then), not waited for.
-    km = start_kernel(root)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        warm: list[Future[Any]] = []
-        try:
-            nb = execute(source, executed, values, km=km, root=root, failed=failed,
-                         on_kernel_ready=lambda: warm.append(pool.submit(warm_exporter)))
-        finally:
-            stop_kernel(km)
-        exporter = warm[0].result() if warm else None
+    if engine == "inprocess":
+        nb, exporter = _execute_inprocess(source, executed, values, root=root, failed=failed)
+    else:
+        nb, exporter = _execute_in_kernel(source, executed, values, root=root, failed=failed)
     nb = clean_metadata(publish_paths(nb, staged_name, final_name))
     pages = list_pages(root / "notebooks", str(values.get("lang", "en")))
     page = next((p for p in pages if p.stem == stem), Page(stem, stem, ""))
@@ -422,6 +415,51 @@ def _run_in(
     return html_path
 
 
+ENGINES = ("kernel", "inprocess")
+_warm: list[Any] = []  # an exporter warmed before a fork (compendium.publish.forkserver)
+
+
+def prepare_exporter() -> None:
+    """Warm the HTML exporter now, for every notebook this process (or a fork) runs later."""
+    _warm[:] = [warm_exporter()]
+
+
+def _execute_in_kernel(
+    source: Path, executed: Path, values: dict[str, Any], *, root: Path, failed: Path,
+) -> tuple[nbformat.NotebookNode, Any]:
+    """Execute in a Jupyter kernel of its own (a second process); the exporter warmed meanwhile.
+
+    The kernel boots while this process imports papermill; once it answers, the HTML exporter
+    gets ready in a thread while the cells run. The kernel is killed as soon as the last cell
+    has replied (every output has arrived by then), not waited for.
+    """
+    km = start_kernel(root)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        warm: list[Future[Any]] = []
+        try:
+            nb = execute(source, executed, values, km=km, root=root, failed=failed,
+                         on_kernel_ready=lambda: warm.append(pool.submit(warm_exporter)))
+        finally:
+            stop_kernel(km)
+        return nb, (warm[0].result() if warm else None)
+
+
+def _execute_inprocess(
+    source: Path, executed: Path, values: dict[str, Any], *, root: Path, failed: Path,
+) -> tuple[nbformat.NotebookNode, Any]:
+    """Execute in an IPython kernel inside this process (:mod:`compendium.publish.engine`)."""
+    from compendium.publish import engine
+
+    km = engine.new_manager()
+    try:
+        with engine.in_directory(str(root)):
+            nb = execute(source, executed, values, km=km, root=root, failed=failed)
+    finally:
+        if km.has_kernel:
+            km.shutdown_kernel()
+    return nb, (_warm[0] if _warm else None)
+
+
 def env_overrides(stem: str) -> list[tuple[str, str]]:
     """The overrides of the ``PARAMS`` environment variable that name ``stem``'s parameters."""
     pairs = param_schemas.split_overrides(os.environ.get("PARAMS", ""))
@@ -444,7 +482,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", default=None, help="data folder (default ROOT/data)")
     ap.add_argument("--confidential", action="store_true",
                     help="mark the page as built from real, confidential data")
+    ap.add_argument("--engine", choices=ENGINES, default="kernel",
+                    help="kernel: a Jupyter kernel of its own (default); inprocess: an IPython "
+                         "kernel in this process (what the build's fork server uses)")
     args = ap.parse_args(argv)
+    if args.engine == "kernel":
+        # papermill imports pyarrow (0.13 s) only for its HDFS handler, which this process
+        # never uses; the kernel, a separate process, imports pyarrow for pandas as usual.
+        # (Not with the in-process engine: the notebook's libraries share this process.)
+        sys.modules.setdefault("pyarrow", None)  # type: ignore[arg-type]
     root = Path(args.root)
     outputs = Path(args.outputs) if args.outputs else None
     stem = args.notebook
@@ -455,7 +501,7 @@ def main(argv: list[str] | None = None) -> int:
         html_path = run(stem, root=root, overrides=overrides + [tuple(p) for p in args.param],
                         hide_code=args.hide_code, outputs=outputs,
                         data_dir=Path(args.data) if args.data else None,
-                        confidential=args.confidential)
+                        confidential=args.confidential, engine=args.engine)
     except CompendiumError as exc:
         print(f"\n*** {stem}: {exc}\n", file=sys.stderr)
         return 2
