@@ -410,8 +410,9 @@ def _text_sources(root: ET.Element, zf: zipfile.ZipFile, path: Path, limit: int)
                             f"(line {raw.count(chr(10), 0, at) + 1}, character {at})",
                             column="TextSource", expected="plain text without NUL characters")
         text = raw.replace("\r\n", "\n").replace("\r", "\n")
+        # "units": the most positions any convention counts (UTF-16 units, CRLF as two)
         out.append({"guid": ts.get("guid"), "name": name, "raw": raw, "text": text,
-                    "elem": ts})
+                    "units": len(raw.encode("utf-16-le")) // 2, "elem": ts})
     return out
 
 
@@ -430,7 +431,7 @@ def _selection(sel: ET.Element, src: dict, path: Path) -> Selection:
             expected="whole numbers",
             found=(sel.get("startPosition"), sel.get("endPosition")),
         ) from None
-    longest = len(src["raw"].encode("utf-16-le")) // 2  # the most units any convention counts
+    longest = src["units"]  # the most units any convention counts
     if not 0 <= start <= end <= longest:
         raise DataError(
             path,
@@ -448,7 +449,7 @@ def _refuse_outside(exc: NoConventionFits, selections: list[Selection], sources:
     """When no convention fits, name a selection that lies beyond its text under the
     producer's convention (the clearest message), if there is one."""
     conv = exc.producer.convention
-    lengths = {s["name"]: max(conv.boundaries(s["raw"])) for s in sources}
+    lengths = {s["name"]: conv.length(s["raw"]) for s in sources}
     for sel in selections:
         length = lengths[sel.doc]
         if sel.end > length:

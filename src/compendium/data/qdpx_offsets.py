@@ -20,13 +20,35 @@ that fits is used with a warning, and when none fits the project is refused.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 #: Share of selection ends that must fall on a word edge (human selections: nearly all;
 #: positions at random in prose: about a third). Only used when conventions disagree.
 MIN_EDGE_RATE = 0.9
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Which characters of a \\n-text count twice in some convention (one flag each)."""
+
+    crlf: np.ndarray  # bool: the character stands for a stored "\r\n"
+    astral: np.ndarray  # bool: outside the Basic Multilingual Plane (two UTF-16 units)
+
+
+def layout(raw: str) -> Layout:
+    """The :class:`Layout` of a stored text (its ``\\n``-text replaces each ``\\r\\n`` and each
+    lone ``\\r`` by one ``\\n``), computed over the whole text at once."""
+    cp = np.frombuffer(raw.encode("utf-32-le", "surrogatepass"), dtype="<u4")
+    crlf = np.zeros(len(cp), dtype=bool)  # a "\r" whose next character is "\n"
+    crlf[:-1] = (cp[:-1] == 0x0D) & (cp[1:] == 0x0A)
+    keep = np.ones(len(cp), dtype=bool)
+    keep[1:] = ~crlf[:-1]  # the "\n" of a pair has no character of its own
+    return Layout(crlf[keep], (cp > 0xFFFF)[keep])
 
 
 @dataclass(frozen=True)
@@ -37,27 +59,30 @@ class Convention:
     utf16: bool  # count UTF-16 code units (an emoji is 2) instead of code points
     crlf_two: bool  # a stored "\r\n" counts as two characters
 
+    def offsets(self, lay: Layout) -> np.ndarray:
+        """Position in this convention of every index ``0..n`` of the ``\\n``-text (``n + 1``
+        strictly increasing whole numbers): one per character, plus one more for a character
+        outside the BMP (UTF-16) or a ``\\r\\n`` (when it counts as two)."""
+        widths = np.ones(len(lay.astral), dtype=np.int64)
+        if self.utf16:
+            widths += lay.astral
+        if self.crlf_two:
+            widths += lay.crlf
+        out = np.zeros(len(widths) + 1, dtype=np.int64)
+        np.cumsum(widths, out=out[1:])
+        return out
+
     def boundaries(self, raw: str) -> dict[int, int]:
         """``{position in this convention: index in the \\n-text}`` for every index.
 
         ``raw`` is the source text as stored (BOM removed, line ends untouched).
         Positions inside a ``\\r\\n`` (when it counts as two) or a surrogate pair are absent.
         """
-        out: dict[int, int] = {0: 0}
-        pos = idx = 0
-        i = 0
-        while i < len(raw):
-            ch = raw[i]
-            if ch == "\r":
-                two = i + 1 < len(raw) and raw[i + 1] == "\n"
-                pos += 2 if (two and self.crlf_two) else 1
-                i += 2 if two else 1
-            else:
-                pos += 2 if (self.utf16 and ord(ch) > 0xFFFF) else 1
-                i += 1
-            idx += 1
-            out[pos] = idx
-        return out
+        return dict(zip(self.offsets(layout(raw)).tolist(), itertools.count()))
+
+    def length(self, raw: str) -> int:
+        """The whole text's length in this convention (its last position)."""
+        return int(self.offsets(layout(raw))[-1])
 
 
 CODEPOINTS_LF = Convention("code points, CRLF as one", utf16=False, crlf_two=False)
@@ -193,15 +218,40 @@ def name_matches(name: str, passage: str) -> bool:
     return _squash(passage).startswith(stored)
 
 
+def to_indices(offsets: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """Index in the ``\\n``-text of each position (``offsets`` from
+    :meth:`Convention.offsets`); -1 where a position is off the text or inside a
+    ``\\r\\n`` or a surrogate pair."""
+    idx = np.searchsorted(offsets, positions)
+    hit = np.zeros(len(idx), dtype=bool)
+    inside = idx < len(offsets)
+    hit[inside] = offsets[idx[inside]] == positions[inside]
+    return np.where(hit, idx, -1)
+
+
 def evaluate(conv: Convention, selections: Sequence[Selection], raws: dict[str, str],
-             texts: dict[str, str]) -> Fit:
-    """Map every selection with ``conv`` and collect the evidence for :class:`Fit`."""
+             texts: dict[str, str], layouts: dict[str, Layout] | None = None) -> Fit:
+    """Map every selection with ``conv`` and collect the evidence for :class:`Fit`.
+
+    Only the selections' own positions are looked up (``layouts``, when given, saves
+    computing each text's :class:`Layout` again for every convention)."""
     fit = Fit(conv)
-    maps = {doc: conv.boundaries(raw) for doc, raw in raws.items()}
-    for sel in selections:
-        bounds, text = maps[sel.doc], texts[sel.doc]
-        a, b = bounds.get(sel.start), bounds.get(sel.end)
-        if a is None or b is None or a > b:
+    if layouts is None:
+        layouts = {doc: layout(raw) for doc, raw in raws.items()}
+    rows: dict[str, list[int]] = {}
+    for i, sel in enumerate(selections):
+        rows.setdefault(sel.doc, []).append(i)
+    starts = np.array([s.start for s in selections], dtype=np.int64)
+    ends = np.array([s.end for s in selections], dtype=np.int64)
+    first = np.full(len(selections), -1, dtype=np.int64)
+    last = np.full(len(selections), -1, dtype=np.int64)
+    for doc, at in rows.items():
+        offsets = conv.offsets(layouts[doc])
+        first[at] = to_indices(offsets, starts[at])
+        last[at] = to_indices(offsets, ends[at])
+    for sel, a, b in zip(selections, first.tolist(), last.tolist(), strict=True):
+        text = texts[sel.doc]
+        if a < 0 or b < 0 or a > b:
             fit.unmapped += 1
             fit.spans.append(None)
             continue
@@ -224,7 +274,8 @@ def choose_convention(origin: str | None, selections: Sequence[Selection],
     """
     producer = producer_of(origin)
     order = [producer.convention] + [c for c in CONVENTIONS if c != producer.convention]
-    fits = [evaluate(c, selections, raws, texts) for c in order]
+    layouts = {doc: layout(raw) for doc, raw in raws.items()}
+    fits = [evaluate(c, selections, raws, texts, layouts) for c in order]
     mapped = [f for f in fits if not f.unmapped]
     distinct = {tuple(f.spans) for f in mapped}
     first = fits[0]
