@@ -209,6 +209,9 @@ $(PARAMS_FILES_OK): $(NOTEBOOKS:%=params/%.yaml) src/compendium/publish/params.p
 #   ENGINE=inprocess: one runner process per page, in-process kernel (no server);
 #   ENGINE=kernel: one runner process per page, each with its own Jupyter kernel.
 ENGINE ?= server
+ifeq ($(filter $(ENGINE),server inprocess kernel),)
+$(error ENGINE=$(ENGINE) is not a build engine: use ENGINE=server (default), inprocess or kernel)
+endif
 RUN_PAGE = $(PY) -m compendium.publish.$(if $(filter server,$(ENGINE)),client,runner)$(if \
     $(filter inprocess,$(ENGINE)), --engine inprocess)
 $(OUT)/html/%.html: notebooks/%.ipynb params/%.yaml \

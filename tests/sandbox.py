@@ -43,7 +43,7 @@ SKIP_ANY = frozenset({"__pycache__", ".ipynb_checkpoints"})
 KEPT_OUTPUTS = ("README.md", "MANIFEST.sha256")
 #: Variables a calling make or shell would otherwise leak into the copy's build.
 ENV_DROP = ("PARAMS", "HIDE_CODE", "MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES",
-            "MAKE_TERMOUT", "MAKE_TERMERR", "PYTHONPATH", "VIRTUAL_ENV")
+            "MAKE_TERMOUT", "MAKE_TERMERR", "PYTHONPATH", "VIRTUAL_ENV", "ENGINE")
 #: The runner's line announcing a notebook run (``[compendium] running <stem>``).
 RUNNING_PREFIX = "[compendium] running"
 

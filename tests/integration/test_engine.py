@@ -233,3 +233,18 @@ def test_a_server_folder_is_private_and_named_by_project_python_and_imports(tmp_
     assert client.server_folder(tmp_path, {**env, "PARAMS": ""}) == folder
     assert client.server_folder(tmp_path, {**env, "PYTHONHASHSEED": "1"}) != folder
     assert client.server_folder(tmp_path / "other", env) != folder
+
+
+@pytest.mark.parametrize("engine", ["", "fork", "Server"])
+def test_an_unknown_engine_is_refused_before_any_work(engine: str) -> None:
+    """``ENGINE`` is a plain word a shell may export for other reasons: a value the Makefile
+    does not know stops make at once with the three it does, instead of quietly running the
+    per-page Jupyter kernels."""
+    root = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL")}
+    proc = subprocess.run(["make", "-n", "-C", str(root), "all", f"ENGINE={engine}"],
+                          capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode != 0
+    assert f"ENGINE={engine} is not a build engine" in proc.stderr
+    assert "server (default), inprocess or kernel" in proc.stderr
+    assert "[compendium]" not in proc.stdout
