@@ -234,7 +234,8 @@ def dk_sensitivity(
     and blanks are imputed ``n_imputations`` times by chained equations with predictive
     mean matching (statsmodels ``MICEData``, seeded; the other battery items and the mode
     as predictors; 5 burn-in cycles, then 2 cycles between kept imputations) and the
-    results pooled by Rubin's rules (α is averaged). Rows: strategy;
+    results pooled by Rubin's rules (α is averaged). Rows: strategy (its label in ``lang``;
+    ``strategy_code``: ``listwise``, ``midpoint`` or ``mi``);
     columns ``n`` (respondents used), ``alpha``, ``mean`` with CI, ``pct_ready`` with CI,
     ``diff_cawi_papi`` with CI.
     """
@@ -284,6 +285,7 @@ def dk_sensitivity(
         mi.update({label: q, f"{col}_ci_low": lo, f"{col}_ci_high": hi})
     rows.append(mi)
     out = pd.DataFrame(rows)
+    out["strategy_code"] = out["strategy"]  # the same in every language (results' keys)
     out["strategy"] = out["strategy"].map(lambda k: names[k][0 if lang == "en" else 1])
     out.attrs["sdc"] = ("exempt: scale statistics under three treatments of don't-know; n is "
                         "each analysed sample, not a table cell")
@@ -311,7 +313,9 @@ def mode_power(
     Score outcomes: differences of means (adjusted: OLS, HC3 or cluster-robust SE).
     Binary outcomes: differences in percentage points (MDD at the PAPI share); adjusted:
     Firth odds ratio of PAPI vs CAWI with a profile-likelihood interval. Respondents who
-    were not asked a question (routing) are not in its base.
+    were not asked a question (routing) are not in its base. ``outcome`` is the outcome's
+    label in ``lang``, ``outcome_code`` its variable name; the adjustment variables enter as
+    codebook codes (reference: the first code), so no number depends on ``lang``.
     """
     words = ADJUSTED_WORDS[lang]
     rows = []
@@ -350,7 +354,7 @@ def mode_power(
                    "ci_low": res["ci_low"], "ci_high": res["ci_high"], "p": res["p"]}
         rows.append({"outcome": name, "n_cawi": len(a),
                      "n_papi": len(b), "difference": diff, "mdd": mdd,
-                     "detectable": abs(diff) >= mdd, **adj})
+                     "detectable": abs(diff) >= mdd, **adj, "outcome_code": outcome})
     out = pd.DataFrame(rows)
     out.attrs["sdc"] = ("exempt: differences, power and adjusted model effects; n_cawi and "
                         "n_papi are the analysis bases of each outcome, not table cells")
