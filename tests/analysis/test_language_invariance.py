@@ -75,8 +75,8 @@ def test_every_numeric_column_is_the_same_in_english_and_polish(both):
 def test_code_columns_are_the_same_in_both_languages(both):
     for name in ("primary", "dk_as_no", "multinomial"):
         assert both["en"][name]["term_code"].tolist() == both["pl"][name]["term_code"].tolist()
-    assert (both["en"]["multinomial"]["level_code"].tolist()
-            == both["pl"]["multinomial"]["level_code"].tolist())
+    assert (both["en"]["multinomial"]["answer_code"].tolist()
+            == both["pl"]["multinomial"]["answer_code"].tolist())
 
 
 def test_reference_level_is_the_codebooks_first_code_and_terms_read_as_labels(both):
@@ -100,7 +100,7 @@ def test_reference_level_is_the_codebooks_first_code_and_terms_read_as_labels(bo
                    {**variables["want_training"]["codes"],
                     **variables["want_training"].get("missing", {})}.values()}
         mn = both[lang]["multinomial"]
-        assert set(mn["level"]) == {answers["yes"], answers["don't know"]}
+        assert set(mn["answer"]) == {answers["yes"], answers["don't know"]}
         assert not any("[T." in t for t in mn["term"])
 
 

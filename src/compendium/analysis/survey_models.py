@@ -95,7 +95,9 @@ def training_models(
     ``dk_as_no``: the same with don't-know merged into no (the earlier model, kept as a
     sensitivity analysis); both with profile penalised-likelihood intervals and a
     ``separated`` flag (ML estimate infinite). ``multinomial``: yes and don't-know each
-    against no (statsmodels ``MNLogit``, Wald intervals); a separated term shows no ratio.
+    against no (statsmodels ``MNLogit``, Wald intervals); a separated term shows no ratio;
+    ``answer`` is the answer compared with no in ``lang`` (``answer_code``: ``yes``, ``dk``).
+    Terms read "variable: level" in ``lang``; ``term_code`` keeps the design term.
     ``sparse`` marks a dummy term with fewer than ``min_cell`` events or non-events.
     """
     preds = ["contact_freq", "gmina_type", "seniority"]
@@ -122,8 +124,8 @@ def training_models(
     keys = {"yes": "yes", "no": "no", "don't know": "dk"}
     answers = {keys[en]: codebook.labels("want_training", lang)[code]
                for code, en in codebook.labels("want_training", "en").items() if en in keys}
-    shown = shown.rename(columns={"level": "level_code"})
-    shown.insert(0, "level", shown["level_code"].map(answers))
+    shown = shown.rename(columns={"level": "answer_code"})
+    shown.insert(0, "answer", shown["answer_code"].map(answers))
     shown.attrs.update(mn.attrs)
     out["multinomial"] = _model_gate(_labelled_terms(shown, codebook, lang), len(mn))
     return out

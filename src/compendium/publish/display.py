@@ -43,7 +43,7 @@ BOOLEAN_WORDS = {"en": ("yes", "no"), "pl": ("tak", "nie")}
 #: Column headers for readers; ``{level}`` is the confidence level in per cent.
 HEADERS: dict[str, dict[str, str]] = {
     "en": {
-        "option": "answer", "item": "item", "variable": "characteristic",
+        "option": "answer", "answer": "answer", "item": "item", "variable": "characteristic",
         "category": "category", "n": "n", "n_base": "base n", "pct": "%",
         "ci_low": "{level} % CI low", "ci_high": "{level} % CI high",
         "outcome": "outcome", "group": "group", "test": "test", "statistic": "statistic",
@@ -77,7 +77,7 @@ HEADERS: dict[str, dict[str, str]] = {
         "n_variables": "variables",
     },
     "pl": {
-        "option": "odpowiedź", "item": "pozycja", "variable": "cecha",
+        "option": "odpowiedź", "answer": "odpowiedź", "item": "pozycja", "variable": "cecha",
         "category": "kategoria", "n": "n", "n_base": "n bazy", "pct": "%",
         "ci_low": "{level} % PU dolna", "ci_high": "{level} % PU górna",
         "outcome": "zmienna wynikowa", "group": "grupa", "test": "test",
