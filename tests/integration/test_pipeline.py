@@ -69,11 +69,13 @@ def test_numbers_do_not_depend_on_the_page_language(built):
     import json
 
     out = built / "outputs"
+    compared = 0
     for en in sorted((out / "results").glob("*.json")):
         pl = out / "pl" / "results" / en.name
         a, b = (_numbers(json.loads(f.read_text("utf-8"))) for f in (en, pl))
-        assert a, en.name
         assert a == b, f"{en.name}: {sorted(set(a.items()) ^ set(b.items()))[:4]}"
+        compared += len(a)
+    assert compared > 50  # the studies' results, not empty files
     csvs = sorted((out / "tables").rglob("*.csv"))
     assert csvs
     for en in csvs:
