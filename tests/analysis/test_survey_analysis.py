@@ -128,7 +128,8 @@ def test_training_models_use_the_answers_as_asked(codes, cb):
     assert out["primary"].attrs["n"] == yes_no
     assert out["dk_as_no"].attrs["n"] == answered
     mn = out["multinomial"]
-    assert set(mn["level"]) == {"yes", "dk"}
+    assert set(mn["answer_code"]) == {"yes", "dk"}
+    assert set(mn["answer"]) == {"yes", "don't know"}  # the codebook's English labels
     # a separated term shows no ratio
     assert mn.loc[mn["separated"], "rrr"].isna().all()
     assert "n_events" not in out["primary"].columns  # small counts are not published

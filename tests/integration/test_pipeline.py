@@ -39,6 +39,59 @@ def test_make_all_builds_every_notebook_page_and_the_index(built):
     assert not list((built / "outputs").glob(".staging/*"))
 
 
+def _numbers(value, path=""):
+    """The numeric leaves of a results JSON document as {path: number}; keys are kept (they
+    must not be labels of the page's language), strings (findings, labels) are left out."""
+    if isinstance(value, dict):
+        parts = [_numbers(item, f"{path}/{key}") for key, item in value.items()]
+    elif isinstance(value, list):
+        parts = [_numbers(item, f"{path}[{i}]") for i, item in enumerate(value)]
+    else:
+        return {} if isinstance(value, str) else {path: value}
+    return {k: v for part in parts for k, v in part.items()}
+
+
+def _cell_number(text: str):
+    """A CSV cell as a number (True/False as themselves), or None for a label or marker."""
+    if text in ("True", "False", ""):
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def test_numbers_do_not_depend_on_the_page_language(built):
+    """Invariant of the method: the Polish site (outputs/pl/) publishes the English site's
+    numbers. Every number of results/*.json is there under the same key, and every cell of every
+    table that is a number in one language is the same number in the other (labels differ)."""
+    import csv
+    import json
+
+    out = built / "outputs"
+    compared = 0
+    for en in sorted((out / "results").glob("*.json")):
+        pl = out / "pl" / "results" / en.name
+        a, b = (_numbers(json.loads(f.read_text("utf-8"))) for f in (en, pl))
+        assert a == b, f"{en.name}: {sorted(set(a.items()) ^ set(b.items()))[:4]}"
+        compared += len(a)
+    assert compared > 50  # the studies' results, not empty files
+    csvs = sorted((out / "tables").rglob("*.csv"))
+    assert csvs
+    for en in csvs:
+        pl = out / "pl" / "tables" / en.relative_to(out / "tables")
+        rows_en, rows_pl = (list(csv.reader(f.open(encoding="utf-8"))) for f in (en, pl))
+        assert len(rows_en) == len(rows_pl), en.name
+        labels_differ = False
+        for r, (x, y) in enumerate(zip(rows_en[1:], rows_pl[1:], strict=True), start=2):
+            assert len(x) == len(y), f"{en.name} row {r}"
+            for c, (u, v) in enumerate(zip(x, y, strict=True)):
+                assert _cell_number(u) == _cell_number(v), f"{en.name} {r}:{c}: {u} / {v}"
+                labels_differ |= u != v
+        if en.stem in ("mode_power", "training_primary", "group_tests"):
+            assert labels_differ, en.name  # two languages were compared, not one file twice
+
+
 def test_verify_reproduces_the_committed_manifest_and_names_a_changed_figure(built):
     assert (built / "outputs" / "MANIFEST.sha256").exists(), "run `make manifest` and commit it"
     res = make(built, "verify", check=False)

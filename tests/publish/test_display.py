@@ -137,3 +137,45 @@ def test_an_index_keeps_its_labels_as_row_headers():
     assert [th.get_text() for th in tree.thead.find_all("th")] == ["City", "Berlin"]
     row = tree.tbody.tr
     assert row.th.get_text() == "Speed" and row.td.get_text() == "n = 13 | quote"
+
+
+def test_method_names_and_flags_read_in_the_pages_language_the_frame_keeps_them():
+    """Oracle: the message catalogues read with PyYAML (their ``values`` section and the
+    agreement flags of ``codebook.flags``)."""
+    import yaml
+
+    from compendium.publish.language import CATALOGUES
+
+    cat = {lang: yaml.safe_load((CATALOGUES / f"{lang}.yaml").read_text("utf-8"))
+           for lang in ("en", "pl")}
+    df = pd.DataFrame({"test": ["chi-squared", "Mann-Whitney U"],
+                       "p_method": ["asymptotic", "exact"], "p_test": ["LRT", "Wald"],
+                       "effect": ["Cramer's V (bias-corrected)", "rank-biserial r"],
+                       "flag": ["below 0.6", ""], "label": ["asymptotic", "x"]})
+    before = df.copy()
+    for lang in ("en", "pl"):
+        shown = display_frame(df, lang)
+        words = cat[lang]["values"]
+        for col in ("test", "p_method", "p_test", "effect"):
+            assert shown[header(col, lang)].tolist() == [words[col][v] for v in df[col]]
+        flag = cat[lang]["codebook"]["flags"]["below"].format(threshold="0.6")
+        assert shown[header("flag", lang)].tolist() == [flag, ""]
+        assert shown[header("label", lang)].tolist() == ["asymptotic", "x"]  # a label column
+    assert shown[header("p_method", "pl")].tolist() == ["asymptotycznie", "dokładnie"]
+    pd.testing.assert_frame_equal(df, before)  # the CSV's values are untouched
+
+
+def test_colophon_names_the_kind_of_data_in_the_pages_language(tmp_path):
+    import json
+
+    from bs4 import BeautifulSoup as Soup
+
+    from compendium.publish.provenance import colophon_html
+
+    (tmp_path / "raw").mkdir()
+    (tmp_path / "raw" / "dataset.yaml").write_text(json.dumps({"kind": "synthetic"}))
+    rows = {lang: {tr.th.get_text(): tr.td.get_text() for tr in
+                   Soup(colophon_html("01_ops_survey", tmp_path, lang=lang),
+                        "html.parser").find_all("tr")} for lang in ("en", "pl")}
+    assert rows["en"]["data set"] == "synthetic"
+    assert rows["pl"]["zbiór danych"] == "syntetyczne"

@@ -92,10 +92,12 @@ def _outcome(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
 def noted(fit: F) -> F:
     """``fit`` recording its warnings (see the module's doc): the result's
     ``attrs["fit_issues"]`` (data frames) lists them, and one :class:`ModelFitWarning` per
-    fit that warned carries them to the page."""
+    fit that warned carries them to the page. The wrapped function takes one more keyword,
+    ``outcome_label``: the name the note gives the outcome when its column has a technical
+    name (e.g. ``y``); without it the note names the outcome column."""
     @functools.wraps(fit)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        with recorded(fit.__name__, _outcome(args, kwargs)) as issues:
+    def wrapper(*args: Any, outcome_label: str | None = None, **kwargs: Any) -> Any:
+        with recorded(fit.__name__, outcome_label or _outcome(args, kwargs)) as issues:
             result = fit(*args, **kwargs)
         if hasattr(result, "attrs"):
             result.attrs["fit_issues"] = [asdict(i) for i in issues]

@@ -230,7 +230,8 @@ def area_table(
 ) -> pd.DataFrame:
     """Frequency and prevalence of the children of ``parent`` (optionally a subset, by title).
 
-    Ranked by the unit's count, largest first; codes never applied stay, as zeros.
+    Ranked by the unit's count, largest first (ties in code-tree order); codes never applied
+    stay, as zeros.
     """
     freq = qual.code_frequency(corpus)
     kids = freq[freq["parent_id"] == parent]
@@ -244,7 +245,9 @@ def area_table(
     col = unit_column(unit)
     out = kids.assign(label=code_labels(kids["code_id"], labels, lang))
     out = out.assign(pct_documents=100 * out["share_documents"])
-    out = out.sort_values([col, "label"], ascending=[False, True], kind="mergesort")
+    # ties keep the code tree's order (a stable sort), not the labels' alphabet: the ranking,
+    # hence the "most coded" finding, is the same in every language
+    out = out.sort_values(col, ascending=False, kind="mergesort")
     return out[["code_id", "label", "n_documents", "pct_documents", "n_segments"]].reset_index(
         drop=True
     )

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from compendium.analysis import contingency, stats
+from compendium.analysis import contingency, factors, stats
 from compendium.analysis.disclosure_audit import (
     MARKER,
     DisclosureError,
@@ -413,7 +413,9 @@ def planned_family(
     ``attrs["skipped"]``."""
     rows, skipped = [], []
     for g in groups:
-        frame = codes.assign(**{f"__{g}": _group_labels(codes, codebook, g, lang)})
+        # groups as codebook codes in codebook order (labels only name the row): the tests'
+        # numbers, e.g. the sign of a rank-biserial r, are the same in every language
+        frame = codes.assign(**{f"__{g}": factors.coded(codes, codebook, g)})
         for outcome in outcomes:
             try:
                 res = _compare(frame, outcome, f"__{g}", seed=seed, n_boot=n_boot, level=level)

@@ -27,13 +27,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from compendium.analysis import disclosure, models, reliability, stats
+from compendium.analysis import disclosure, factors, models, reliability, stats
 from compendium.analysis.disclosure_audit import Ledger
 from compendium.analysis.survey_analysis import (
     MIN_RESIDUAL_DF,
     NO_CONTACT,
     READY_THRESHOLD,
-    _group_labels,
     _likert_values,
     _name,
 )
@@ -57,24 +56,35 @@ def _model_gate(table: pd.DataFrame, n_params: int) -> pd.DataFrame:
     return table
 
 
-def _training_frame(codes: pd.DataFrame, codebook: Codebook, lang: str) -> pd.DataFrame:
-    """Outcome as asked (yes / no / don't know, English keys) and the three predictors."""
+NO_CONTACT_CODE = "none"  # the contact-frequency level of respondents without contact
+
+
+def _training_frame(codes: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
+    """Outcome as asked (yes / no / dk, English keys) and the three predictors as codebook
+    codes in codebook order (no contact: its own first level ``"none"``), whatever the page's
+    language: the reference levels, hence the fit, are the same on every page."""
     answer = codes["want_training"].map(
         lambda x: codebook.labels("want_training", "en").get(x) if pd.notna(x) else None)
-    freq = _group_labels(codes, codebook, "contact_freq", lang)
+    freq = factors.coded(codes, codebook, "contact_freq", extra={NO_CONTACT_CODE: None})
     no_contact = codes["contact"].map(lambda x: codebook.labels("contact", "en").get(x)) == "no"
-    freq = freq.where(~no_contact, NO_CONTACT[lang])
-    levels = {v: list(codebook.labels(v, lang).values()) for v in ("gmina_type", "seniority")}
+    freq = freq.where(~no_contact.fillna(False).astype(bool), NO_CONTACT_CODE)
     return pd.DataFrame({
         "answer": answer.map({"yes": "yes", "no": "no", "don't know": "dk"}),
-        "contact_freq": pd.Categorical(freq, categories=[NO_CONTACT[lang],
-                                                          *codebook.labels("contact_freq",
-                                                                           lang).values()]),
-        "gmina_type": pd.Categorical(_group_labels(codes, codebook, "gmina_type", lang),
-                                     categories=levels["gmina_type"]),
-        "seniority": pd.Categorical(_group_labels(codes, codebook, "seniority", lang),
-                                    categories=levels["seniority"]),
+        "contact_freq": freq,
+        "gmina_type": factors.coded(codes, codebook, "gmina_type"),
+        "seniority": factors.coded(codes, codebook, "seniority"),
     })
+
+
+def _labelled_terms(table: pd.DataFrame, codebook: Codebook, lang: str) -> pd.DataFrame:
+    """``term`` as the reader's "variable: level" in ``lang``; ``term_code`` keeps the design
+    term (``contact_freq[T.2]``), the same in every language."""
+    extra = {"contact_freq": {NO_CONTACT_CODE: NO_CONTACT}}
+    out = table.rename(columns={"term": "term_code"})
+    out.insert(list(out.columns).index("term_code"), "term",
+               [factors.term_label(t, codebook, lang, extra) for t in out["term_code"]])
+    out.attrs.update(table.attrs)
+    return out
 
 
 def training_models(
@@ -86,31 +96,39 @@ def training_models(
     ``dk_as_no``: the same with don't-know merged into no (the earlier model, kept as a
     sensitivity analysis); both with profile penalised-likelihood intervals and a
     ``separated`` flag (ML estimate infinite). ``multinomial``: yes and don't-know each
-    against no (statsmodels ``MNLogit``, Wald intervals); a separated term shows no ratio.
+    against no (statsmodels ``MNLogit``, Wald intervals); a separated term shows no ratio;
+    ``answer`` is the answer compared with no in ``lang`` (``answer_code``: ``yes``, ``dk``).
+    Terms read "variable: level" in ``lang``; ``term_code`` keeps the design term.
     ``sparse`` marks a dummy term with fewer than ``min_cell`` events or non-events.
     """
     preds = ["contact_freq", "gmina_type", "seniority"]
-    frame = _training_frame(codes, codebook, lang)
+    frame = _training_frame(codes, codebook)
+    name = _name(codebook, "want_training", lang)
     out: dict[str, pd.DataFrame] = {}
     for key, data in (
         ("primary", frame[frame["answer"].isin(["yes", "no"])]),
         ("dk_as_no", frame[frame["answer"].notna()]),
     ):
         fit = models.firth_logistic(data.assign(y=(data["answer"] == "yes").astype(int)),
-                                    "y", preds, level=level)
+                                    "y", preds, level=level, outcome_label=name)
         sparse = (fit["n_events"] < min_cell) | (fit["n_nonevents"] < min_cell)
         table = fit[["term", "odds_ratio", "or_ci_low", "or_ci_high", "p", "p_test",
                      "separated"]].assign(
             sparse=sparse.to_numpy())
         table.attrs.update(fit.attrs)
-        out[key] = _model_gate(table, len(fit))
+        out[key] = _model_gate(_labelled_terms(table, codebook, lang), len(fit))
     mn = models.multinomial_logit(frame.dropna(subset=["answer"]), "answer", preds, base="no",
-                                  level=level)
+                                  level=level, outcome_label=name)
     shown = mn.copy()
     for col in ("rrr", "rrr_ci_low", "rrr_ci_high", "p"):
         shown[col] = shown[col].mask(shown["separated"])
+    keys = {"yes": "yes", "no": "no", "don't know": "dk"}
+    answers = {keys[en]: codebook.labels("want_training", lang)[code]
+               for code, en in codebook.labels("want_training", "en").items() if en in keys}
+    shown = shown.rename(columns={"level": "answer_code"})
+    shown.insert(0, "answer", shown["answer_code"].map(answers))
     shown.attrs.update(mn.attrs)
-    out["multinomial"] = _model_gate(shown, len(mn))
+    out["multinomial"] = _model_gate(_labelled_terms(shown, codebook, lang), len(mn))
     return out
 
 
@@ -220,7 +238,8 @@ def dk_sensitivity(
     and blanks are imputed ``n_imputations`` times by chained equations with predictive
     mean matching (statsmodels ``MICEData``, seeded; the other battery items and the mode
     as predictors; 5 burn-in cycles, then 2 cycles between kept imputations) and the
-    results pooled by Rubin's rules (α is averaged). Rows: strategy;
+    results pooled by Rubin's rules (α is averaged). Rows: strategy (its label in ``lang``;
+    ``strategy_code``: ``listwise``, ``midpoint`` or ``mi``);
     columns ``n`` (respondents used), ``alpha``, ``mean`` with CI, ``pct_ready`` with CI,
     ``diff_cawi_papi`` with CI.
     """
@@ -270,6 +289,7 @@ def dk_sensitivity(
         mi.update({label: q, f"{col}_ci_low": lo, f"{col}_ci_high": hi})
     rows.append(mi)
     out = pd.DataFrame(rows)
+    out["strategy_code"] = out["strategy"]  # the same in every language (results' keys)
     out["strategy"] = out["strategy"].map(lambda k: names[k][0 if lang == "en" else 1])
     out.attrs["sdc"] = ("exempt: scale statistics under three treatments of don't-know; n is "
                         "each analysed sample, not a table cell")
@@ -277,6 +297,16 @@ def dk_sensitivity(
 
 
 # ----------------------------------------------------------------------------- mode
+#: What mode_power's ``adjusted`` column says the estimate is, in each language.
+ADJUSTED_WORDS = {
+    "en": {"mean": "mean difference PAPI − CAWI", "firth_LRT": "OR PAPI/CAWI (Firth, LRT p)",
+           "firth_Wald": "OR PAPI/CAWI (Firth, Wald p)"},
+    "pl": {"mean": "różnica średnich PAPI − CAWI",
+           "firth_LRT": "OR PAPI/CAWI (Firth, p z testu ilorazu wiarygodności)",
+           "firth_Wald": "OR PAPI/CAWI (Firth, p z testu Walda)"},
+}
+
+
 def mode_power(
     codes_scored: pd.DataFrame, codebook: Codebook, outcomes: Sequence[str], alpha: float,
     power: float, level: float, lang: str, cluster: str | None = None,
@@ -287,14 +317,18 @@ def mode_power(
     Score outcomes: differences of means (adjusted: OLS, HC3 or cluster-robust SE).
     Binary outcomes: differences in percentage points (MDD at the PAPI share); adjusted:
     Firth odds ratio of PAPI vs CAWI with a profile-likelihood interval. Respondents who
-    were not asked a question (routing) are not in its base.
+    were not asked a question (routing) are not in its base. ``outcome`` is the outcome's
+    label in ``lang``, ``outcome_code`` its variable name; the adjustment variables enter as
+    codebook codes (reference: the first code), so no number depends on ``lang``.
     """
+    words = ADJUSTED_WORDS[lang]
     rows = []
     for outcome in outcomes:
         y = _outcome_values(codes_scored, codebook, outcome)
+        name = _name(codebook, outcome, lang)
         frame = pd.DataFrame({"y": y, "mode": codes_scored["mode"]})
-        for col in ADJUST_FOR:
-            frame[col] = _group_labels(codes_scored, codebook, col, lang).astype(object)
+        for col in ADJUST_FOR:  # codes in codebook order: the same reference in every language
+            frame[col] = factors.coded(codes_scored, codebook, col)
         if cluster and cluster in codes_scored.columns:
             frame[cluster] = codes_scored[cluster]
         frame = frame.dropna(subset=["y", "mode", *ADJUST_FOR])
@@ -306,9 +340,10 @@ def mode_power(
                                                          power=power, p0=float(b.mean()))
             fit = models.firth_logistic(
                 frame.assign(mode=pd.Categorical(frame["mode"], ["CAWI", "PAPI"]),
-                             y=frame["y"].astype(int)), "y", ["mode", *ADJUST_FOR], level=level
+                             y=frame["y"].astype(int)), "y", ["mode", *ADJUST_FOR], level=level,
+                outcome_label=name,
             ).set_index("term").loc["mode[T.PAPI]"]
-            adj = {"adjusted": f"OR PAPI/CAWI (Firth, {fit['p_test']} p)",
+            adj = {"adjusted": words[f"firth_{fit['p_test']}"],
                    "estimate": fit["odds_ratio"], "ci_low": fit["or_ci_low"],
                    "ci_high": fit["or_ci_high"], "p": fit["p"]}
         else:
@@ -318,12 +353,12 @@ def mode_power(
             res = models.adjusted_difference(
                 frame.assign(mode=pd.Categorical(frame["mode"], ["CAWI", "PAPI"])), "y",
                 ["mode", *ADJUST_FOR], "mode[T.PAPI]", level=level,
-                cluster=cluster if cluster in frame.columns else None)
-            adj = {"adjusted": "mean difference PAPI − CAWI", "estimate": res["estimate"],
+                cluster=cluster if cluster in frame.columns else None, outcome_label=name)
+            adj = {"adjusted": words["mean"], "estimate": res["estimate"],
                    "ci_low": res["ci_low"], "ci_high": res["ci_high"], "p": res["p"]}
-        rows.append({"outcome": _name(codebook, outcome, lang), "n_cawi": len(a),
+        rows.append({"outcome": name, "n_cawi": len(a),
                      "n_papi": len(b), "difference": diff, "mdd": mdd,
-                     "detectable": abs(diff) >= mdd, **adj})
+                     "detectable": abs(diff) >= mdd, **adj, "outcome_code": outcome})
     out = pd.DataFrame(rows)
     out.attrs["sdc"] = ("exempt: differences, power and adjusted model effects; n_cawi and "
                         "n_papi are the analysis bases of each outcome, not table cells")

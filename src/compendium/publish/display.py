@@ -8,8 +8,12 @@ CSV written next to it keeps them. The rules are chosen from the column names th
 use (listed below), so a new column gets a sensible default: a float with two decimals and
 its name with spaces for underscores.
 
-Strings (labels, suppressed cells such as ``<5``) are passed through unchanged; escaping is
-left to :mod:`compendium.publish.render`, which renders the result.
+Strings (labels, suppressed cells such as ``<5``) are passed through unchanged, except the
+values that name a method (``test``, ``p_method``, ``p_test``, ``effect``: the ``values``
+section of the message catalogues) and the agreement ``flag`` (the catalogue's
+``codebook.flags``), which the page shows in its language while the CSV keeps them as
+computed, the same in every language. Escaping is left to :mod:`compendium.publish.render`,
+which renders the result.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ BOOLEAN_WORDS = {"en": ("yes", "no"), "pl": ("tak", "nie")}
 #: Column headers for readers; ``{level}`` is the confidence level in per cent.
 HEADERS: dict[str, dict[str, str]] = {
     "en": {
-        "option": "answer", "item": "item", "variable": "characteristic",
+        "option": "answer", "answer": "answer", "item": "item", "variable": "characteristic",
         "category": "category", "n": "n", "n_base": "base n", "pct": "%",
         "ci_low": "{level} % CI low", "ci_high": "{level} % CI high",
         "outcome": "outcome", "group": "group", "test": "test", "statistic": "statistic",
@@ -73,7 +77,7 @@ HEADERS: dict[str, dict[str, str]] = {
         "n_variables": "variables",
     },
     "pl": {
-        "option": "odpowiedź", "item": "pozycja", "variable": "cecha",
+        "option": "odpowiedź", "answer": "odpowiedź", "item": "pozycja", "variable": "cecha",
         "category": "kategoria", "n": "n", "n_base": "n bazy", "pct": "%",
         "ci_low": "{level} % PU dolna", "ci_high": "{level} % PU górna",
         "outcome": "zmienna wynikowa", "group": "grupa", "test": "test",
@@ -108,6 +112,38 @@ HEADERS: dict[str, dict[str, str]] = {
         "n_variables": "zmienne",
     },
 }
+
+
+#: The agreement table's flags (``compendium.analysis.agreement``) and their catalogue keys.
+_FLAGS = ((re.compile(r"^below (?P<threshold>\S+)$"), "below"),
+          (re.compile(r"^not applied in subset$"), "not_applied"),
+          (re.compile(r"^applied to every unit$"), "applied_everywhere"),
+          (re.compile(r"^no double-coded units$"), "no_double_coded"))
+
+
+def flag_words(flag: str, words: dict[str, str]) -> str:
+    """A published agreement flag in the page's words (``words``: the catalogue's
+    ``codebook.flags``); a flag it does not know is shown as published."""
+    for pattern, key in _FLAGS:
+        m = pattern.match(flag.strip())
+        if m:
+            return str(words[key]).format(**m.groupdict())
+    return flag
+
+
+def value_words(name: Any, lang: str) -> Any:
+    """How the text values of column ``name`` read in ``lang``: a function of one value, or
+    None for a column whose values are shown as they are."""
+    from compendium.publish.language import messages
+
+    table = messages(lang)
+    if name == "flag":
+        flags = table["codebook"]["flags"]
+        return lambda v: flag_words(v, flags) if isinstance(v, str) else v
+    words = table["values"].get(name) if isinstance(name, str) else None
+    if not words:
+        return None
+    return lambda v: words.get(v, v) if isinstance(v, str) else v
 
 
 def is_id_column(name: Any, frame: pd.DataFrame) -> bool:
@@ -186,7 +222,9 @@ def display_frame(
         if name not in shown:
             continue
         kind = column_kind(name, df)
-        out[pos] = [format_value(v, kind, lang) for v in df.iloc[:, pos]]
+        words = value_words(name, lang)
+        values = df.iloc[:, pos] if words is None else df.iloc[:, pos].map(words)
+        out[pos] = [format_value(v, kind, lang) for v in values]
     out.columns = pd.Index([header(n, lang, ci_level) for n in shown])
     if index:
         out.index = df.index.set_names([None if n is None else header(n, lang, ci_level)

@@ -18,7 +18,6 @@ Every data-derived string is escaped by Jinja's autoescape.
 from __future__ import annotations
 
 import csv
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ import jinja2
 from markupsafe import Markup
 
 from compendium.data.codebook import Codebook, load_codebook
+from compendium.publish.display import flag_words
 from compendium.publish.language import messages
 
 #: Interview studies: source -> notebook stem (titles: ``codebook.title_<source>`` in the
@@ -215,23 +215,6 @@ def render_codebook(source: str, data_dir: Path, outputs: Path,
         })
     return env.get_template("codebook.html.j2").render(
         title=words[f"title_{source}"], stem=stem, codes=rows, tables=used)
-
-
-#: The agreement table's flags (``compendium.analysis.agreement``) and their catalogue keys.
-_FLAGS = ((re.compile(r"^below (?P<threshold>\S+)$"), "below"),
-          (re.compile(r"^not applied in subset$"), "not_applied"),
-          (re.compile(r"^applied to every unit$"), "applied_everywhere"),
-          (re.compile(r"^no double-coded units$"), "no_double_coded"))
-
-
-def flag_words(flag: str, words: dict[str, str]) -> str:
-    """A published agreement flag in the page's words (``words``: the catalogue's
-    ``codebook.flags``); a flag it does not know is shown as published."""
-    for pattern, key in _FLAGS:
-        m = pattern.match(flag.strip())
-        if m:
-            return str(words[key]).format(**m.groupdict())
-    return flag
 
 
 def _fmt(value: str) -> str:

@@ -87,9 +87,13 @@ def colophon_rows(
 ) -> list[tuple[str, str]]:
     """The colophon as (label, text) rows: what made the page, without the parameters
     (the page shows them once, at its top) and without any absolute path."""
+    from compendium.publish.language import messages
+
     labels = COLOPHON_LABELS.get(lang, COLOPHON_LABELS["en"])
     data = dataset_info(data_dir)
-    rows = [(labels[0], f"notebooks/{notebook}.ipynb"), (labels[1], str(data.get("kind"))),
+    kind = str(data.get("kind"))
+    kinds = messages(lang if lang in COLOPHON_LABELS else "en")["kinds"]
+    rows = [(labels[0], f"notebooks/{notebook}.ipynb"), (labels[1], str(kinds.get(kind, kind))),
             (labels[2], str(data["files"])), (labels[3], data["sha256"])]
     if data.get("kind") == "synthetic":
         seeds = data.get("seeds", "?")
