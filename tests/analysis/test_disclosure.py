@@ -175,8 +175,8 @@ tables = st.integers(1, 4).flatmap(
         )
     )
 )
-SETTINGS = settings(
-    max_examples=80,
+SETTINGS = settings(  # the loaded profile caps the budget (`make test-fast`: a few examples)
+    max_examples=min(80, settings.default.max_examples),
     deadline=None,
     derandomize=True,
     database=None,
