@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 
 from compendium.data.corpus import CodedCorpus, codes_frame, tidy_corpus
+from compendium.data.xlsx_sheet import first_formula, get_column_letter, read_first_sheet
 from compendium.errors import DataError
 
 FIXED_COLUMNS = (
@@ -216,7 +217,7 @@ def _read_sheet(path: Path, what: str) -> pd.DataFrame:
         raise DataError(path, "the file is empty", expected=f"a Dedoose {what} export (.xlsx)")
     try:
         # no cell text is missing: "NA", "null", "None" are text; an empty cell is ""
-        df = pd.read_excel(path, engine="calamine", keep_default_na=False, na_values=[])
+        df = read_first_sheet(path)  # = pd.read_excel(path, **READ_EXCEL), column-wise
     except Exception as exc:  # calamine raises its own types for broken workbooks
         raise DataError(
             path,
@@ -232,11 +233,32 @@ def _read_sheet(path: Path, what: str) -> pd.DataFrame:
         )
     df.columns = [str(c) for c in df.columns]
     for column in df.columns:
-        for i, cell in enumerate(df[column].tolist()):
+        col = df[column]
+        if col.dtype == object:
+            nul = any(isinstance(c, str) and "\x00" in c for c in col.tolist())
+        else:  # text columns searched at once; no text in bool, number or date columns
+            nul = pd.api.types.is_string_dtype(col.dtype) and bool(
+                col.str.contains("\x00", regex=False, na=False).any())
+        if not nul:
+            continue
+        for i, cell in enumerate(col.tolist()):
             if isinstance(cell, str) and "\x00" in cell:
                 raise DataError(path, "a cell holds a NUL character", row=i + 2,
                                 column=column, expected="text without NUL characters",
                                 found=cell.replace("\x00", "\\x00")[:60])
+    formula = first_formula(path)
+    if formula is not None:
+        sheet, row, col, text = formula
+        raise DataError(
+            path,
+            f"a cell of sheet {sheet!r} holds a formula ({get_column_letter(col)}{row}: "
+            "a formula's value is not stored by every program that writes workbooks)",
+            row=row,
+            column=df.columns[col - 1] if col <= len(df.columns) else get_column_letter(col),
+            expected=f"the value itself, as a Dedoose {what} export stores it (text, "
+            "True/False)",
+            found=text[:60],
+        )
     return df.reset_index(drop=True)
 
 
