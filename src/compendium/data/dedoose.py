@@ -290,7 +290,10 @@ def _cell_text(value: object) -> str | None:
 
 
 def _text_column(col: pd.Series) -> pd.Series:
-    return pd.Series([_cell_text(v) for v in col.tolist()], index=col.index, dtype=object)
+    values = col.to_numpy(dtype=object)
+    if col.dtype != object and pd.api.types.is_string_dtype(col.dtype) and not col.hasnans:
+        return pd.Series([v.strip() or None for v in values], index=col.index, dtype=object)
+    return pd.Series([_cell_text(v) for v in values], index=col.index, dtype=object)
 
 
 def _require_columns(
