@@ -21,7 +21,8 @@ Conventions of this reader (see :mod:`compendium.data.corpus` for the tables):
   Its ``text`` is the ``Excerpt Copy`` of the first such row.
 * Descriptor values are text; a field imported twice (``city`` and ``city.1``) is
   merged when the copies agree. No cell text counts as missing (``NA``, ``NaN``, ``null``,
-  ``None`` are text); only an empty cell is. A NUL character in a cell is refused.
+  ``None`` are text); only an empty cell is. A NUL character in a cell is refused, and so
+  is a formula (a Dedoose export stores values; a formula's value may not be stored at all).
 * ``Excerpt Range`` is not compared with the length of ``Excerpt Copy``: Dedoose counts
   line breaks and paragraphs its own way, so the two differ in real exports.
 * Excerpt memos: Dedoose writes them in trailing columns without a header, each cell
@@ -109,7 +110,8 @@ def read_dedoose_report(
     coder = _text_column(raw["Excerpt Creator"])
     _require_filled(coder, excerpts_path, "Excerpt Creator", "the coder's name")
     copy = pd.Series(
-        [v if isinstance(v, str) else (_cell_text(v) or "") for v in raw["Excerpt Copy"]],
+        [v if isinstance(v, str) else (_cell_text(v) or "")
+         for v in raw["Excerpt Copy"].to_numpy(dtype=object)],
         dtype=object,
     )  # the excerpt's text exactly as exported (not stripped)
     start, end = _parse_ranges(raw["Excerpt Range"], copy, excerpts_path)
