@@ -48,6 +48,40 @@ def cal() -> dict:
     return yaml.safe_load((ROOT / "data" / "calibration" / "survey.yaml").read_text("utf-8"))
 
 
+#: Optional stacks the package must import only when a function needs them, and the modules
+#: the notebooks import (tests/analysis/test_lean_imports.py).
+HEAVY_MODULES = ["matplotlib.pyplot", "seaborn", "pingouin", "pandera", "hypothesis", "sklearn",
+                 "xarray", "scipy.stats", "statsmodels.api", "patsy"]
+NOTEBOOK_IMPORTS = [
+    "compendium.analysis.survey_analysis", "compendium.analysis.survey_models",
+    "compendium.analysis.interview_analysis", "compendium.analysis.interview_findings",
+    "compendium.analysis.qual", "compendium.data.codebook", "compendium.data.dedoose",
+    "compendium.data.labels", "compendium.data.survey", "compendium.publish.notebook",
+    "compendium.publish.plots",
+]
+_IMPORT_STEPS = {
+    "plots": "import compendium.publish.plots",
+    "notebooks": f"for m in {NOTEBOOK_IMPORTS!r}: __import__(m)",
+    "mwu": "from compendium.analysis import stats\nstats.mwu_test([1, 2, 3], [4, 5, 6])",
+}
+
+
+@pytest.fixture(scope="session")
+def fresh_imports() -> dict[str, list[str]]:
+    """Which :data:`HEAVY_MODULES` one fresh interpreter holds after each step, in order:
+    importing ``compendium.publish.plots`` alone, then what the notebooks import, then
+    calling a Mann-Whitney test (oracle: its ``sys.modules``). One subprocess serves the
+    import checks of several test files."""
+    import json
+    import subprocess
+
+    code = "".join(f"{body}\nout[{name!r}] = [m for m in {HEAVY_MODULES!r} if m in sys.modules]\n"
+                   for name, body in _IMPORT_STEPS.items())
+    res = subprocess.run([sys.executable, "-c", f"import sys, json\nout = {{}}\n{code}"
+                          "print(json.dumps(out))"], capture_output=True, text=True, check=True)
+    return json.loads(res.stdout)
+
+
 def make(project: Path, *args: str, check: bool = True, timeout: int = 900):
     """Run make in ``project`` with this session's venv (see ``sandbox``); return the result."""
     return sandbox.run_make(project, *args, venv=VENV, check=check, timeout=timeout)

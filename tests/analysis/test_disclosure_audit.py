@@ -36,23 +36,40 @@ def completions(values: np.ndarray, hidden: dict, primary: set, min_cell: int) -
     """Every integer table consistent with what is shown: brute force, independent of the LP.
 
     A shown cell or margin is fixed; a hidden cell (primary or not: one marker) lies in
-    0..grand total."""
+    0..grand total. The hidden cells are enumerated in row-major order as
+    ``itertools.product`` would, dropping a partial table as soon as a shown margin is
+    exceeded or, all its hidden cells filled, missed (counts are non-negative, so no such
+    table completes): the same list as the plain product, without its (n+1)^k tables."""
     r, c = values.shape
     n = int(values.sum())
     cells = [(i, j) for i in range(r) for j in range(c)]
     hid = [x for x in cells if hidden[key("interview", row=x[0], col=x[1])]]
-    ranges = [range(n + 1) for _ in hid]
-    out = []
-    for combo in itertools.product(*ranges):
-        t = values.copy()
-        for (i, j), v in zip(hid, combo, strict=True):
-            t[i, j] = v
-        ok = all(hidden[key("interview", row=i)] or t[i].sum() == values[i].sum()
-                 for i in range(r))
-        ok = ok and all(hidden[key("interview", col=j)] or t[:, j].sum() == values[:, j].sum()
-                        for j in range(c))
-        if ok:
-            out.append(dict(zip(hid, combo, strict=True)))
+    lines = [([(i, j) for j in range(c)], int(values[i].sum())) for i in range(r)
+             if not hidden[key("interview", row=i)]]
+    lines += [([(i, j) for i in range(r)], int(values[:, j].sum())) for j in range(c)
+              if not hidden[key("interview", col=j)]]
+    t = values.copy()
+    out: list[dict] = []
+
+    def fits(k: int) -> bool:  # hid[:k] assigned in t
+        later = set(hid[k:])
+        for line, total in lines:
+            partial = sum(int(t[x]) for x in line if x not in later)
+            if partial > total or (partial != total and not later.intersection(line)):
+                return False
+        return True
+
+    def extend(k: int) -> None:
+        if k == len(hid):
+            out.append({x: int(t[x]) for x in hid})
+            return
+        for v in range(n + 1):
+            t[hid[k]] = v
+            if fits(k + 1):
+                extend(k + 1)
+
+    if fits(0):
+        extend(0)
     return out
 
 

@@ -365,3 +365,33 @@ def test_read_dedoose_refuses_a_nul_character_naming_row_and_column(tmp_path):
             zf.writestr(info, data.replace(b">wxyz<", b">wx_x0000_yz<"))
     with pytest.raises(DataError, match="row 3, column 'Excerpt Copy': a cell holds a NUL"):
         read_dedoose(ex, co)
+
+
+def test_read_dedoose_refuses_a_formula_cell_naming_sheet_row_and_column(tmp_path):
+    # openpyxl writes "=..." as a formula without a cached value: calamine reads it as an
+    # empty cell, so the reader must see the formula in the sheet itself
+    rows = _rows()
+    rows[2][0] = '=CONCATENATE("INT-", 2)'
+    ex, co = _export(tmp_path, rows=rows)
+    with zipfile.ZipFile(ex) as zf:  # the oracle: openpyxl stored a formula element
+        assert b"<f>CONCATENATE" in zf.read("xl/worksheets/sheet1.xml")
+    msg = _message(lambda: read_dedoose(ex, co))
+    assert "excerpts.xlsx" in msg
+    assert "row 4, column 'Media Title': a cell of sheet 'Sheet' holds a formula (A4" in msg
+    assert "expected the value itself" in msg and "CONCATENATE" in msg
+
+
+def test_read_dedoose_refuses_a_formula_in_the_codes_export(tmp_path):
+    codes = [list(r) for r in CODES_ROWS]
+    codes[1][6] = "=5+5"  # Weight Maximum, column G, row 3
+    ex, co = _export(tmp_path, codes=codes)
+    msg = _message(lambda: read_dedoose_codes(co))
+    assert "codes.xlsx" in msg and "row 3, column 'Weight Maximum'" in msg and "(G3" in msg
+
+
+def test_read_dedoose_reads_text_that_only_starts_like_a_formula_element(tmp_path):
+    # "<f>" typed in a cell is stored escaped ("&lt;f&gt;"): text, not a formula
+    rows = _rows()
+    rows[1][4] = "<f>wxyz:f "
+    corpus = read_dedoose(*_export(tmp_path, rows=rows))
+    assert "<f>wxyz:f " in set(corpus.segments["text"])

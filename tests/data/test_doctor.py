@@ -4,18 +4,26 @@ Oracles: the folders are built by hand here (a file deleted, a file overwritten 
 that are no workbook, the Excel PAPI file put where LimeSurvey's export belongs, REFI-QDA
 sources removed with ElementTree), so the expected status of each line is known from how
 the folder was made; the shipped data are read by the data check, which must agree.
+
+Every test diagnoses a whole copy of the shipped data in which at most one or two files
+differ; a file's reading (and its workbook header) is memoised by the bytes of the files it
+is read from (:func:`_memo_by_bytes`), so an unchanged file is read once per session and a
+changed one is always read afresh.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import shutil
+import warnings
 import zipfile
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
 import pytest
 
+from compendium.data import doctor
 from compendium.data.doctor import (
     FOREIGN,
     FOUND,
@@ -28,6 +36,34 @@ from compendium.data.doctor import (
 from compendium.data.sources import RAW_FILES
 
 NS = "urn:QDA-XML:project:1.0"
+_MEMO: dict[tuple, object] = {}
+
+
+def _memo_by_bytes(func, name: str, files):
+    """``func`` memoised by the contents of ``files(*args)`` (deterministic readers only)."""
+    @functools.wraps(func)
+    def wrapper(*args):
+        key = (name, args[0] if isinstance(args[0], str) else "",
+               tuple((p.name, p.read_bytes() if p.is_file() else None) for p in files(*args)))
+        if key not in _MEMO:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                _MEMO[key] = func(*args), caught
+        result, caught = _MEMO[key]
+        for w in caught:  # the doctor shows a reader's warnings on its line
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        return result
+
+    return wrapper
+
+
+@pytest.fixture(autouse=True)
+def _read_each_file_once(monkeypatch):
+    """Reuse what an identical file gave (the readers are pure functions of the bytes)."""
+    monkeypatch.setattr(doctor, "read_role", _memo_by_bytes(
+        doctor.read_role, "read_role", lambda role, files: [files[r] for r in sorted(files)]))
+    monkeypatch.setattr(doctor, "xlsx_producer", _memo_by_bytes(
+        doctor.xlsx_producer, "xlsx_producer", lambda path: [path]))
 
 
 def _copy_data(project_root: Path, tmp_path: Path) -> Path:

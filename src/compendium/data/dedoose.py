@@ -21,7 +21,8 @@ Conventions of this reader (see :mod:`compendium.data.corpus` for the tables):
   Its ``text`` is the ``Excerpt Copy`` of the first such row.
 * Descriptor values are text; a field imported twice (``city`` and ``city.1``) is
   merged when the copies agree. No cell text counts as missing (``NA``, ``NaN``, ``null``,
-  ``None`` are text); only an empty cell is. A NUL character in a cell is refused.
+  ``None`` are text); only an empty cell is. A NUL character in a cell is refused, and so
+  is a formula (a Dedoose export stores values; a formula's value may not be stored at all).
 * ``Excerpt Range`` is not compared with the length of ``Excerpt Copy``: Dedoose counts
   line breaks and paragraphs its own way, so the two differ in real exports.
 * Excerpt memos: Dedoose writes them in trailing columns without a header, each cell
@@ -43,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from compendium.data.corpus import CodedCorpus, codes_frame, tidy_corpus
+from compendium.data.xlsx_sheet import first_formula, get_column_letter, read_first_sheet
 from compendium.errors import DataError
 
 FIXED_COLUMNS = (
@@ -108,7 +110,8 @@ def read_dedoose_report(
     coder = _text_column(raw["Excerpt Creator"])
     _require_filled(coder, excerpts_path, "Excerpt Creator", "the coder's name")
     copy = pd.Series(
-        [v if isinstance(v, str) else (_cell_text(v) or "") for v in raw["Excerpt Copy"]],
+        [v if isinstance(v, str) else (_cell_text(v) or "")
+         for v in raw["Excerpt Copy"].to_numpy(dtype=object)],
         dtype=object,
     )  # the excerpt's text exactly as exported (not stripped)
     start, end = _parse_ranges(raw["Excerpt Range"], copy, excerpts_path)
@@ -216,7 +219,7 @@ def _read_sheet(path: Path, what: str) -> pd.DataFrame:
         raise DataError(path, "the file is empty", expected=f"a Dedoose {what} export (.xlsx)")
     try:
         # no cell text is missing: "NA", "null", "None" are text; an empty cell is ""
-        df = pd.read_excel(path, engine="calamine", keep_default_na=False, na_values=[])
+        df = read_first_sheet(path)  # = pd.read_excel(path, **READ_EXCEL), column-wise
     except Exception as exc:  # calamine raises its own types for broken workbooks
         raise DataError(
             path,
@@ -232,11 +235,32 @@ def _read_sheet(path: Path, what: str) -> pd.DataFrame:
         )
     df.columns = [str(c) for c in df.columns]
     for column in df.columns:
-        for i, cell in enumerate(df[column].tolist()):
+        col = df[column]
+        if col.dtype == object:
+            nul = any(isinstance(c, str) and "\x00" in c for c in col.tolist())
+        else:  # text columns searched at once; no text in bool, number or date columns
+            nul = pd.api.types.is_string_dtype(col.dtype) and bool(
+                col.str.contains("\x00", regex=False, na=False).any())
+        if not nul:
+            continue
+        for i, cell in enumerate(col.tolist()):
             if isinstance(cell, str) and "\x00" in cell:
                 raise DataError(path, "a cell holds a NUL character", row=i + 2,
                                 column=column, expected="text without NUL characters",
                                 found=cell.replace("\x00", "\\x00")[:60])
+    formula = first_formula(path)
+    if formula is not None:
+        sheet, row, col, text = formula
+        raise DataError(
+            path,
+            f"a cell of sheet {sheet!r} holds a formula ({get_column_letter(col)}{row}: "
+            "a formula's value is not stored by every program that writes workbooks)",
+            row=row,
+            column=df.columns[col - 1] if col <= len(df.columns) else get_column_letter(col),
+            expected=f"the value itself, as a Dedoose {what} export stores it (text, "
+            "True/False)",
+            found=text[:60],
+        )
     return df.reset_index(drop=True)
 
 
@@ -268,7 +292,10 @@ def _cell_text(value: object) -> str | None:
 
 
 def _text_column(col: pd.Series) -> pd.Series:
-    return pd.Series([_cell_text(v) for v in col.tolist()], index=col.index, dtype=object)
+    values = col.to_numpy(dtype=object)
+    if col.dtype != object and pd.api.types.is_string_dtype(col.dtype) and not col.hasnans:
+        return pd.Series([v.strip() or None for v in values], index=col.index, dtype=object)
+    return pd.Series([_cell_text(v) for v in values], index=col.index, dtype=object)
 
 
 def _require_columns(
