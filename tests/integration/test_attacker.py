@@ -319,9 +319,10 @@ def attack_survey(out: Path) -> Attack:
         att.cell(mode[r["mode"]], r["n_base"])
         pct_gives_back(dk[r["mode"]], r, mode[r["mode"]])
     sens = read("readiness_dk_sensitivity")
-    roles = dict(zip(sens["strategy"], ("scored", "no_blank", everyone), strict=True))
+    # rows and the results' keys name a treatment by its code (the label is the page's language)
+    roles = dict(zip(sens["strategy_code"], ("scored", "no_blank", everyone), strict=True))
     for _, r in sens.iterrows():
-        att.cell(roles[r["strategy"]], r["n"])
+        att.cell(roles[r["strategy_code"]], r["n"])
         # a hidden n whose row still shows the share ready with its interval (half-width
         # z*sqrt(p(1-p)/n)) or a six-digit mean (mean * items * n is whole) gives n back
         shown = [c for c in ("pct_ready", "pct_ci_low", "mean") if r.get(c, "") != ""]
@@ -401,8 +402,10 @@ def _survey_outputs(out: Path, position_b: str, midpoint_n: str) -> Path:
         "readiness_wanted": "item,n,n_base,pct,ci_low,ci_high,item_code\nlaw,11,18,,,,law\n",
         "readiness_dk_by_mode": "mode,n,n_base,pct,ci_low,ci_high\n"
                                 "CAWI,6,12,50,,\nPAPI,x,8,,,\n",
-        "readiness_dk_sensitivity": f"strategy,n,alpha\nlistwise,10,0.8\nmidpoint,{midpoint_n},0.8"
-                                    "\nmi,20,0.8\n",
+        "readiness_dk_sensitivity": "strategy,n,alpha,strategy_code\n"
+                                    "DK as missing,10,0.8,listwise\n"
+                                    f"DK as the midpoint,{midpoint_n},0.8,midpoint\n"
+                                    "MICE,20,0.8,mi\n",
         "mode_power": "outcome,n_cawi,n_papi\nreadiness score,6,4\ntraining,12,8\n",
     }
     for name, text in files.items():
