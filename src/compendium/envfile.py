@@ -23,7 +23,6 @@ CONDA_FORGE: dict[str, str] = {
     "numpy": "numpy",
     "scipy": "scipy",
     "pandas": "pandas",
-    "pyarrow": "pyarrow",
     "matplotlib": "matplotlib-base",
     "contourpy": "contourpy",
     "kiwisolver": "kiwisolver",

@@ -7,6 +7,7 @@ setuptools; codemeta.json is compared with what cffconvert itself produces.
 
 from __future__ import annotations
 
+import ast
 import json
 import shutil
 import subprocess
@@ -73,6 +74,49 @@ def test_runtime_declares_what_a_rebuild_needs_and_no_tool(pyproject, locks):
     assert direct <= locks["requirements.txt"].keys()
     assert "scikit-learn" not in direct
     assert NOT_RUNTIME.isdisjoint(locks["requirements.txt"])
+
+
+#: Runtime dependencies that no module imports by name, each with the text in src/ that uses
+#: it (pandas loads the engine by a string).
+USED_BY_NAME = {"python-calamine": 'engine="calamine"'}
+
+
+def imported_top_level_modules(sources: list[str]) -> set[str]:
+    """Top-level names of every absolute import in the given Python sources (parsed by ast)."""
+    names = set()
+    for text in sources:
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.Import):
+                names |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names.add(node.module.split(".")[0])
+    return names
+
+
+def test_every_runtime_dependency_is_used_by_the_package_or_a_notebook(project_root, pyproject):
+    """A declared runtime dependency that nothing imports (pyarrow was one: 170 MB) fails.
+    Oracle: the installers' record of which distribution provides which top-level module
+    (``packages_distributions``), and the sources parsed by ``ast``."""
+    src = [p.read_text("utf-8") for p in (project_root / "src").rglob("*.py")]
+    cells = [
+        "".join(line for line in cell["source"] if not line.lstrip().startswith(("%", "!")))
+        for nb in sorted((project_root / "notebooks").glob("*.ipynb"))
+        for cell in json.loads(nb.read_text("utf-8"))["cells"] if cell["cell_type"] == "code"
+    ]
+    provides = metadata.packages_distributions()
+    used = {canonicalize_name(dist) for module in imported_top_level_modules(src + cells)
+            for dist in provides.get(module, [])}
+    declared = {canonicalize_name(Requirement(r).name)
+                for r in pyproject["project"]["dependencies"]}
+    for name, text in USED_BY_NAME.items():
+        assert any(text in s for s in src), f"{name}: {text!r} no longer in src/"
+    assert declared - used - USED_BY_NAME.keys() == set()
+    assert "pyarrow" not in used | declared
+
+
+def test_imported_top_level_modules_reads_only_absolute_imports():
+    text = "import a.b, c\nfrom d.e import f\nfrom . import g\nfrom .h import i\nx = 'import j'\n"
+    assert imported_top_level_modules([text]) == {"a", "c", "d"}
 
 
 def test_each_group_is_locked(pyproject, locks):

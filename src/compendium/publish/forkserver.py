@@ -51,11 +51,10 @@ IDLE_S = float(os.environ.get("COMPENDIUM_SERVER_IDLE", "5"))
 # package's data, analysis and publish stages. Imported once here; a module missing from this
 # list is only slower (each child imports it again).
 PRELOAD = (
-    "numpy", "pandas", "pyarrow", "scipy.stats", "statsmodels.api", "matplotlib.figure",
+    "numpy", "pandas", "scipy.stats", "statsmodels.api", "matplotlib.figure",
     "matplotlib.backends.backend_agg", "matplotlib.backends.backend_svg", "seaborn",
     "PIL.Image", "PIL.PngImagePlugin", "PIL.BmpImagePlugin", "PIL.GifImagePlugin",
-    "PIL.JpegImagePlugin", "PIL.PpmImagePlugin", "firthmodels", "sklearn.base",
-    "sklearn.linear_model", "sklearn.metrics", "pandera.pandas", "pandera.strategies",
+    "PIL.JpegImagePlugin", "PIL.PpmImagePlugin", "pandera.pandas", "pandera.strategies",
     "hypothesis", "python_calamine", "zmq", "tornado.ioloop", "bdb",
     "papermill", "nbformat", "nbclient", "nbconvert", "sqlite3", "IPython",
     "ipykernel.ipkernel", "ipykernel.debugger", "ipykernel.inprocess.ipkernel",
