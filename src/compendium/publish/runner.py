@@ -488,8 +488,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.engine == "kernel":
         # papermill imports pyarrow (0.13 s) only for its HDFS handler, which this process
-        # never uses; the kernel, a separate process, imports pyarrow for pandas as usual.
-        # (Not with the in-process engine: the notebook's libraries share this process.)
+        # never uses. The runtime lock no longer installs pyarrow, but an environment that
+        # still has it (an older .venv, a conda env) should not pay for it here. (Not with
+        # the in-process engine: the notebook's libraries share this process.)
         sys.modules.setdefault("pyarrow", None)  # type: ignore[arg-type]
     root = Path(args.root)
     outputs = Path(args.outputs) if args.outputs else None
