@@ -45,6 +45,7 @@ import socket
 import sys
 import time
 import traceback
+import types
 from pathlib import Path
 from typing import Any
 
@@ -118,19 +119,27 @@ def exit_code(exc: SystemExit) -> int:
 
 
 def run_module(module: str, argv: list[str], cwd: str) -> int:
-    """Run ``module`` as ``python -m module *argv`` does, in this process; its exit code."""
+    """Run ``module`` as ``python -m module *argv`` does, in this process; its exit code.
+
+    Through runpy's own entry for ``-m`` (so a traceback shows the frames a direct run
+    shows, and a missing module gives the same message), in a fresh ``__main__``.
+    """
     sys.argv = [module, *argv]  # runpy puts the module's file in sys.argv[0]
     if sys.path and sys.path[0] == SERVER_PATH0:
         sys.path[0] = cwd  # `python -m` puts its working folder first
     # As in `python -m`, the module runs only as __main__: the server's import of it (it may
     # be preloaded) is set aside, or runpy would warn of a module found in sys.modules.
     sys.modules.pop(module, None)
+    sys.modules["__main__"] = types.ModuleType("__main__")
     try:
-        runpy.run_module(module, run_name="__main__", alter_sys=True)
+        runpy._run_module_as_main(module, alter_argv=True)  # type: ignore[attr-defined]
     except SystemExit as exc:
         return exit_code(exc)
-    except Exception:
-        traceback.print_exc()
+    except BaseException as exc:  # noqa: BLE001 - reported as Python reports it, exit 1
+        tb = exc.__traceback__
+        while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
+            tb = tb.tb_next  # this server's frames: not in a direct run's traceback
+        sys.excepthook(type(exc), exc.with_traceback(tb), tb)
         return 1
     return 0
 
