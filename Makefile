@@ -157,9 +157,11 @@ DATA_CHECK := $(OUT)/.stamps/data-check
 READERS := $(wildcard src/compendium/data/*.py src/compendium/errors.py)
 data: $(DATA_CHECK)
 
-# One process; when only raw files changed ($?), only their sources are read again.
+# One process (with ENGINE=server, a child of the build's server, whose imports the pages
+# then share: RUN_MODULE below); when only raw files changed ($?), only their sources are
+# read again.
 $(DATA_CHECK): $(RAW_DATA) $(READERS) $(ENV_STAMP) | preflight
-	@$(PY) -m compendium.data.datacheck $(DATA_DIR) $(if $(filter-out $(RAW_DATA),$?),,--changed $?)
+	@$(call RUN_MODULE,compendium.data.datacheck) $(DATA_DIR) $(if $(filter-out $(RAW_DATA),$?),,--changed $?)
 	@mkdir -p $(@D) && touch $@
 
 ## doctor: check a folder of exports before a run (DATA=/path; one line per source, writes nothing)
@@ -214,6 +216,9 @@ $(error ENGINE=$(ENGINE) is not a build engine: use ENGINE=server (default), inp
 endif
 RUN_PAGE = $(PY) -m compendium.publish.$(if $(filter server,$(ENGINE)),client,runner)$(if \
     $(filter inprocess,$(ENGINE)), --engine inprocess)
+# $(call RUN_MODULE,MODULE) ARGS: `python -m MODULE ARGS` (the data check, the site steps), with
+# ENGINE=server in a child of the build's server (same messages, outputs and exit code).
+RUN_MODULE = $(PY) -m $(if $(filter server,$(ENGINE)),compendium.publish.client --module $(1) --,$(1))
 $(OUT)/html/%.html: notebooks/%.ipynb params/%.yaml \
     $(OUT)/.stamps/%.override $(DATA_DIR)/raw/dataset.yaml $(PKG_SRC) $(ENV_STAMP) \
     | $(DATA_CHECK) preflight
@@ -247,7 +252,7 @@ site: $(OUT)/html/index.html
 # the independent 01, so the longest path is never left for last.
 # The English site is finished last: its pages link to their Polish twins, which exist by then.
 $(OUT)/html/index.html: $(OUT)/html/04_synthesis.html $(PAGES) $(PKG_SRC) $(PL_OUT)/html/index.html
-	@$(PY) -m compendium.publish.site --root . $(OUT_OPTS) --twin $(PL_OUT)
+	@$(call RUN_MODULE,compendium.publish.site) --root . $(OUT_OPTS) --twin $(PL_OUT)
 	@$(if $(filter server,$(ENGINE)),$(PY) -m compendium.publish.client --stop,:)
 # The site step also writes the replication package's pages (article, questionnaire,
 # codebooks) and the list of tables and programs, and reads its own templates and scripts and
@@ -275,7 +280,7 @@ $(PL_OUT)/html/03_four_cities.html: $(NOTEBOOK_DATA_03_four_cities)
 $(PL_OUT)/html/04_synthesis.html: \
     $(PL_OUT)/html/02_idi_wielkopolska.html $(PL_OUT)/html/03_four_cities.html
 $(PL_OUT)/html/index.html: $(PL_OUT)/html/04_synthesis.html $(PL_PAGES) $(PKG_SRC) $(SITE_SRC)
-	@$(PY) -m compendium.publish.site --root . $(OUT_OPTS) --outputs $(PL_OUT) --twin $(OUT)
+	@$(call RUN_MODULE,compendium.publish.site) --root . $(OUT_OPTS) --outputs $(PL_OUT) --twin $(OUT)
 
 # ---------------------------------------------------------------- checks
 ## test: every test (unit, end-to-end pipeline, Lab, browser), the 15 slowest listed

@@ -20,7 +20,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import make, ran
+import sandbox
+from conftest import make, ran, snapshot
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from compendium.publish import client
@@ -248,3 +249,140 @@ def test_an_unknown_engine_is_refused_before_any_work(engine: str) -> None:
     assert f"ENGINE={engine} is not a build engine" in proc.stderr
     assert "server (default), inprocess or kernel" in proc.stderr
     assert "[compendium]" not in proc.stdout
+
+
+# ---------------------------------------------------------------- modules through the server
+# `client --module MODULE -- ARGS` (the data check and the site steps under ENGINE=server)
+# must be `python -m MODULE ARGS`: the oracle of each test below is that direct command.
+
+PROBE = """import os, sys
+open(os.environ["PROBE_PPID"], "w").write(str(os.getppid()))
+print(sys.argv[1:], sys.path[0] == os.getcwd(), __name__,
+      sorted(k for k in globals() if not k.startswith("__")))
+if sys.argv[1] == "raise":
+    raise ValueError("bad value")
+if sys.argv[1] == "exit":
+    sys.exit(sys.argv[2])
+if sys.argv[1] == "code":
+    sys.exit(int(sys.argv[2]))
+"""
+
+
+def module_command(module: str, *args: str, server: bool) -> list[str]:
+    """``python -m MODULE ARGS``, directly or through the client."""
+    if server:
+        return [sys.executable, "-m", "compendium.publish.client", "--module", module, "--", *args]
+    return [sys.executable, "-m", module, *args]
+
+
+def run_module(cwd: Path, env: dict[str, str], module: str, *args: str,
+               server: bool) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(module_command(module, *args, server=server), cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=600)
+
+
+@pytest.mark.parametrize("args", [["ok", "a b", "--x"], ["raise"], ["exit", "no such table"],
+                                  ["code", "3"]])
+def test_a_module_through_the_server_is_python_m(project, args):
+    probe = project.root / "src" / "compendium" / "probe_main.py"
+    if not probe.exists():
+        probe.write_text(PROBE)
+    seen = {}
+    for server in (False, True):
+        ppid = project.root / f"ppid-{server}"
+        env = {**project.env, "PROBE_PPID": str(ppid)}
+        res = run_module(project.root, env, "compendium.probe_main", *args, server=server)
+        seen[server] = (res.returncode, res.stdout, res.stderr)
+        # the run through the client in a child of a server, the direct one in this test's
+        assert (int(ppid.read_text()) in starts(project.usage)) is server
+    assert seen[True] == seen[False]  # same output, messages (traceback too) and exit code
+    assert seen[False][0] == {"ok": 0, "raise": 1, "exit": 1, "code": 3}[args[0]]
+
+
+def bad_papi(data: Path) -> tuple[int, str]:
+    """Write a word into a yes/no answer of the PAPI file's third respondent; the file's line
+    number and the column's name."""
+    papi = data / "raw" / "ops_survey" / "papi_excel.csv"
+    lines = papi.read_bytes().split(b"\n")
+    header, fields = lines[0].split(b";"), lines[3].split(b";")
+    column = next(i for i, name in enumerate(header) if name == b"P7_kontakt")
+    fields[column] = b"sometimes maybe"
+    lines[3] = b";".join(fields)
+    papi.write_bytes(b"\n".join(lines))
+    return 4, "P7_kontakt"
+
+
+def test_a_data_check_through_the_server_says_and_exits_what_the_command_does(project):
+    data = project.root / "data"
+    if not data.exists():
+        shutil.copytree(SRC.parent / "data", data)
+    good = [run_module(project.root, project.env, "compendium.data.datacheck", "data",
+                       server=server) for server in (False, True)]
+    assert good[0].returncode == 0 and "[data] ops_survey: " in good[0].stdout
+    assert [(r.returncode, r.stdout, r.stderr) for r in good[1:]] == \
+        [(good[0].returncode, good[0].stdout, good[0].stderr)]
+    row, column = bad_papi(data)
+    try:
+        direct, served = (run_module(project.root, project.env, "compendium.data.datacheck",
+                                     "data", server=server) for server in (False, True))
+    finally:
+        shutil.copy2(SRC.parent / "data" / "raw" / "ops_survey" / "papi_excel.csv",
+                     data / "raw" / "ops_survey" / "papi_excel.csv")
+    assert direct.returncode == 2
+    assert f"row {row}, column '{column}'" in direct.stderr and "papi_excel.csv" in direct.stderr
+    assert (served.returncode, served.stdout, served.stderr) == \
+        (direct.returncode, direct.stdout, direct.stderr)
+
+
+def test_the_site_steps_through_the_server_write_the_bytes_the_commands_write(built, tmp_path):
+    # Both site steps, as the Makefile runs them (the Polish site, then the English one that
+    # links to it), on two copies of a built outputs folder: one directly, one through the
+    # server. Oracle: the direct commands' files, byte for byte, and their messages.
+    usage = tmp_path / "usage.jsonl"
+    env = {**sandbox.sandbox_env(built), "COMPENDIUM_SERVER_USAGE": str(usage),
+           "COMPENDIUM_SERVER_IDLE": "60", "PYTHONHASHSEED": "0", "MPLBACKEND": "Agg",
+           "SOURCE_DATE_EPOCH": "0"}
+    trees, said = {}, {}
+    try:
+        for server in (False, True):
+            out = tmp_path / ("server" if server else "direct") / "outputs"
+            shutil.copytree(built / "outputs", out, copy_function=shutil.copy2)
+            said[server] = []
+            for site, twin in ((out / "pl", out), (out, out / "pl")):
+                res = run_module(built, env, "compendium.publish.site", "--root", ".",
+                                 "--outputs", str(site), "--twin", str(twin), server=server)
+                assert res.returncode == 0, res.stderr
+                said[server].append((res.stdout.replace(str(out), "OUT"), res.stderr))
+            trees[server] = snapshot(out)
+    finally:
+        subprocess.run([sys.executable, "-m", "compendium.publish.client", "--stop"],
+                       cwd=built, env=env, timeout=60)
+    assert len(starts(usage)) == 1  # the server ran both steps
+    assert said[True] == said[False]
+    assert any(path.endswith("html/index.html") for path in trees[False])
+    assert trees[True] == trees[False]
+
+
+def test_a_failing_data_check_under_make_leaves_every_output_as_it_was(built, tmp_path,
+                                                                       monkeypatch):
+    # make all (ENGINE=server, the default) in a built copy with a broken raw file: the data
+    # check, run by the server, stops the build with the direct command's message; no page
+    # runs and no output changes.
+    copy = tmp_path / "project"
+    shutil.copytree(built, copy, copy_function=shutil.copy2, symlinks=True)
+    bad_papi(copy / "data")
+    env = sandbox.sandbox_env(copy)
+    direct = subprocess.run([sys.executable, "-m", "compendium.data.datacheck", "data"],
+                            cwd=copy, env=env, capture_output=True, text=True, timeout=600)
+    assert direct.returncode == 2 and "papi_excel.csv" in direct.stderr
+    stamp = copy / "outputs" / ".stamps" / "data-check"
+    before, stamp_time = snapshot(copy / "outputs"), stamp.stat().st_mtime_ns
+    usage = tmp_path / "usage.jsonl"
+    monkeypatch.setenv("COMPENDIUM_SERVER_USAGE", str(usage))
+    res = make(copy, "all", check=False)
+    assert res.returncode != 0
+    assert direct.stderr in res.stderr
+    assert ran(res) == []
+    assert len(starts(usage)) == 1  # the check ran in the build's server
+    assert snapshot(copy / "outputs") == before
+    assert stamp.stat().st_mtime_ns == stamp_time

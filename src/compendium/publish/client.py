@@ -11,6 +11,13 @@ process's), and exits with the run's exit code. No server there: it starts one (
 sources answers ``stale`` and exits; the client then starts a fresh one. If no server can be
 had, the runner runs here, as before (one line says so).
 
+``python -m compendium.publish.client --module MODULE [--root ROOT] -- [ARGS ...]`` runs any
+module's main the same way, as ``python -m MODULE ARGS`` would (the build's data check and site
+steps): a child of the server runs the module as ``__main__`` with ``ARGS``, this process's
+streams, working folder and environment, and this process exits with its exit code. Without a
+server it becomes ``python -m MODULE ARGS`` (exec). ``--root`` names the project whose server
+to use (default: the working folder).
+
 Killing this process (Ctrl-C of make) kills the notebook's process: the server watches the
 connection and ends the child when it closes. ``--stop`` asks the server to stop once its
 running notebooks are done (the site step calls it at the end of a build).
@@ -122,27 +129,35 @@ def start_server(folder: Path, root: Path) -> socket.socket:
         raise OSError(f"the build server did not start (see {folder / 'server.log'})")
 
 
-def run_remote(argv: list[str], root: Path) -> int | None:
-    """Run the runner with ``argv`` in a child of the server; its exit code (None: no server)."""
+def run_remote(argv: list[str], root: Path, module: str | None = None) -> int | None:
+    """Run the runner (or ``module``'s main) with ``argv`` in a child of the server; its exit
+    code (None: no server)."""
     folder = server_folder(root)
+    request: dict = {"op": "run", "argv": argv, "cwd": os.getcwd(), "env": dict(os.environ)}
+    if module is not None:
+        request["module"] = module
     for _ in range(ATTEMPTS):
         sock = connect(folder) or start_server(folder, root)
         with sock:
             try:
-                send_message(sock, {"op": "run", "argv": argv, "cwd": os.getcwd(),
-                                    "env": dict(os.environ)}, [1, 2])
+                send_message(sock, request, [1, 2])
                 reply, _ = recv_message(sock)
             except (ConnectionResetError, BrokenPipeError):
                 reply = None  # a server that stopped listening before it read the request
             if reply is None or reply.get("status") == "stale":
                 continue  # a server from older sources, or one that was stopping: a new one
             done, _ = recv_message(sock)  # the run started: its exit code, when it ends
+            what = module or (argv[0] if argv else "?")
             if done is None:
-                print(f"\n*** the build server ended while running {argv[0]} (see "
+                print(f"\n*** the build server ended while running {what} (see "
                       f"{folder / 'server.log'})\n", file=sys.stderr)
                 return 2
-            if done.get("signal"):  # the child died without a word (out of memory, killed)
-                stem = argv[0] if argv else "?"
+            if done.get("signal") and module is not None:
+                print(f"\n*** python -m {module} stopped: its process was killed (signal "
+                      f"{done['signal']}: out of memory, or the process was killed).\n",
+                      file=sys.stderr)
+            elif done.get("signal"):  # the child died without a word (out of memory, killed)
+                stem = what
                 print(f"\n*** {stem}: notebook {stem} stopped: its process was killed "
                       f"(signal {done['signal']}: out of memory, or the process was killed). "
                       f"Previous outputs of {stem} are unchanged.\n", file=sys.stderr)
@@ -165,19 +180,39 @@ def _root(argv: list[str]) -> Path:
     return Path(argv[argv.index("--root") + 1]) if "--root" in argv[:-1] else Path(".")
 
 
+def module_request(argv: list[str]) -> tuple[str, Path, list[str]]:
+    """``--module MODULE [--root ROOT] [-- ARGS ...]``: the module, the project's root and the
+    module's arguments (everything after ``--``, untouched)."""
+    head, args = (argv[:argv.index("--")], argv[argv.index("--") + 1:]) if "--" in argv \
+        else (argv, [])
+    if len(head) % 2:
+        head = []  # an option without its value: the usage below
+    options = dict(zip(head[0::2], head[1::2], strict=True))
+    if not set(options) <= {"--module", "--root"} or not options.get("--module"):
+        raise SystemExit("usage: python -m compendium.publish.client --module MODULE "
+                         "[--root ROOT] -- [ARGS ...]")
+    return options["--module"], Path(options.get("--root", ".")), args
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--stop"]:
         stop(_root(argv))
         return 0
+    if argv[:1] == ["--module"]:
+        module, root, args = module_request(argv)
+        command = [sys.executable, "-m", module, *args]
+    else:
+        module, root, args = None, _root(argv), argv
+        command = [sys.executable, "-m", "compendium.publish.runner", *argv]
     try:
-        code = run_remote(argv, _root(argv))
+        code = run_remote(args, root, module)
     except OSError as exc:
         print(f"[compendium] no build server ({exc}): running here", file=sys.stderr)
         code = None
     if code is None:
         sys.stdout.flush()
-        os.execv(sys.executable, [sys.executable, "-m", "compendium.publish.runner", *argv])
+        os.execv(sys.executable, command)
     return code
 
 

@@ -8,6 +8,10 @@ notebooks and the runner import (:data:`PRELOAD`) and warms the HTML exporter. F
 request it forks a child that takes the client's standard output and error, working folder,
 environment and arguments and runs :func:`compendium.publish.runner.main` with the in-process
 engine (:mod:`compendium.publish.engine`), then reports the child's exit code to the client.
+A request naming a ``module`` (``client --module``: the data check, the site steps) has its
+child run that module as ``__main__`` with the request's arguments instead, as
+``python -m MODULE ARGS`` would: the same ``sys.argv``, ``sys.path[0]`` (the working folder),
+messages and exit code (``SystemExit``'s, 1 after an uncaught exception's traceback).
 
 - A fresh namespace for every notebook: each child is a copy of the server as it was after the
   imports; nothing a notebook does (its variables, a module's state) reaches the server or
@@ -33,6 +37,7 @@ import importlib
 import json
 import os
 import pkgutil
+import runpy
 import select
 import signal
 import site
@@ -40,6 +45,7 @@ import socket
 import sys
 import time
 import traceback
+import types
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +66,7 @@ PRELOAD = (
     "ipykernel.ipkernel", "ipykernel.debugger", "ipykernel.inprocess.ipkernel",
 )
 STAGES = ("compendium.data", "compendium.analysis", "compendium.publish")
+SERVER_PATH0 = sys.path[0] if sys.path else ""  # the server's own folder, as `python -m` set it
 
 
 def source_stamp() -> list[tuple[str, int, int]]:
@@ -100,8 +107,45 @@ def preload() -> None:
     gc.freeze()  # the children share these objects' pages instead of copying them on GC
 
 
+def exit_code(exc: SystemExit) -> int:
+    """The exit code Python gives ``exc`` at the top (None: 0; a message: printed, 1)."""
+    if exc.code is None:
+        return 0
+    if isinstance(exc.code, int):
+        return exc.code
+    print(exc.code, file=sys.stderr)
+    return 1
+
+
+def run_module(module: str, argv: list[str], cwd: str) -> int:
+    """Run ``module`` as ``python -m module *argv`` does, in this process; its exit code.
+
+    Through runpy's own entry for ``-m`` (so a traceback shows the frames a direct run
+    shows, and a missing module gives the same message), in a fresh ``__main__``.
+    """
+    sys.argv = [module, *argv]  # runpy puts the module's file in sys.argv[0]
+    if sys.path and sys.path[0] == SERVER_PATH0:
+        sys.path[0] = cwd  # `python -m` puts its working folder first
+    # As in `python -m`, the module runs only as __main__: the server's import of it (it may
+    # be preloaded) is set aside, or runpy would warn of a module found in sys.modules.
+    sys.modules.pop(module, None)
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        runpy._run_module_as_main(module, alter_argv=True)  # type: ignore[attr-defined]
+    except SystemExit as exc:
+        return exit_code(exc)
+    except BaseException as exc:  # noqa: BLE001 - reported as Python reports it, exit 1
+        tb = exc.__traceback__
+        while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
+            tb = tb.tb_next  # this server's frames: not in a direct run's traceback
+        sys.excepthook(type(exc), exc.with_traceback(tb), tb)
+        return 1
+    return 0
+
+
 def run_child(request: dict[str, Any], fds: list[int], keep_closed: list[socket.socket]) -> None:
-    """In the forked child: become the request's runner process, run it, exit with its code."""
+    """In the forked child: become the request's runner (or module) process, run it, exit
+    with its code."""
     code = 70
     try:
         os.setpgid(0, 0)  # its own group: the server can end it and anything it starts
@@ -119,13 +163,18 @@ def run_child(request: dict[str, Any], fds: list[int], keep_closed: list[socket.
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
+        # A fresh interpreter buffers stdout by line on a terminal, by block elsewhere.
+        sys.stdout.reconfigure(line_buffering=os.isatty(1))
+        if request.get("module"):
+            code = run_module(request["module"], request["argv"], request["cwd"])
+            return
         argv = [*request["argv"], "--engine", "inprocess"]
         sys.argv = ["compendium.publish.runner", *argv]
         from compendium.publish import runner
 
         code = runner.main(argv)
     except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
+        code = exit_code(exc)
     except BaseException:
         traceback.print_exc()
     finally:
