@@ -347,3 +347,40 @@ def test_each_page_links_to_its_twin_in_the_other_language(tmp_path):
     sitepages.decorate_dir(en, None, twin_dir=pl)
     sitepages.decorate_dir(en, None, twin_dir=pl)
     assert len(soup(en / "01_x.html").select(".compendium-lang-switch")) == 1
+
+
+@pytest.mark.parametrize("page", [
+    '<!DOCTYPE html><html lang="pl"><head><title>t</title></head><body><p>x</p></body></html>',
+    '<html lang="en"><head><style>body { lang: "pl" }</style></head><body lang="pl-PL">',
+    '<html><head><script>var s = "<body lang=en>";</script></head><body>',
+    '<html lang="PL"><head></head><body lang="">',
+    "<p>no html or body tag at all</p>",
+    '<html lang=""><body><div lang="pl">a Polish passage, not the page</div></body></html>',
+])
+def test_a_pages_language_read_from_its_head_equals_the_parsed_trees(page: str) -> None:
+    # oracle: BeautifulSoup's tree of the same text (the site step used to parse every page)
+    assert sitepages.lang_of_html(page) == sitepages.lang_of(BeautifulSoup(page, "html.parser"))
+
+
+def test_every_published_pages_language_read_from_its_head_equals_the_parsed_trees() -> None:
+    pages = sorted((Path(__file__).resolve().parents[2] / "outputs").glob("**/html/*.html"))
+    if not pages:
+        pytest.skip("no built site here (make all)")
+    for p in pages:
+        text = p.read_text(encoding="utf-8")
+        tree = BeautifulSoup(text, "html.parser")
+        assert sitepages.lang_of_html(text) == sitepages.lang_of(tree), p
+
+
+def test_citations_found_with_and_without_the_year_shortcut_agree() -> None:
+    # oracle: each entry's author-year pattern run over the text without the year pre-check
+    refs = {"a": bibliography.Reference("a", "Glaser", "1967", ""),
+            "b": bibliography.Reference("b", "Łuczyńska", "2020", ""),
+            "c": bibliography.Reference("c", "Nobody", "", "")}
+    for text in ("as Glaser and Strauss (1967) wrote", "Luczynska 2020 and Glaser 1968",
+                 "no year here, Glaser", "(Łuczyńska et al., 2020)"):
+        expected = sorted((m.start(), m.end(), k) for k, r in refs.items()
+                          if (pat := bibliography._author_year_re(r)) is not None
+                          for m in pat.finditer(bibliography._fold(text)))
+        got = [(c.start, c.end, c.keys[0]) for c in bibliography.find_citations(text, refs)]
+        assert got == expected, text

@@ -10,6 +10,7 @@ fields' text.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -63,6 +64,7 @@ def load(path: Path) -> dict[str, Reference]:
     return out
 
 
+@functools.cache  # one pattern per entry and build (a site pass asks for it per text node)
 def _author_year_re(ref: Reference) -> re.Pattern[str] | None:
     if not ref.surname or not ref.year:
         return None
@@ -92,6 +94,8 @@ def find_citations(text: str, refs: dict[str, Reference]) -> list[Citation]:
     folded = _fold(text)
     if len(folded) == len(text):  # positions in the folded text are positions in ``text``
         for ref in refs.values():
+            if ref.year and ref.year not in folded:  # the pattern needs the year verbatim
+                continue
             pattern = _author_year_re(ref)
             if pattern is None:
                 continue

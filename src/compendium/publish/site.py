@@ -214,9 +214,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def site_language(folder: Path) -> str:
     """The language of a folder's analysis pages (``<body lang>``), English if none says."""
-    from compendium.publish.sitepages import lang_of, parse
+    from compendium.publish.sitepages import lang_of_html
 
-    langs = sorted(lang_of(parse(p.read_text(encoding="utf-8")))
+    langs = sorted(lang_of_html(p.read_text(encoding="utf-8"))
                    for p in sorted(folder.glob("[0-9]*.html")))
     return max(LANGS, key=langs.count) if langs else "en"
 

@@ -25,6 +25,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from pathlib import Path
 
 from bs4 import BeautifulSoup, NavigableString, Tag
@@ -102,6 +103,35 @@ def lang_of(tree: BeautifulSoup) -> str:
     """``pl`` or ``en``: the ``lang`` of the page's body, else of its ``html`` element."""
     lang = next((el.get("lang") for el in (tree.body, tree.find("html"))
                  if el is not None and el.get("lang")), "en")
+    return "pl" if str(lang).lower().startswith("pl") else "en"
+
+
+class _LangTags(HTMLParser):
+    """Reads the ``lang`` of the first ``html`` and ``body`` start tags, then stops."""
+
+    class Done(Exception):
+        pass
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.langs: dict[str, str | None] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("html", "body"):
+            self.langs.setdefault(tag, dict(attrs).get("lang"))
+        if tag == "body":
+            raise self.Done
+
+
+def lang_of_html(html: str) -> str:
+    """:func:`lang_of` of a page's text without building its tree (only its head is read)."""
+    reader = _LangTags()
+    try:
+        reader.feed(html)
+        reader.close()
+    except _LangTags.Done:
+        pass
+    lang = next((v for v in (reader.langs.get("body"), reader.langs.get("html")) if v), "en")
     return "pl" if str(lang).lower().startswith("pl") else "en"
 
 
