@@ -460,16 +460,3 @@ class _System:
         while np.isfinite(high) and high >= low and not self._feasible(target, high, high):
             high -= 1
         return (low, high)
-
-
-_MOVED = ("protect_frame", "protect_matrix", "numeric", "is_protected", "require_protected",
-          "check_total")
-
-
-def __getattr__(name: str) -> Any:
-    """The frame wrappers moved to :mod:`compendium.analysis.protect`; old imports still work."""
-    if name in _MOVED:
-        from compendium.analysis import protect
-
-        return getattr(protect, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
