@@ -74,11 +74,16 @@ include mk/sources.mk
 # the lock its parent holds (COMPENDIUM_BUILD_LOCK_HELD) instead of waiting for it.
 BUILD_GOALS := all data notebooks site ops-survey idi four-cities synthesis verify manifest \
                clean distclean synthetic
+# The lock's interpreter: the environment's own when it exists (the real executable, ~10 ms
+# with -I -S: standard library only, no site-packages), else $(PYTHON) (which may be a
+# launcher such as a pyenv shim, ~0.1 s): the lock is taken on every call, the no-op build's
+# too.
+LOCK_PY := $(or $(wildcard $(PY)),$(PYTHON))
 ifeq ($(MAKE_RESTARTS)$(filter $(CURDIR),$(COMPENDIUM_BUILD_LOCK_HELD)),)
 ifneq ($(filter $(BUILD_GOALS) $(OUT)/%,$(or $(MAKECMDGOALS),$(.DEFAULT_GOAL))),)
-BUILD_LOCK := $(shell $(PYTHON) src/compendium/publish/buildlock.py $(OUT) $$PPID)
+BUILD_LOCK := $(shell $(LOCK_PY) -I -S src/compendium/publish/buildlock.py $(OUT) $$PPID)
 ifneq ($(.SHELLSTATUS),0)
-$(error [compendium] $(or $(BUILD_LOCK),could not take the build lock with $(PYTHON)))
+$(error [compendium] $(or $(BUILD_LOCK),could not take the build lock with $(LOCK_PY)))
 endif
 export COMPENDIUM_BUILD_LOCK_HELD := $(CURDIR)
 endif
@@ -113,7 +118,7 @@ define install
 	echo "[env] $(2): installing $(1) ($$(grep -cE '^[A-Za-z0-9]' $(1)) pinned packages) into $(VENV)"; \
 	test -x $(PY) || $(PYTHON) -m venv $(VENV) || exit 1; \
 	if [ -x $(UV) ] || $(PY) -m pip install -q --disable-pip-version-check uv==$(UV_VERSION) >/dev/null 2>&1; then \
-	  $(UV) pip install --compile-bytecode --python $(PY) -r $(1) && \
+	  $(UV) pip install --python $(PY) -r $(1) && \
 	  $(UV) pip install -q --python $(PY) --no-deps -e . || exit 1; \
 	else echo "[env] uv unavailable, installing with pip"; \
 	  $(PY) -m pip install --disable-pip-version-check -r $(1) && \
@@ -124,6 +129,7 @@ endef
 $(ENV_STAMP): requirements.txt pyproject.toml
 	$(call install,requirements.txt,runtime)
 	@$(PY) -m ipykernel install --sys-prefix --name compendium --display-name "Python (compendium)" >/dev/null
+	@echo "[env] writing the bytecode of what a build imports"; $(PY) -m compendium.publish.forkserver --warm
 	@touch $@
 
 # Tests, lint, browser and Lab tools on top of the runtime (the same pins: dev ⊇ runtime).
@@ -246,14 +252,21 @@ synthesis: $(OUT)/html/04_synthesis.html
 
 # ---------------------------------------------------------------- site
 ## site: the index page, and the sidebar, search and bibliography on every page
-site: $(OUT)/html/index.html
+site: $(OUT)/.stamps/site
 
 # The synthesis first: under `make -j` its chain (02 and 03, which it waits for) starts before
 # the independent 01, so the longest path is never left for last.
-# The English site is finished last: its pages link to their Polish twins, which exist by then.
-$(OUT)/html/index.html: $(OUT)/html/04_synthesis.html $(PAGES) $(PKG_SRC) $(PL_OUT)/html/index.html
+# The two languages' site steps are independent (each writes only its own tree), so `make -j`
+# runs them side by side. A page's language switch needs only its twin's folder, not the
+# twin's content: the English step waits (order-only) for the Polish pages to exist, and is
+# not re-run when only they change.
+$(OUT)/html/index.html: $(OUT)/html/04_synthesis.html $(PAGES) $(PKG_SRC) | $(PL_PAGES)
 	@$(call RUN_MODULE,compendium.publish.site) --root . $(OUT_OPTS) --twin $(PL_OUT)
+# Both sites done: the build server (if this build started one) is stopped. A stamp, not a
+# phony goal, so that a build with nothing to do runs no command at all.
+$(OUT)/.stamps/site: $(OUT)/html/index.html $(PL_OUT)/html/index.html
 	@$(if $(filter server,$(ENGINE)),$(PY) -m compendium.publish.client --stop,:)
+	@mkdir -p $(@D) && touch $@
 # The site step also writes the replication package's pages (article, questionnaire,
 # codebooks) and the list of tables and programs, and reads its own templates and scripts and
 # the bibliography: what they read is a prerequisite too.
@@ -267,8 +280,9 @@ $(OUT)/html/index.html: $(SITE_SRC)
 # markdown cells tagged lang-pl, Polish labels, headers and findings) into an output tree of
 # its own, $(PL_OUT)/ (html/, tables/, figures/, results/), each page linked to its English
 # twin by a language switch. A Polish page follows its English one (same inputs, same stamps).
-# (Not on the English page itself: the site step rewrites the English pages after the Polish
-# ones, which would make every Polish page look stale to the next build.)
+# (Not on the English page itself: the English site step rewrites the English pages, which
+# would make every Polish page look stale to the next build.) Each language's site step waits,
+# order-only, for the other language's pages: its language switch needs their folder.
 $(PL_OUT)/html/%.html: notebooks/%.ipynb params/%.yaml \
     $(OUT)/.stamps/%.override $(DATA_DIR)/raw/dataset.yaml $(PKG_SRC) $(ENV_STAMP) \
     | $(DATA_CHECK) preflight
@@ -279,7 +293,7 @@ $(PL_OUT)/html/02_idi_wielkopolska.html: $(NOTEBOOK_DATA_02_idi_wielkopolska)
 $(PL_OUT)/html/03_four_cities.html: $(NOTEBOOK_DATA_03_four_cities)
 $(PL_OUT)/html/04_synthesis.html: \
     $(PL_OUT)/html/02_idi_wielkopolska.html $(PL_OUT)/html/03_four_cities.html
-$(PL_OUT)/html/index.html: $(PL_OUT)/html/04_synthesis.html $(PL_PAGES) $(PKG_SRC) $(SITE_SRC)
+$(PL_OUT)/html/index.html: $(PL_OUT)/html/04_synthesis.html $(PL_PAGES) $(PKG_SRC) $(SITE_SRC) | $(PAGES)
 	@$(call RUN_MODULE,compendium.publish.site) --root . $(OUT_OPTS) --outputs $(PL_OUT) --twin $(OUT)
 
 # ---------------------------------------------------------------- checks

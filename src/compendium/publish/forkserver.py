@@ -3,6 +3,10 @@
 ``python -m compendium.publish.forkserver FOLDER`` (started by :mod:`compendium.publish.client`,
 detached, in the project folder, with the build's environment)
 
+``python -m compendium.publish.forkserver --warm`` imports :data:`PRELOAD` once and exits: run by
+``make env`` after installing, so that Python writes the bytecode of exactly what a build
+imports (the environment is installed without compiling every file: see the README).
+
 It listens on ``FOLDER/sock`` (FOLDER is private to the user, mode 700), then imports what the
 notebooks and the runner import (:data:`PRELOAD`) and warms the HTML exporter. For every
 request it forks a child that takes the client's standard output and error, working folder,
@@ -98,6 +102,11 @@ def preload() -> None:
     for name in names:
         try:
             importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            # an optional package that is not installed (hypothesis, in the runtime
+            # environment) is no news; a module missing inside an installed one is
+            if exc.name != name.split(".")[0]:
+                print(f"[forkserver] not preloaded: {name}: {exc}", file=sys.stderr)
         except Exception as exc:  # noqa: BLE001 - a child imports what it needs itself
             print(f"[forkserver] not preloaded: {name}: {exc}", file=sys.stderr)
     from compendium.publish import runner
@@ -322,6 +331,9 @@ def write_usage(path: str, *, started: bool = False) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv == ["--warm"]:
+        preload()
+        return 0
     server = Server(Path(argv[0]))
     usage = os.environ.get("COMPENDIUM_SERVER_USAGE")
     if usage:
