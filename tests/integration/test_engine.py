@@ -148,8 +148,11 @@ def test_a_client_that_goes_away_takes_its_notebook_with_it(project, sig):
     pid_file = project.root / f"child-{sig}.pid"
     write_notebook(project.root, B, f"import os, time\nopen({str(pid_file)!r}, 'w')"
                    ".write(str(os.getpid()))\ntime.sleep(120)")
+    # SIGINT acting as a terminal's Ctrl-C does, even when this suite runs in a background job
+    # (which starts with SIGINT ignored, inherited by every process it starts)
     proc = subprocess.Popen(project.command(B), cwd=project.root, env=project.env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 300
     while not pid_file.exists() or not pid_file.read_text():
         assert proc.poll() is None and time.monotonic() < deadline, "the notebook never started"
