@@ -235,8 +235,14 @@ $(OUT)/html/%.html: notebooks/%.ipynb params/%.yaml \
 $(OUT)/html/01_ops_survey.html: $(NOTEBOOK_DATA_01_ops_survey)
 $(OUT)/html/02_idi_wielkopolska.html: $(NOTEBOOK_DATA_02_idi_wielkopolska)
 $(OUT)/html/03_four_cities.html: $(NOTEBOOK_DATA_03_four_cities)
+# The synthesis reads the interview notebooks' results (results/<stem>.json), not their pages: it
+# depends on a stamp the runner rewrites only when those results' bytes change
+# (runner.note_results), so a notebook re-run with the same results does not re-run the
+# synthesis. The stamp's rule has an empty recipe: once the page's rule has run, Make reads the
+# stamp's time again, and no command runs for it (a no-op build stays a no-op).
 $(OUT)/html/04_synthesis.html: \
-    $(OUT)/html/02_idi_wielkopolska.html $(OUT)/html/03_four_cities.html
+    $(OUT)/.stamps/02_idi_wielkopolska.results $(OUT)/.stamps/03_four_cities.results
+$(OUT)/.stamps/%.results: $(OUT)/html/%.html ;
 
 # A command-line override is a dependency too: this file changes only when the overrides a
 # notebook receives do (written by preflight when PARAMS is set, here when it is not).
@@ -292,7 +298,8 @@ $(PL_OUT)/html/01_ops_survey.html: $(NOTEBOOK_DATA_01_ops_survey)
 $(PL_OUT)/html/02_idi_wielkopolska.html: $(NOTEBOOK_DATA_02_idi_wielkopolska)
 $(PL_OUT)/html/03_four_cities.html: $(NOTEBOOK_DATA_03_four_cities)
 $(PL_OUT)/html/04_synthesis.html: \
-    $(PL_OUT)/html/02_idi_wielkopolska.html $(PL_OUT)/html/03_four_cities.html
+    $(PL_OUT)/.stamps/02_idi_wielkopolska.results $(PL_OUT)/.stamps/03_four_cities.results
+$(PL_OUT)/.stamps/%.results: $(PL_OUT)/html/%.html ;
 $(PL_OUT)/html/index.html: $(PL_OUT)/html/04_synthesis.html $(PL_PAGES) $(PKG_SRC) $(SITE_SRC) | $(PAGES)
 	@$(call RUN_MODULE,compendium.publish.site) --root . $(OUT_OPTS) --outputs $(PL_OUT) --twin $(OUT)
 
@@ -361,4 +368,5 @@ distclean: clean
 FORCE:
 
 # Stamps and executed notebooks are real files, never intermediates to delete.
-.SECONDARY: $(NOTEBOOKS:%=$(OUT)/.stamps/%.override)
+.SECONDARY: $(NOTEBOOKS:%=$(OUT)/.stamps/%.override) $(NOTEBOOKS:%=$(OUT)/.stamps/%.results) \
+            $(NOTEBOOKS:%=$(PL_OUT)/.stamps/%.results)

@@ -4,8 +4,11 @@ compendium per session. Copying the project and running `make` in it goes throug
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import hypothesis
@@ -23,7 +26,7 @@ VENV = Path(sys.prefix)
 #: The sandbox's copy policy for direct ``shutil.copytree(ROOT, ..., ignore=IGNORE)`` callers;
 #: prefer ``sandbox.copy_project`` (it also keeps mtimes and the committed manifest).
 IGNORE = sandbox.copy_ignore(ROOT, VENV)
-__all__ = ["IGNORE", "ROOT", "VENV", "make", "ran", "snapshot"]
+__all__ = ["IGNORE", "ROOT", "VENV", "make", "ran", "restored", "snapshot"]
 
 
 @pytest.fixture(scope="session")
@@ -90,6 +93,19 @@ def make(project: Path, *args: str, check: bool = True, timeout: int = 900):
 def ran(result) -> list[str]:
     """Notebooks the runner executed in a make call."""
     return sandbox.notebooks_run(result.stderr)
+
+
+@contextmanager
+def restored(*paths: Path) -> Iterator[None]:
+    """Give ``paths`` back their bytes and modification times when the block ends: a test's
+    edit undone without leaving what depends on them stale (so no rebuild is needed after)."""
+    saved = [(p, p.read_bytes(), p.stat()) for p in paths]
+    try:
+        yield
+    finally:
+        for path, data, st in saved:
+            path.write_bytes(data)
+            os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
 
 
 @pytest.fixture(scope="session")

@@ -15,11 +15,13 @@ import time
 import pytest
 import sandbox
 import yaml
-from conftest import ROOT, VENV, make, ran, snapshot
+from conftest import ROOT, VENV, make, ran, restored, snapshot
 
 from compendium.analysis.disclosure import small_counts_in_csv
 from compendium.data.sources import files_of
 from compendium.publish import params as param_schemas
+
+OUTS = ("outputs", "outputs/pl")  # the English site and its Polish twin
 
 pytestmark = pytest.mark.slow
 
@@ -130,9 +132,14 @@ def test_make_starts_the_synthesis_chain_before_the_independent_notebook():
 
 
 def test_touching_one_params_file_reruns_exactly_that_notebook(built):
-    os.utime(built / "params" / "01_ops_survey.yaml")
+    # 02's results come out the same bytes, so the synthesis, which reads them, does not run
+    # again (it depends on their content, not on the page's time)
+    results = [built / out / "results" / "02_idi_wielkopolska.json" for out in OUTS]
+    before = [p.read_bytes() for p in results]
+    os.utime(built / "params" / "02_idi_wielkopolska.yaml")
     res = make(built, "all")
-    assert ran(res) == ["01_ops_survey", "01_ops_survey"]  # its English page, then the Polish
+    assert ran(res) == ["02_idi_wielkopolska", "02_idi_wielkopolska"]  # English, then Polish
+    assert [p.read_bytes() for p in results] == before
 
 
 def test_outputs_contain_no_absolute_paths_times_or_hosts(built):
@@ -173,12 +180,12 @@ def test_failing_notebook_keeps_previous_html_and_tables(built):
     import nbformat
 
     nb_path = built / "notebooks" / "02_idi_wielkopolska.ipynb"
-    original = nb_path.read_bytes()
     before = snapshot(built / "outputs")
-    nb = nbformat.read(nb_path, as_version=4)
-    nb.cells.insert(len(nb.cells) - 3, nbformat.v4.new_code_cell("raise RuntimeError('boom')"))
-    nbformat.write(nb, nb_path)
-    try:
+    with restored(nb_path):
+        nb = nbformat.read(nb_path, as_version=4)
+        nb.cells.insert(len(nb.cells) - 3,
+                        nbformat.v4.new_code_cell("raise RuntimeError('boom')"))
+        nbformat.write(nb, nb_path)
         res = make(built, "all", check=False)
         assert res.returncode != 0
         assert "02_idi_wielkopolska failed in cell" in res.stderr
@@ -187,25 +194,20 @@ def test_failing_notebook_keeps_previous_html_and_tables(built):
         after = snapshot(built / "outputs")
         changed = [p for p in before if before[p] != after.get(p)]
         assert changed == []
-    finally:
-        nb_path.write_bytes(original)
-        os.utime(nb_path)
-    make(built, "all")
+    # the failed run changed nothing: with the notebook as it was, nothing is out of date
+    assert ran(make(built, "all")) == []
 
 
 def test_corrupted_raw_file_is_refused_and_changes_no_output(built):
     raw = files_of("ops_survey", built / "data")["papi"]
-    original = raw.read_bytes()
     before = snapshot(built / "outputs")
-    raw.write_bytes(original.decode("cp1250").encode("utf-8"))  # re-saved as UTF-8
-    try:
+    with restored(raw):
+        raw.write_bytes(raw.read_bytes().decode("cp1250").encode("utf-8"))  # re-saved as UTF-8
         res = make(built, "all", check=False)
         assert res.returncode != 0
         assert raw.name in res.stderr
         assert snapshot(built / "outputs") == before
-    finally:
-        raw.write_bytes(original)
-    make(built, "all")
+    assert ran(make(built, "all")) == []  # the refused run left nothing half done
 
 
 def test_killed_build_recovers_and_verifies(built):
@@ -254,21 +256,29 @@ def test_four_cities_runs_on_one_city_in_polish(built):
     assert "Aktorzy" in html  # a Polish label from the code labels
     tables = built / "outputs" / "tables" / "03_four_cities"
     assert not (tables / "city_tests.csv").exists()
-    make(built, "all")  # the override is gone: back to the defaults
+    res = make(built, "all")  # the override is gone: back to the defaults
+    # 03 again in both languages (its override changed); the English 03's results changed
+    # (one city, then four again), so the English synthesis, which reads them, runs again; the
+    # Polish 03's results came out as before, so the Polish synthesis does not
+    assert sorted(ran(res)) == ["03_four_cities", "03_four_cities", "04_synthesis"]
 
 
 def test_survey_runs_in_polish_with_labels_from_the_codebook(built):
-    make(built, "ops-survey", "PARAMS=-p lang pl")
-    sample = (built / "outputs" / "tables" / "01_ops_survey" / "sample.csv").read_text("utf-8")
-    assert "miejsko-wiejska" in sample and "urban-rural" not in sample
-    make(built, "all")
-    sample = (built / "outputs" / "tables" / "01_ops_survey" / "sample.csv").read_text("utf-8")
-    assert "urban-rural" in sample
+    # the build's Polish twin is the notebook run with `-p lang pl`; the labels are the
+    # codebook's own (data/codebooks/ops_survey.yaml: "miejsko-wiejska" / "urban-rural")
+    def sample(out: str) -> str:
+        return (built / out / "tables" / "01_ops_survey" / "sample.csv").read_text("utf-8")
+
+    assert "miejsko-wiejska" in sample("outputs/pl") and "urban-rural" not in sample("outputs/pl")
+    assert "urban-rural" in sample("outputs") and "miejsko-wiejska" not in sample("outputs")
 
 
 def test_dedoose_and_refi_qda_sources_give_identical_tables(built):
     tables = built / "outputs" / "tables" / "03_four_cities"
-    dedoose = snapshot(tables)
+    results = built / "outputs" / "results" / "03_four_cities.json"
+    dedoose, dedoose_results = snapshot(tables), results.read_bytes()
     make(built, "four-cities", "PARAMS=-p source qdpx")
     assert snapshot(tables) == dedoose
-    make(built, "all")
+    assert results.read_bytes() == dedoose_results
+    res = make(built, "all")  # back to Dedoose: 03 again, and not the synthesis (same results)
+    assert ran(res) == ["03_four_cities", "03_four_cities"]

@@ -234,3 +234,25 @@ def test_sweep_removes_only_staging_folders_of_dead_runs(tmp_path):
     finally:
         os.close(fd)
     assert live.exists() and young.exists() and other.exists() and not dead.exists()
+
+
+def test_the_results_stamp_changes_only_with_the_results_bytes(tmp_path):
+    import hashlib
+    import os
+
+    results = tmp_path / "results" / "02_idi.json"
+    results.parent.mkdir()
+    results.write_text('{"n": 5}\n')
+    stamp = tmp_path / ".stamps" / "02_idi.results"
+    assert runner.note_results(tmp_path, "02_idi") is True  # no stamp yet
+    assert stamp.read_text().strip() == hashlib.sha256(b'{"n": 5}\n').hexdigest()
+    os.utime(stamp, ns=(0, 10**9))  # an old stamp: any rewrite would show in its time
+    results.write_text('{"n": 5}\n')  # re-run, same bytes
+    assert runner.note_results(tmp_path, "02_idi") is False
+    assert stamp.stat().st_mtime_ns == 10**9
+    results.write_text('{"n": 6}\n')  # re-run, other results
+    assert runner.note_results(tmp_path, "02_idi") is True
+    assert stamp.stat().st_mtime_ns > 10**9
+    assert stamp.read_text().strip() == hashlib.sha256(b'{"n": 6}\n').hexdigest()
+    results.unlink()  # a notebook that writes no results
+    assert runner.note_results(tmp_path, "02_idi") is True and stamp.read_text() == "none\n"

@@ -409,10 +409,31 @@ def _run_in(
             if result.exists():
                 (outputs / folder).mkdir(parents=True, exist_ok=True)
                 result.replace(outputs / folder / f"{stem}.json")
+        note_results(outputs, stem)
         atomic_write_text(outputs / "notebooks" / f"{stem}.ipynb", nbformat.writes(nb) + "\n")
         html_path = atomic_write_text(outputs / "html" / f"{stem}.html", html_text)
         failed.unlink(missing_ok=True)
     return html_path
+
+
+def note_results(outputs: Path, stem: str) -> bool:
+    """Rewrite ``outputs/.stamps/<stem>.results`` (the sha256 of ``results/<stem>.json``, what
+    another notebook reads) only when it changed; True if rewritten.
+
+    The Makefile makes a notebook that reads another's results depend on this stamp, not on the
+    other's page: a re-run whose results came out the same bytes leaves the stamp's time as it
+    was, so its dependants do not run again.
+    """
+    import hashlib
+
+    result = outputs / "results" / f"{stem}.json"
+    digest = hashlib.sha256(result.read_bytes()).hexdigest() if result.exists() else "none"
+    stamp = outputs / ".stamps" / f"{stem}.results"
+    if stamp.exists() and stamp.read_text(encoding="utf-8").strip() == digest:
+        return False
+    stamp.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(stamp, digest + "\n")
+    return True
 
 
 ENGINES = ("kernel", "inprocess")
