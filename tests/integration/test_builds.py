@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+import sandbox
 from conftest import VENV, make, ran, restored
 
 pytestmark = pytest.mark.slow
@@ -85,11 +86,9 @@ def test_two_builds_at_once_both_end_well_and_the_site_is_complete(project):
     # the synthesis is stale (its English and Polish pages and both site steps: ~10 s of
     # work), so the first build holds the lock while the second starts
     os.utime(project / "params" / "04_synthesis.yaml")
-    env = {k: v for k, v in os.environ.items() if k not in ("PARAMS", "HIDE_CODE", "MAKEFLAGS")}
-
     def build(_: int) -> subprocess.CompletedProcess:
-        return subprocess.run(["make", "-C", str(project), f"VENV={VENV}", "all"],
-                              capture_output=True, text=True, env=env, timeout=900)
+        return subprocess.run(sandbox.make_command(project, VENV, "all"), capture_output=True,
+                              text=True, env=sandbox.sandbox_env(project), timeout=900)
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         results = list(pool.map(build, range(2)))
