@@ -304,9 +304,9 @@ $(PL_OUT)/html/index.html: $(PL_OUT)/html/04_synthesis.html $(PL_PAGES) $(PKG_SR
 	@$(call RUN_MODULE,compendium.publish.site) --root . $(OUT_OPTS) --outputs $(PL_OUT) --twin $(OUT)
 
 # ---------------------------------------------------------------- checks
-## test: every test (unit, end-to-end pipeline, Lab, browser), the 15 slowest listed
+## test: every test (unit, end-to-end pipeline, Lab, browser) over the cores, the 15 slowest listed
 test: $(DEV_STAMP) browser-deps
-	$(PY) -m pytest --durations=15
+	$(PY) -m pytest -n auto --dist loadgroup --durations=15
 
 ## test-fast: the unit tests only (not slow, not browser), spread over the cores
 test-fast: $(DEV_STAMP)

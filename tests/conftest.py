@@ -117,6 +117,15 @@ def built(tmp_path_factory) -> Path:
     return project
 
 
+def pytest_collection_modifyitems(items) -> None:
+    """Under ``pytest -n N --dist loadgroup`` (``make test``) every test that uses the
+    :func:`built` project runs in one worker, in file order: some edit it and put it back,
+    others read it, and one build serves them all. The other tests spread over the workers."""
+    for item in items:
+        if "built" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("built"))
+
+
 def pytest_terminal_summary(terminalreporter) -> None:
     """Report how many mutated raw files tests/data/test_mutations.py fed to the readers."""
     for name, module in list(sys.modules.items()):
