@@ -182,6 +182,27 @@ def test_a_notebook_killed_mid_cell_is_reported_in_one_message(project):
     assert page.read_bytes() == before
 
 
+@pytest.mark.parametrize("junk", [b"", b"\x00\x00\x00\x05hello", b"\x00\x00\x00\x03{}{"])
+def test_a_connection_that_is_not_a_client_leaves_the_server_serving(project, junk):
+    # silent then gone, a length-prefixed word that is not JSON, a truncated object: the
+    # server drops the connection and the next page runs in the same server
+    import socket
+
+    from compendium.publish.client import server_folder
+
+    write_notebook(project.root, B, "print('ok')")
+    assert project.run(B).returncode == 0
+    servers = starts(project.usage)  # the servers started so far (the last one is serving)
+    folder = server_folder(project.root, project.env)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.connect(str(folder / "sock"))
+        sock.sendall(junk)
+    res = project.run(B)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert starts(project.usage) == servers  # the same server: it did not die and restart
+    assert outputs_of(project.root, B) == ["ok\n"]
+
+
 def test_two_pages_at_once_run_in_two_children_side_by_side(project):
     # What make -j2 does: two clients at once. Each notebook notes when it started and ended;
     # two children running side by side overlap in time (one after the other would not).

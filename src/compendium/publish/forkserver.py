@@ -56,6 +56,7 @@ from typing import Any
 from compendium.publish.client import recv_message, send_message
 
 IDLE_S = float(os.environ.get("COMPENDIUM_SERVER_IDLE", "5"))
+REQUEST_TIMEOUT_S = 10.0  # for a connected client to send its request
 # What the notebooks, the runner and the in-process kernel import when they run (measured:
 # the modules a child imported that the server had not), besides every module of the
 # package's data, analysis and publish stages. Imported once here; a module missing from this
@@ -222,8 +223,17 @@ class Server:
             pass
 
     def handle(self, conn: socket.socket) -> None:
-        request, fds = recv_message(conn, maxfds=2)
+        # A client sends its request as soon as it connects; one that connects and says
+        # nothing (stopped, or not a client) must not hold up every other page of the build.
+        conn.settimeout(REQUEST_TIMEOUT_S)
+        try:
+            request, fds = recv_message(conn, maxfds=2)
+        except (TimeoutError, OSError, ValueError):  # silent, gone, or not our protocol
+            request, fds = None, []
+        conn.settimeout(None)
         if request is None:  # a client that went away before asking
+            for fd in fds:
+                os.close(fd)
             conn.close()
             return
         if request.get("op") == "stop":
