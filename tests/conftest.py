@@ -120,10 +120,12 @@ def built(tmp_path_factory) -> Path:
 def pytest_collection_modifyitems(items) -> None:
     """Under ``pytest -n N --dist loadgroup`` (``make test``) every test that uses the
     :func:`built` project runs in one worker, in file order: some edit it and put it back,
-    others read it, and one build serves them all. The other tests spread over the workers."""
+    others read it, and one build serves them all. The other tests go by file, so a module's
+    fixtures (a build of its own, a Lab run) are made once, in one worker."""
     for item in items:
-        if "built" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("built"))
+        uses_built = "built" in getattr(item, "fixturenames", ())
+        group = "built" if uses_built else item.nodeid.split("::", 1)[0]
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
