@@ -89,6 +89,20 @@ export COMPENDIUM_BUILD_LOCK_HELD := $(CURDIR)
 endif
 endif
 
+# Without PARAMS, each notebook's override stamp (see "A command-line override is a dependency
+# too" below) must say "no overrides": checked and, only if it says otherwise, rewritten here,
+# while this file is read and after the lock is taken, with Make's own file functions: no
+# process per notebook on every build (a no-op build runs no command at all).
+same = $(and $(findstring $(1),$(2)),$(findstring $(2),$(1)))
+ifeq ($(PARAMS),)
+ifneq ($(filter $(BUILD_GOALS) $(OUT)/%,$(or $(MAKECMDGOALS),$(.DEFAULT_GOAL))),)
+NO_OVERRIDES := |$(if $(HIDE_CODE),1)
+$(if $(wildcard $(OUT)/.stamps/.),,$(shell mkdir -p $(OUT)/.stamps))
+$(foreach nb,$(NOTEBOOKS),$(if $(call same,$(NO_OVERRIDES),$(file <$(OUT)/.stamps/$(nb).override)),,\
+  $(file >$(OUT)/.stamps/$(nb).override,$(NO_OVERRIDES))))
+endif
+endif
+
 .PHONY: all help env data notebooks site ops-survey idi four-cities synthesis synthetic \
         test test-fast test-browser browser-deps lint verify manifest codecheck bench lab lock \
         codemeta clean distclean doctor FORCE preflight
@@ -198,8 +212,8 @@ RUN_NOTEBOOKS = $(sort $(foreach g,$(or $(MAKECMDGOALS),all),\
 # override stamp (the overrides that notebook receives), so exactly those notebooks rerun.
 PARAMS_FILES_OK := $(OUT)/.stamps/params-files
 preflight: $(PARAMS_FILES_OK) | $(ENV_STAMP)
-	@if [ -n "$$PARAMS" ]; then $(PY) -m compendium.publish.preflight \
-	  $(RUN_NOTEBOOKS) --outputs $(OUT) $(if $(HIDE_CODE),--hide-code); fi
+	@$(if $(PARAMS),$(PY) -m compendium.publish.preflight \
+	  $(RUN_NOTEBOOKS) --outputs $(OUT) $(if $(HIDE_CODE),--hide-code))
 
 # The params/*.yaml files too, every notebook's, whenever one of them (or the schemas) changes:
 # a bad value in one file stops the build before any notebook runs.
@@ -245,10 +259,9 @@ $(OUT)/html/04_synthesis.html: \
 $(OUT)/.stamps/%.results: $(OUT)/html/%.html ;
 
 # A command-line override is a dependency too: this file changes only when the overrides a
-# notebook receives do (written by preflight when PARAMS is set, here when it is not).
-$(OUT)/.stamps/%.override: FORCE | preflight
-	@[ -n "$$PARAMS" ] || { mkdir -p $(@D); printf '|%s\n' "$${HIDE_CODE:+1}" > $@.tmp; \
-	 if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi; }
+# notebook receives do (written by preflight when PARAMS is set, else while this file is read:
+# see above). The empty recipe makes Make read the stamp's time again once preflight has run.
+$(OUT)/.stamps/%.override: FORCE | preflight ;
 
 ## ops-survey / idi / four-cities / synthesis: run one analysis (and what it needs)
 ops-survey: $(OUT)/html/01_ops_survey.html
