@@ -7,7 +7,9 @@ lines per source (what was read, what was left out: incomplete responses, memos,
 the reader's message on the first broken file or when two copies of one study disagree.
 
 Make runs it in one process for all sources with ``--changed $?``: only the sources whose
-files changed are read again (one set of imports, no repeated work).
+files changed are read again (one set of imports, no repeated work). With
+``COMPENDIUM_PARSE_CACHE`` set (by the Makefile), what the readers returned is stored for the
+notebooks' pages when every checked source passed (:mod:`compendium.data.parsecache`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from compendium.data import parsecache
 from compendium.data.corpus import CodedCorpus
 from compendium.data.sources import source_map
 from compendium.errors import CompendiumError, DataError, ParameterError
@@ -121,8 +124,9 @@ def main(argv: list[str] | None = None) -> int:
     data_dir = Path(args.data_dir)
     names = [args.source] if args.source else sources_to_check(data_dir, args.changed)
     try:
-        lines = [line for name in names for line in
-                 check_source(data_dir, name, include_incomplete=args.include_incomplete)]
+        with parsecache.writing():  # what the readers parsed, kept for the pages if all passed
+            lines = [line for name in names for line in
+                     check_source(data_dir, name, include_incomplete=args.include_incomplete)]
         for line in lines:
             print(f"[data] {line}")
     except (CompendiumError, FileNotFoundError) as exc:
