@@ -313,13 +313,15 @@ def test_the_data_check_stores_every_source_it_read_for_the_pages(tmp_path, cach
                                                                   monkeypatch):
     assert datacheck([str(DATA)]) == 0
     assert len(list(cache.glob("*.pickle"))) == 4  # survey, two Dedoose exports, REFI-QDA
-    parsed = dict(calls)
+    assert sorted(p.name for p in cache.iterdir()) == sorted(
+        p.name for p in cache.glob("*.pickle"))  # no temporary file left
+    parsed = dict(calls)  # in this process (the REFI-QDA project is read by a helper)
     assert datacheck([str(DATA)]) == 0  # a second check loads them
     assert dict(calls) == parsed
     log = tmp_path / "log"
     monkeypatch.setenv(parsecache.LOG_ENV, str(log))
     assert datacheck([str(DATA), "--source", "four_cities"]) == 0
-    assert log.read_text().split("\n")[:-1] == [
+    assert sorted(log.read_text().splitlines()) == [  # the REFI-QDA one by the check's helper
         "hit compendium.data.dedoose.read_dedoose_report",
         "hit compendium.data.qdpx.read_qdpx_report"]
 
@@ -341,3 +343,19 @@ def test_a_read_that_warns_is_passed_on_and_not_stored(cache, monkeypatch):
     assert not cache.exists() or list(cache.iterdir()) == []
     assert_same(got, fresh(lambda: real(ops["cawi"], ops["papi"], codebook, False),
                            monkeypatch))
+
+
+def test_two_broken_sources_stop_the_check_at_the_first_in_order(tmp_path, cache, capsys):
+    # the REFI-QDA project is read by a helper process while the survey is checked: the
+    # survey's error still comes first, as in a serial check, and nothing is left behind
+    data = tmp_path / "data"
+    shutil.copytree(DATA, data)
+    files_of("four_cities", data)["qdpx"].write_bytes(b"PK\x03\x04 not really a zip")
+    papi = files_of("ops_survey", data)["papi"]
+    papi.write_bytes(papi.read_bytes().decode("cp1250").encode("utf-8"))  # saved as UTF-8
+    assert datacheck([str(data)]) == 2
+    err = capsys.readouterr().err
+    assert "papi_excel.csv" in err and "project.qdpx" not in err
+    assert not cache.exists() or list(cache.iterdir()) == []
+    assert datacheck([str(data), "--source", "four_cities"]) == 2
+    assert "project.qdpx" in capsys.readouterr().err

@@ -181,6 +181,26 @@ def writing() -> Iterator[None]:
         _pending = outer
 
 
+def release() -> list[tuple[Path, Path]]:
+    """The entries this process's :func:`writing` block holds back, handed over: the block
+    no longer puts them in place (the data check's helper gives them to the data check)."""
+    if _pending is None:
+        return []
+    out = list(_pending)
+    _pending.clear()
+    return out
+
+
+def adopt(entries: list[tuple[Path, Path]]) -> None:
+    """Hold back entries written by another process (a data check's helper) as this one's:
+    put in place with them when the :func:`writing` block ends, dropped if it raises."""
+    if _pending is None:
+        for tmp, _ in entries:
+            tmp.unlink(missing_ok=True)
+        return
+    _pending.extend(entries)
+
+
 def cached(reader: str, files: Sequence[str | Path], args: Any, parse: Callable[[], T]) -> T:
     """``parse()``, or the result stored for the same reader, arguments and file contents.
 
