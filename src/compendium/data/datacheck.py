@@ -128,6 +128,8 @@ class ReadAhead:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
+        from compendium.data import qdpx  # noqa: F401  imported before the fork, not in it
+
         self.source = source
         self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
         self._future: Any = self._pool.submit(_read_qdpx_aside, path)
