@@ -174,6 +174,8 @@ codemeta: | $(ENV_STAMP)
 # ---------------------------------------------------------------- data
 ## data: validate every raw file against the data contract (re-reads only what changed)
 DATA_CHECK := $(OUT)/.stamps/data-check
+# What the data check parsed, loaded by the pages instead of parsing again (compendium.data.parsecache).
+$(DATA_CHECK) $(PAGES) $(PL_PAGES): export COMPENDIUM_PARSE_CACHE := $(abspath $(OUT))/.cache/parse
 READERS := $(wildcard src/compendium/data/*.py src/compendium/errors.py)
 data: $(DATA_CHECK)
 

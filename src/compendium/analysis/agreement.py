@@ -465,15 +465,15 @@ def segmentation_agreement(
     pair = _pick_coders(cod, coders)
     seg = corpus.segments.set_index("segment_id")
     docs = corpus.documents.sort_values("position", kind="stable")["doc_id"]
-    per = {}
-    for coder in pair:  # loop over the two coders
+    per = []
+    for coder in pair:  # loop over the two coders: each one's ranges, grouped by document once
         ids = cod.loc[cod["coder"] == coder, "segment_id"].unique()
-        per[coder] = seg.loc[ids, ["doc_id", "start", "end"]]
+        ranges = seg.loc[ids, ["doc_id", "start", "end"]]
+        per.append({doc: part for doc, part in ranges.groupby("doc_id", sort=False)})
     rows = []
     for doc in docs:  # loop over documents
-        ra = per[pair[0]][per[pair[0]]["doc_id"] == doc]
-        rb = per[pair[1]][per[pair[1]]["doc_id"] == doc]
-        if len(ra) == 0 or len(rb) == 0:
+        ra, rb = per[0].get(doc), per[1].get(doc)
+        if ra is None or rb is None:
             continue
         ca, cb = _covered(ra), _covered(rb)
         both = _intersection(ca, cb)

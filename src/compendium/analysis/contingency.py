@@ -104,9 +104,22 @@ def cramers_v_bc(observed: Any) -> float:
     from scipy import stats as sps
 
     obs = _table(observed)
+    return _v_bc(obs, float(sps.chi2_contingency(obs, correction=False)[0]))
+
+
+def _pearson_chi2(tab: np.ndarray) -> float:
+    """Pearson's χ² of a table without empty rows or columns, by the operations of SciPy's
+    ``chi2_contingency(correction=False)`` in its order (the same float), without its
+    per-call overhead (~1 ms: the bootstrap below calls it ``n_boot`` times)."""
+    obs = tab.astype(np.float64)
+    expected = obs.sum(axis=1, keepdims=True) * obs.sum(axis=0, keepdims=True) / obs.sum()
+    return float((((obs - expected) ** 2) / expected).ravel().sum())
+
+
+def _v_bc(obs: np.ndarray, chi2: float) -> float:
+    """Bergsma's V of the table ``obs`` from its Pearson χ² (see :func:`cramers_v_bc`)."""
     n = float(obs.sum())
     r, c = obs.shape
-    chi2 = float(sps.chi2_contingency(obs, correction=False)[0])
     phi2 = max(0.0, chi2 / n - (r - 1) * (c - 1) / (n - 1))
     r_t = r - (r - 1) ** 2 / (n - 1)
     c_t = c - (c - 1) ** 2 / (n - 1)
@@ -132,10 +145,9 @@ def cramers_v_bootstrap(
     r, c = xi.max() + 1, yi.max() + 1
 
     def v_of(idx: np.ndarray) -> float:
-        tab = np.zeros((r, c), dtype=np.int64)
-        np.add.at(tab, (xi[idx], yi[idx]), 1)
+        tab = np.bincount(xi[idx] * c + yi[idx], minlength=r * c).reshape(r, c)
         tab = tab[tab.sum(axis=1) > 0][:, tab.sum(axis=0) > 0]
-        return 0.0 if min(tab.shape) < 2 else cramers_v_bc(tab)
+        return 0.0 if min(tab.shape) < 2 else _v_bc(tab, _pearson_chi2(tab))
 
     rng = np.random.default_rng(seed)
     n = len(xi)

@@ -43,6 +43,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from compendium.data import parsecache
 from compendium.data.corpus import CodedCorpus, codes_frame, tidy_corpus
 from compendium.data.xlsx_sheet import first_formula, get_column_letter, read_first_sheet
 from compendium.errors import DataError
@@ -94,7 +95,17 @@ def read_dedoose(excerpts_path: str | Path, codes_path: str | Path) -> CodedCorp
 def read_dedoose_report(
     excerpts_path: str | Path, codes_path: str | Path
 ) -> tuple[CodedCorpus, DedooseReport]:
-    """Read a Dedoose project; return the corpus and the excerpt memos kept aside."""
+    """Read a Dedoose project; return the corpus and the excerpt memos kept aside.
+
+    Under a build, the result parsed by the data check is loaded instead (``parsecache``)."""
+    return parsecache.cached("compendium.data.dedoose.read_dedoose_report",
+                             [excerpts_path, codes_path], (),
+                             lambda: _read_dedoose_report(excerpts_path, codes_path))
+
+
+def _read_dedoose_report(
+    excerpts_path: str | Path, codes_path: str | Path
+) -> tuple[CodedCorpus, DedooseReport]:
     excerpts_path = Path(excerpts_path)
     codes = read_dedoose_codes(codes_path)
     raw = _read_sheet(excerpts_path, "excerpt rows")

@@ -45,6 +45,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from compendium.data import parsecache
 from compendium.data.corpus import CodedCorpus, codes_frame, tidy_corpus
 from compendium.data.qdpx_offsets import NoConventionFits, Selection, choose_convention
 from compendium.data.qdpx_writer import NS, deterministic_zip, write_qdpx
@@ -118,7 +119,16 @@ def read_qdpx(path: str | Path, *, max_member_bytes: int = MAX_MEMBER_BYTES,
 
 def read_qdpx_report(path: str | Path, *, max_member_bytes: int = MAX_MEMBER_BYTES,
                      max_total_bytes: int = MAX_TOTAL_BYTES) -> tuple[CodedCorpus, QdpxReport]:
-    """Read a ``.qdpx`` project; return the corpus and a :class:`QdpxReport`."""
+    """Read a ``.qdpx`` project; return the corpus and a :class:`QdpxReport`.
+
+    Under a build, the result parsed by the data check is loaded instead (``parsecache``)."""
+    return parsecache.cached(
+        "compendium.data.qdpx.read_qdpx_report", [path], (max_member_bytes, max_total_bytes),
+        lambda: _read_qdpx_report(path, max_member_bytes, max_total_bytes))
+
+
+def _read_qdpx_report(path: str | Path, max_member_bytes: int,
+                      max_total_bytes: int) -> tuple[CodedCorpus, QdpxReport]:
     path = Path(path)
     if not path.is_file():
         raise DataError(path, "file not found", expected="a REFI-QDA project (.qdpx)")

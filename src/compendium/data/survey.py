@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from compendium.data import textio
+from compendium.data import parsecache, textio
 from compendium.data.codebook import CODED_TYPES, ORDERED_TYPES, Codebook, _check_lang
 from compendium.errors import DataError, ParameterError
 
@@ -70,8 +70,17 @@ def read_survey(cawi_path: str | Path, papi_path: str | Path, codebook: Codebook
     """Read both exports and stack them: one table, ``mode`` column, sorted by respondent_id.
 
     Incomplete CAWI responses are left out unless ``include_incomplete=True`` (see
-    :func:`read_cawi`); ``attrs["incomplete_excluded"]`` of the table counts them.
+    :func:`read_cawi`); ``attrs["incomplete_excluded"]`` of the table counts them. Under a
+    build, the table parsed by the data check is loaded instead (``parsecache``).
     """
+    return parsecache.cached(
+        "compendium.data.survey.read_survey", [cawi_path, papi_path],
+        (codebook, include_incomplete),
+        lambda: _read_survey(cawi_path, papi_path, codebook, include_incomplete))
+
+
+def _read_survey(cawi_path: str | Path, papi_path: str | Path, codebook: Codebook,
+                 include_incomplete: bool) -> pd.DataFrame:
     cawi_path, papi_path = Path(cawi_path), Path(papi_path)
     cawi, _, excluded = _read_csv_source(cawi_path, codebook, "cawi", include_incomplete)
     papi, papi_rows, _ = _read_csv_source(papi_path, codebook, "papi", True)
