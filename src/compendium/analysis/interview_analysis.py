@@ -569,6 +569,20 @@ def segmentation_table(corpus: CodedCorpus) -> tuple[pd.DataFrame, dict[str, Any
     return shown, qual.segmentation_summary(seg)
 
 
+#: Why the size of the double-coded subset (and the agreement figures computed on it) may be
+#: published at any ``min_cell``: it describes the coding procedure, not the interviewees.
+DOUBLE_CODED_DESIGN = (
+    "design count: the interviews a second coder coded were chosen by the coding procedure, "
+    "not by any attribute of the interviewees; with the published number of interviews it "
+    "and its share give back only that number, no hidden cell")
+AGREEMENT_NOT_COUNTS = (
+    "agreement statistics, numbers of codes and of coded units, and the size of the "
+    "double-coded subset (a design count, see n_double_coded), not counts of people")
+SEGMENTATION_NOT_COUNTS = (
+    "ratios of character ranges and the size of the double-coded subset (a design count), "
+    "not counts of people")
+
+
 def with_primary(corpus: CodedCorpus, primary: str) -> CodedCorpus:
     """The corpus with one coding per segment x code by the declared primary-coder rule
     (:func:`compendium.analysis.coding.declared_codings`); every count then follows it."""
@@ -650,6 +664,37 @@ def topic_asked(
         "with_code_asked": int((present & asked).sum()),
         "with_code_not_asked": int((present & not_asked).sum()),
     }
+
+
+def shown(value: int | None) -> str:
+    """A gated count as prose shows it: the number, or the marker where it is suppressed."""
+    return MARKER if value is None else str(int(value))
+
+
+def publish_topic_asked(
+    ledger: Ledger, corpus: CodedCorpus, code: str, attribute: str, artefact: str
+) -> dict[str, int | None]:
+    """:func:`topic_asked` through ``ledger`` (``None`` where suppressed): the interviews in
+    which the topic was asked or not are descriptor groups, those of them with the ``code``
+    the same groups with ``has:<code>``, so they are linked to the code's prevalence and the
+    descriptor's other tables. ``unknown`` (every other value of ``attribute``) is the sum of
+    its groups, shown only when each of them is."""
+    counts = topic_asked(corpus, code, attribute)
+    wide = attributes_wide(corpus)
+    values = wide[attribute].astype(object).where(wide[attribute].notna(), "(missing)")
+    others = [v for v in dict.fromkeys(values.tolist()) if v not in ("asked", "not asked")]
+    has = f"has:{code}"
+    keys = {
+        "asked": key("interview", {attribute: "asked"}),
+        "not_asked": key("interview", {attribute: "not asked"}),
+        "with_code_asked": key("interview", {attribute: "asked", has: True}),
+        "with_code_not_asked": key("interview", {attribute: "not asked", has: True}),
+    }
+    parts = {key("interview", {attribute: v}): int((values == v).sum()) for v in others}
+    sup = ledger.publish({**{keys[k]: counts[k] for k in keys}, **parts}, artefact)
+    out: dict[str, int | None] = {k: None if sup[keys[k]] else counts[k] for k in keys}
+    out["unknown"] = None if any(sup[k] for k in parts) else counts["unknown"]
+    return {k: out[k] for k in counts}
 
 
 def near_universal_codes(
