@@ -150,6 +150,17 @@ def test_primary_coder_sensitivity_lists_every_rule_declared_first(corpus):
         "Under another rule (ana, consensus) instead of `ben`, the number of interviews "
         "changes for 1 of 3 codes, by at most 1."
     )
+    # a published table with a hidden count: that code is left out of the comparison (its
+    # change, 1, would put the hidden count within 1 of the shown 0)
+    shown = sens.drop(columns="max_change").astype(object)
+    shown.loc[1, "n_ana"] = "x"
+    assert ia.sensitivity_sentence(shown, "ben", "en") == (
+        "Under another rule (ana, consensus) instead of `ben`, the number of interviews "
+        "changes for 0 of 2 codes, by at most 0. Codes with a hidden count (x) are not "
+        "compared: 1."
+    )
+    assert ia.sensitivity_sentence(shown, "ben", "pl").endswith(
+        "dla 0 z 2 kodów, najwyżej o 0. Kodów z ukrytą liczbą (x) nie porównujemy: 1.")
 
 
 def test_topic_asked_separates_asked_none_from_not_asked(corpus):

@@ -634,15 +634,29 @@ def publish_sensitivity(
 
 
 def sensitivity_sentence(sens: pd.DataFrame, primary: str, lang: str) -> str:
-    """How many code prevalences change when another rule replaces the declared one."""
-    changed = int((sens["max_change"] > 0).sum())
-    most = int(sens["max_change"].max()) if len(sens) else 0
-    others = [c[2:] for c in sens.columns if c.startswith("n_")][1:]
+    """How many code prevalences change when another rule replaces the declared one.
+
+    Read from the published table (:func:`publish_sensitivity`): a code with a suppressed
+    count under some rule is not compared (its change would bound the hidden count) and is
+    counted apart; the raw table (with ``max_change``) gives the same sentence when nothing
+    is hidden."""
+    cols = [c for c in sens.columns if c.startswith("n_")]
+    values = sens[cols].apply(pd.to_numeric, errors="coerce")
+    full = values.notna().all(axis=1)
+    change = values[full].sub(values.loc[full, cols[0]], axis=0).abs().max(axis=1)
+    changed = int((change > 0).sum())
+    most = int(change.max()) if len(change) else 0
+    hidden = int((~full).sum())
+    others = [c[2:] for c in cols][1:]
     if lang == "pl":
-        return (f"Przy innej regule ({', '.join(others)}) zamiast `{primary}` zmienia się "
-                f"liczba wywiadów dla {changed} z {len(sens)} kodów, najwyżej o {most}.")
-    return (f"Under another rule ({', '.join(others)}) instead of `{primary}`, the number of "
-            f"interviews changes for {changed} of {len(sens)} codes, by at most {most}.")
+        text = (f"Przy innej regule ({', '.join(others)}) zamiast `{primary}` zmienia się "
+                f"liczba wywiadów dla {changed} z {int(full.sum())} kodów, najwyżej o {most}.")
+        return text + (f" Kodów z ukrytą liczbą ({MARKER}) nie porównujemy: {hidden}."
+                       if hidden else "")
+    text = (f"Under another rule ({', '.join(others)}) instead of `{primary}`, the number of "
+            f"interviews changes for {changed} of {int(full.sum())} codes, by at most {most}.")
+    return text + (f" Codes with a hidden count ({MARKER}) are not compared: {hidden}."
+                   if hidden else "")
 
 
 def topic_asked(
