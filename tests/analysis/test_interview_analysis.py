@@ -197,6 +197,19 @@ def test_topic_asked_through_the_ledger_hides_small_groups_and_what_gives_them_b
     assert got["with_code_not_asked"] == 0 and got["unknown"] == 0
 
 
+def test_group_size_range_shows_the_marker_for_a_hidden_group(corpus):
+    from compendium.analysis.disclosure_audit import Ledger
+
+    got = {}
+    for m in (1, 2):
+        ledger = Ledger(m)
+        ia.declare(ledger, corpus)  # 4 interviews
+        got[m] = ia.group_size_range(ledger, corpus, "strategy_asked")
+    # hand-counted: 1 not asked (D3), 3 asked; at min_cell 2 the 1 is hidden and 4 - 3 would
+    # give it back, so both are the marker
+    assert got == {1: ("1", "3"), 2: ("x", "x")}
+
+
 def test_agreement_table_and_below_threshold(corpus):
     agree = ia.agreement_table(corpus, LABELS, "en", threshold=0.6, n_boot=20, seed=1)
     row = agree.set_index("code_id")

@@ -685,6 +685,20 @@ def shown(value: int | None) -> str:
     return MARKER if value is None else str(int(value))
 
 
+def group_size_range(ledger: Ledger, corpus: CodedCorpus, attribute: str) -> tuple[str, str]:
+    """The smallest and largest group of ``attribute`` for prose ("12 to 13 per city"), each
+    through ``ledger`` (the same counts as the groups' totals elsewhere): the marker where
+    the group it names is suppressed."""
+    sizes = attributes_wide(corpus)[attribute].value_counts()
+    if sizes.empty:
+        return MARKER, MARKER
+    sup = ledger.publish({key("interview", {attribute: g}): int(n) for g, n in sizes.items()},
+                         "prose")
+    lo, hi = sizes.idxmin(), sizes.idxmax()
+    return tuple(MARKER if sup[key("interview", {attribute: g})] else str(int(sizes[g]))
+                 for g in (lo, hi))
+
+
 def publish_topic_asked(
     ledger: Ledger, corpus: CodedCorpus, code: str, attribute: str, artefact: str
 ) -> dict[str, int | None]:
