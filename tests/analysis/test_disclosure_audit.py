@@ -280,3 +280,40 @@ def test_when_only_a_pair_helps_the_ledger_keeps_the_pair_and_not_the_smaller_by
                    bystander["P"]: False}
     papi = next(c for c in led.audit()["suppressed"] if c["count"] == "respondent[dk=True, mode=P]")
     assert papi["feasible_range"][0] <= 1 and papi["feasible_range"][1] >= 2
+
+
+def _two_city_ledger(total_x: int) -> Ledger:
+    """Two cities of 5 interviews each and code x's total, published before any city cell."""
+    led = Ledger(5)
+    led.domain("interview", "city", ["A", "B"])
+    led.publish({key("interview", city="A"): 5, key("interview", city="B"): 5,
+                 key("interview"): 10}, "sizes")
+    led.publish({key("interview", {"has:x": True}): total_x}, "codebook")
+    return led
+
+
+def test_a_bound_earlier_artefacts_imply_is_accepted_and_noted():
+    # hand-worked: x in 8 of 10 interviews, 5 per city, so each city has 8 - 5 = 3 to 5 of
+    # them before any city cell is published; both city cells (4, 4) are below min_cell 5 and
+    # hidden, and no suppression in "by city" can widen 3..5 (min_cell 10 on notebook 03)
+    led = _two_city_ledger(8)
+    x = {"has:x": True}
+    cells = {key("interview", x, city=c): 4 for c in ("A", "B")}
+    assert led.publish(cells, "by city") == {k: True for k in cells}
+    # independent check: enumerate every completion consistent with what was published
+    sols = [(a, b) for a in range(6) for b in range(6) if a + b == 8]
+    assert {a for a, _ in sols} == {3, 4, 5}
+    audit = led.audit()
+    for cell in audit["suppressed"]:
+        assert cell["feasible_range"] == [3, 5] and cell["safe"] is True
+        assert "already imply" in cell["why"]
+    assert [c["rule"] for c in audit["checks"]] == ["bounded by earlier artefacts"] * 2
+
+
+def test_a_value_earlier_artefacts_pin_still_stops_the_build():
+    # hand-worked: x in 9 of 10 interviews and in all 5 of city A pins B's cell at
+    # 9 - 5 = 4, a primary at min_cell 5 that no suppression in "by city B" can hide
+    led = _two_city_ledger(9)
+    led.publish({key("interview", {"has:x": True}, city="A"): 5}, "city A")
+    with pytest.raises(DisclosureError, match="determined by counts published before"):
+        led.publish({key("interview", {"has:x": True}, city="B"): 4}, "by city B")

@@ -150,6 +150,17 @@ def test_primary_coder_sensitivity_lists_every_rule_declared_first(corpus):
         "Under another rule (ana, consensus) instead of `ben`, the number of interviews "
         "changes for 1 of 3 codes, by at most 1."
     )
+    # a published table with a hidden count: that code is left out of the comparison (its
+    # change, 1, would put the hidden count within 1 of the shown 0)
+    shown = sens.drop(columns="max_change").astype(object)
+    shown.loc[1, "n_ana"] = "x"
+    assert ia.sensitivity_sentence(shown, "ben", "en") == (
+        "Under another rule (ana, consensus) instead of `ben`, the number of interviews "
+        "changes for 0 of 2 codes, by at most 0. Codes with a hidden count (x) are not "
+        "compared: 1."
+    )
+    assert ia.sensitivity_sentence(shown, "ben", "pl").endswith(
+        "dla 0 z 2 kodów, najwyżej o 0. Kodów z ukrytą liczbą (x) nie porównujemy: 1.")
 
 
 def test_topic_asked_separates_asked_none_from_not_asked(corpus):
@@ -164,6 +175,39 @@ def test_topic_asked_separates_asked_none_from_not_asked(corpus):
     }
     with pytest.raises(ParameterError, match="no such descriptor"):
         ia.topic_asked(corpus, PS, "housing_asked")
+
+
+def test_topic_asked_through_the_ledger_hides_small_groups_and_what_gives_them_back(corpus):
+    from compendium.analysis.disclosure_audit import Ledger
+
+    c = ia.with_primary(corpus, "ana")
+    shown = {}
+    for m in (1, 2):
+        ledger = Ledger(m)
+        ia.declare(ledger, c)  # publishes the number of interviews: 4
+        shown[m] = ia.publish_topic_asked(ledger, c, PS, "strategy_asked", "asked")
+    # min_cell 1: nothing is small, every count as counted by hand (see the test above)
+    assert shown[1] == {"asked": 3, "not_asked": 1, "unknown": 0, "with_code_asked": 1,
+                        "with_code_not_asked": 0}
+    got = shown[2]
+    # the single not-asked interview (D3) and the single asked one with the code (D2) are
+    # hidden; 4 - asked would give D3's group back, so "asked" is hidden too; zeros stay
+    assert got["not_asked"] is None and got["with_code_asked"] is None
+    assert got["asked"] is None
+    assert got["with_code_not_asked"] == 0 and got["unknown"] == 0
+
+
+def test_group_size_range_shows_the_marker_for_a_hidden_group(corpus):
+    from compendium.analysis.disclosure_audit import Ledger
+
+    got = {}
+    for m in (1, 2):
+        ledger = Ledger(m)
+        ia.declare(ledger, corpus)  # 4 interviews
+        got[m] = ia.group_size_range(ledger, corpus, "strategy_asked")
+    # hand-counted: 1 not asked (D3), 3 asked; at min_cell 2 the 1 is hidden and 4 - 3 would
+    # give it back, so both are the marker
+    assert got == {1: ("1", "3"), 2: ("x", "x")}
 
 
 def test_agreement_table_and_below_threshold(corpus):
@@ -191,15 +235,15 @@ def test_near_universal_codes_and_the_cooccurrence_mark(corpus):
     assert ia.near_universal_codes(c, [AC, PO, PC], 0.5) == [AC, PO]
 
 
-def test_kappa_caveat_and_count_text():
+def test_kappa_caveat_and_shown():
     low = {"Risks\\Uneven quality": 0.443182}
     assert fnd.kappa_caveat("Risks\\Uneven quality", low, 0.6, "en") == (
         " (intercoder κ = 0.44, below 0.6: read with caution)"
     )
     assert "κ = 0,44, poniżej 0,6" in fnd.kappa_caveat("Risks\\Uneven quality", low, 0.6, "pl")
     assert fnd.kappa_caveat("Risks\\Underfunding", low, 0.6, "en") == ""
-    assert fnd.count_text(2, 3, "en") == "fewer than 3"
-    assert fnd.count_text(0, 3, "en") == "0" and fnd.count_text(17, 3, "pl") == "17"
+    # a suppressed count reads as the neutral marker, never as a bound ("fewer than 3")
+    assert ia.shown(None) == "x" and ia.shown(0) == "0" and ia.shown(17) == "17"
 
 
 def test_idi_findings_count_strategy_against_interviews_asked(corpus):
@@ -208,7 +252,7 @@ def test_idi_findings_count_strategy_against_interviews_asked(corpus):
     policy = ia.area_table(c, P, None, LABELS, "en", "segment")
     asked = ia.topic_asked(c, PS, "strategy_asked")
     out = fnd.idi_findings(
-        freq, policy, 4, "en", asked=asked, low_kappa={AC: 0.5}, threshold=0.6, min_cell=1
+        freq, policy, 4, "en", asked=asked, low_kappa={AC: 0.5}, threshold=0.6
     )
     assert out[0] == (
         "Culture carries the most coded actions (3 actions in 2 of 4 interviews)"
@@ -220,9 +264,11 @@ def test_idi_findings_count_strategy_against_interviews_asked(corpus):
     )
     assert out[2] == "2 coded actions are one-off and 1 continuous."
     assert out[3] == "No action is coded in: Housing."
-    # with min_cell 2 the single not-asked interview is not shown as a number
-    hidden = fnd.idi_findings(freq, policy, 4, "en", asked=asked, min_cell=2)
-    assert "in fewer than 2 of the 3 interviews" in hidden[1]
+    # a suppressed count (None, as the ledger gives it) is the marker, in both languages
+    hidden = {**asked, "with_code_asked": None, "asked": None}
+    assert "reported in x of the x interviews" in fnd.idi_findings(
+        freq, policy, 4, "en", asked=hidden)[1]
+    assert "wskazano w x z x wywiadów" in fnd.idi_findings(freq, policy, 4, "pl", asked=hidden)[1]
 
 
 def test_city_findings_caveat_a_flagged_top_code(corpus):

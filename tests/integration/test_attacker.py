@@ -108,6 +108,13 @@ class Attack:
         out: dict[str, tuple[float, float] | str] = dict(self.leaks)
         for n in sorted(self.hidden & set(self.known)):  # hidden here, shown elsewhere
             out[n] = (self.known[n], self.known[n])
+        # feasible at all? (then HiGHS's "infeasible or unbounded", status 4, is unbounded:
+        # e.g. a hidden count of coded segments that nothing bounds from above)
+        res = milp(np.zeros(len(names)), constraints=cons, bounds=Bounds(lo, hi),
+                   integrality=np.ones(len(names)))
+        if res.status == 2 and literal is not None:
+            return {}
+        assert res.status == 0, f"published numbers inconsistent: {res.message}"
         for target in sorted(self.hidden - set(self.known)):
             ends = []
             for sign in (1.0, -1.0):
@@ -115,9 +122,7 @@ class Attack:
                 c[idx[target]] = sign
                 res = milp(c, constraints=cons, bounds=Bounds(lo, hi),
                            integrality=np.ones(len(names)))
-                if res.status == 2 and literal is not None:
-                    return {}
-                assert res.status in (0, 3), f"published numbers inconsistent: {res.message}"
+                assert res.status in (0, 3, 4), f"published numbers inconsistent: {res.message}"
                 ends.append(sign * res.fun if res.status == 0 else np.inf)
             if ends[0] == ends[1]:
                 out[target] = (ends[0], ends[1])

@@ -39,7 +39,10 @@ not be determined by the published numbers either, and is never shown again for 
 determined.
 
 Artefacts are published in notebook order; earlier decisions are final, so a later artefact
-only ever adds suppression in itself. An artefact that cannot be protected that way raises
+only ever adds suppression in itself. When every count of the artefact linked to an unsafe
+cell is suppressed, the cell's range is what the earlier artefacts imply and leaving the
+artefact out would not widen it: an open range is accepted as the cell's floor and noted in
+the audit (``bounded by earlier artefacts``); a range that pins the value raises
 :class:`DisclosureError` (a build error).
 """
 
@@ -91,6 +94,9 @@ class Decision:
     artefacts: list[str] = field(default_factory=list)
     range: tuple[float, float] | None = None
     forced: bool = False  # suppressed by another rule (class disclosure), kept suppressed
+    #: the range counts published before its artefact already imply (no suppression in a later
+    #: artefact can widen it); the cell is safe while its range is no narrower than this
+    floor: tuple[float, float] | None = None
 
 
 class Ledger:
@@ -199,10 +205,8 @@ class Ledger:
                         guesses.append(best)
                     added = True
             if not added:
-                bad = ", ".join(f"{key_text(k)} in {self.decisions[k].range}" for k in unsafe)
-                raise DisclosureError(
-                    f"{artefact}: cannot protect {bad} by suppressing more of this artefact; "
-                    "publish it earlier, merge categories or leave it out")
+                self._earlier_bounds(unsafe, artefact)
+                break
         self._drop_unneeded(guesses, fresh)
         # a secondary cell the published numbers determine is shown: it tells nothing new,
         # and showing it leaves every other range as it was
@@ -217,6 +221,26 @@ class Ledger:
                     continue
                 if d.range[0] == d.range[1]:
                     d.suppressed, d.range = False, None
+
+    def _earlier_bounds(self, unsafe: list[Key], artefact: str) -> None:
+        """Every count of ``artefact`` linked to these cells is suppressed, so their ranges
+        are what the counts published before it imply: leaving the artefact out would not
+        widen them. An open range is accepted as the cell's floor and noted in the audit; a
+        range that pins the value stops the build (an earlier artefact discloses it)."""
+        pinned = [k for k in unsafe if self.decisions[k].range is None
+                  or self.decisions[k].range[0] == self.decisions[k].range[1]]
+        if pinned:
+            bad = ", ".join(f"{key_text(k)} = {self.decisions[k].range}" for k in pinned)
+            raise DisclosureError(
+                f"{artefact}: {bad} is determined by counts published before this artefact; "
+                "publish it earlier, merge categories or leave the earlier count out")
+        for k in unsafe:
+            d = self.decisions[k]
+            d.floor = d.range
+            self.note(artefact, "bounded by earlier artefacts",
+                      f"{key_text(k)}: anywhere in [{_num(d.range[0])}, {_num(d.range[1])}] "
+                      "from counts published before this artefact alone (every count of it "
+                      "linked to this one is suppressed; leaving it out would not widen that)")
 
     def _drop_unneeded(self, guesses: list[Key], fresh: set[Key]) -> None:
         """Show again, latest first, each secondary taken while no single candidate helped,
@@ -254,6 +278,8 @@ class Ledger:
     def _safe(self, k: Key) -> bool:
         d = self.decisions[k]
         lo, hi = d.range if d.range is not None else (d.value, d.value)
+        if d.floor is not None and lo <= d.floor[0] and hi >= d.floor[1]:
+            return True  # no narrower than earlier artefacts made it: see _earlier_bounds
         if d.primary and self.interval == "prior":
             return lo <= 1 and hi >= self.min_cell - 1 and lo < hi
         return lo < hi  # a secondary only must not be determined
@@ -275,7 +301,12 @@ class Ledger:
             why = (f"a primary count (1..{self.min_cell - 1}); the published numbers and bounds "
                    f"leave it anywhere in [{_num(lo)}, {_num(hi)}]" if d.primary else
                    f"secondary suppression; not determined: anywhere in [{_num(lo)}, {_num(hi)}]")
-            if d.forced and not d.primary:
+            if d.floor is not None:
+                why = (f"a primary count (1..{self.min_cell - 1}) whose range "
+                       f"[{_num(lo)}, {_num(hi)}] counts published before "
+                       f"{d.artefacts[0]} already imply; every count of that artefact linked "
+                       "to it is suppressed, so leaving it out would not widen the range")
+            elif d.forced and not d.primary:
                 why = ("class disclosure (every member of a group gave one answer); not "
                        f"determined: anywhere in [{_num(lo)}, {_num(hi)}]")
             kind = "primary" if d.primary else "class" if d.forced else "secondary"

@@ -569,6 +569,20 @@ def segmentation_table(corpus: CodedCorpus) -> tuple[pd.DataFrame, dict[str, Any
     return shown, qual.segmentation_summary(seg)
 
 
+#: Why the size of the double-coded subset (and the agreement figures computed on it) may be
+#: published at any ``min_cell``: it describes the coding procedure, not the interviewees.
+DOUBLE_CODED_DESIGN = (
+    "design count: the interviews a second coder coded were chosen by the coding procedure, "
+    "not by any attribute of the interviewees; with the published number of interviews it "
+    "and its share give back only that number, no hidden cell")
+AGREEMENT_NOT_COUNTS = (
+    "agreement statistics, numbers of codes and of coded units, and the size of the "
+    "double-coded subset (a design count, see n_double_coded), not counts of people")
+SEGMENTATION_NOT_COUNTS = (
+    "ratios of character ranges and the size of the double-coded subset (a design count), "
+    "not counts of people")
+
+
 def with_primary(corpus: CodedCorpus, primary: str) -> CodedCorpus:
     """The corpus with one coding per segment x code by the declared primary-coder rule
     (:func:`compendium.analysis.coding.declared_codings`); every count then follows it."""
@@ -620,15 +634,29 @@ def publish_sensitivity(
 
 
 def sensitivity_sentence(sens: pd.DataFrame, primary: str, lang: str) -> str:
-    """How many code prevalences change when another rule replaces the declared one."""
-    changed = int((sens["max_change"] > 0).sum())
-    most = int(sens["max_change"].max()) if len(sens) else 0
-    others = [c[2:] for c in sens.columns if c.startswith("n_")][1:]
+    """How many code prevalences change when another rule replaces the declared one.
+
+    Read from the published table (:func:`publish_sensitivity`): a code with a suppressed
+    count under some rule is not compared (its change would bound the hidden count) and is
+    counted apart; the raw table (with ``max_change``) gives the same sentence when nothing
+    is hidden."""
+    cols = [c for c in sens.columns if c.startswith("n_")]
+    values = sens[cols].apply(pd.to_numeric, errors="coerce")
+    full = values.notna().all(axis=1)
+    change = values[full].sub(values.loc[full, cols[0]], axis=0).abs().max(axis=1)
+    changed = int((change > 0).sum())
+    most = int(change.max()) if len(change) else 0
+    hidden = int((~full).sum())
+    others = [c[2:] for c in cols][1:]
     if lang == "pl":
-        return (f"Przy innej regule ({', '.join(others)}) zamiast `{primary}` zmienia się "
-                f"liczba wywiadów dla {changed} z {len(sens)} kodów, najwyżej o {most}.")
-    return (f"Under another rule ({', '.join(others)}) instead of `{primary}`, the number of "
-            f"interviews changes for {changed} of {len(sens)} codes, by at most {most}.")
+        text = (f"Przy innej regule ({', '.join(others)}) zamiast `{primary}` zmienia się "
+                f"liczba wywiadów dla {changed} z {int(full.sum())} kodów, najwyżej o {most}.")
+        return text + (f" Kodów z ukrytą liczbą ({MARKER}) nie porównujemy: {hidden}."
+                       if hidden else "")
+    text = (f"Under another rule ({', '.join(others)}) instead of `{primary}`, the number of "
+            f"interviews changes for {changed} of {int(full.sum())} codes, by at most {most}.")
+    return text + (f" Codes with a hidden count ({MARKER}) are not compared: {hidden}."
+                   if hidden else "")
 
 
 def topic_asked(
@@ -650,6 +678,51 @@ def topic_asked(
         "with_code_asked": int((present & asked).sum()),
         "with_code_not_asked": int((present & not_asked).sum()),
     }
+
+
+def shown(value: int | None) -> str:
+    """A gated count as prose shows it: the number, or the marker where it is suppressed."""
+    return MARKER if value is None else str(int(value))
+
+
+def group_size_range(ledger: Ledger, corpus: CodedCorpus, attribute: str) -> tuple[str, str]:
+    """The smallest and largest group of ``attribute`` for prose ("12 to 13 per city"), each
+    through ``ledger`` (the same counts as the groups' totals elsewhere): the marker where
+    the group it names is suppressed."""
+    sizes = attributes_wide(corpus)[attribute].value_counts()
+    if sizes.empty:
+        return MARKER, MARKER
+    sup = ledger.publish({key("interview", {attribute: g}): int(n) for g, n in sizes.items()},
+                         "prose")
+    lo, hi = sizes.idxmin(), sizes.idxmax()
+    return tuple(MARKER if sup[key("interview", {attribute: g})] else str(int(sizes[g]))
+                 for g in (lo, hi))
+
+
+def publish_topic_asked(
+    ledger: Ledger, corpus: CodedCorpus, code: str, attribute: str, artefact: str
+) -> dict[str, int | None]:
+    """:func:`topic_asked` through ``ledger`` (``None`` where suppressed): the interviews in
+    which the topic was asked or not are descriptor groups, those of them with the ``code``
+    the same groups with ``has:<code>``, so they are linked to the code's prevalence and the
+    descriptor's other tables. ``unknown`` (every other value of ``attribute``) is the sum of
+    its groups, shown only when each of them is."""
+    counts = topic_asked(corpus, code, attribute)
+    wide = attributes_wide(corpus)
+    values = wide[attribute].astype(object).where(wide[attribute].notna(), "(missing)")
+    others = [v for v in dict.fromkeys(values.tolist()) if v not in ("asked", "not asked")]
+    has = f"has:{code}"
+    keys = {
+        "asked": key("interview", {attribute: "asked"}),
+        "not_asked": key("interview", {attribute: "not asked"}),
+        "with_code_asked": key("interview", {attribute: "asked", has: True}),
+        "with_code_not_asked": key("interview", {attribute: "not asked", has: True}),
+    }
+    parts = {key("interview", {attribute: v}): int((values == v).sum()) for v in others}
+    sup = ledger.publish({**{keys[k]: counts[k] for k in keys}, **parts}, artefact)
+    out: dict[str, int | None] = {k: None if sup[keys[k]] else counts[k] for k in keys}
+    out["unknown"] = None if any(sup[k] for k in parts) else counts["unknown"]
+    return {k: out[k] for k in counts}
 
 
 def near_universal_codes(

@@ -32,15 +32,11 @@ def _fmt_list(items: Sequence[str], lang: str) -> str:
     return ", ".join(items[:-1]) + conj + items[-1]
 
 
-def count_text(n: int, min_cell: int, lang: str) -> str:
-    """A count for prose: the number, or "fewer than <min_cell>" when 0 < n < min_cell."""
-    if 0 < n < min_cell:
-        return f"fewer than {min_cell}" if lang == "en" else f"mniej niż {min_cell}"
-    return str(int(n))
-
-
 def _shown(v: object) -> str:
-    """A protected count for prose: the number, or the suppression marker as it is."""
+    """A protected count for prose: the number, or the suppression marker as it is (a
+    suppressed count given as ``None``, as the results JSON holds it, shows the marker)."""
+    if v is None:
+        return MARKER
     return v if isinstance(v, str) else str(int(v))
 
 
@@ -64,13 +60,14 @@ def kappa_caveat(
 
 def idi_findings(
     area_freq: pd.DataFrame, policy: pd.DataFrame, n_docs: int, lang: str,
-    asked: Mapping[str, int] | None = None, low_kappa: Mapping[str, float] | None = None,
-    threshold: float = 0.6, min_cell: int = 1,
+    asked: Mapping[str, int | None] | None = None,
+    low_kappa: Mapping[str, float] | None = None, threshold: float = 0.6,
 ) -> list[str]:
     """Key-finding sentences of the IDI notebook, built from the computed tables.
 
-    With ``asked`` (from :func:`topic_asked`) the strategy sentence counts only interviews in
-    which the topic was asked; a code flagged in ``low_kappa`` gets :func:`kappa_caveat`.
+    With ``asked`` (from :func:`publish_topic_asked`; ``None`` = suppressed, shown as the
+    marker) the strategy sentence counts only interviews in which the topic was asked; a
+    code flagged in ``low_kappa`` gets :func:`kappa_caveat`.
     """
     num = area_freq.assign(_n=pd.to_numeric(area_freq["n_segments"], errors="coerce"))
     top = num.sort_values("_n", ascending=False, kind="mergesort").iloc[0]
@@ -82,7 +79,7 @@ def idi_findings(
     seg, docs = _shown(top["n_segments"]), _shown(top["n_documents"])
     cav = kappa_caveat(str(top["code_id"]), low_kappa, threshold, lang)
     if asked is not None:
-        asked = {k: count_text(v, min_cell, lang) for k, v in asked.items()}
+        asked = {k: _shown(v) for k, v in asked.items()}
     if lang == "pl":
         out = [
             f"Najwięcej zakodowanych działań dotyczy obszaru: {top['label']} "
