@@ -329,7 +329,9 @@ UNPUBLISHED = {
 
 
 # ------------------------------------------------------------------ build and browse
-@pytest.fixture(scope="module")
+# session scope: made once per test process even when pytest-xdist hands this file's tests
+# to a worker in more than one batch (a module fixture would then be made again)
+@pytest.fixture(scope="session")
 def hostile(tmp_path_factory) -> tuple[Path, dict[str, str], list[Path]]:
     """The hostile copy built; its pages, plus the four-city page built from REFI-QDA."""
     project = tmp_path_factory.mktemp("hostile") / "project"

@@ -31,7 +31,9 @@ pytestmark = pytest.mark.slow
 NOTEBOOKS = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9]*.ipynb"))
 
 
-@pytest.fixture(scope="module")
+# session scope: made once per test process even when pytest-xdist hands this file's tests
+# to a worker in more than one batch (a module fixture would then be made again)
+@pytest.fixture(scope="session")
 def run_in_notebooks_folder(tmp_path_factory):
     """A copy of the project whose notebooks were each run by papermill top to bottom with
     the defaults of their parameters cell, the kernel's cwd being ``notebooks/``."""
