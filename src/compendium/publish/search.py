@@ -11,6 +11,7 @@ data can end the script or be read as markup; the results are shown with ``textC
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
@@ -41,13 +42,10 @@ def _words(text: str) -> str:
 
 def page_docs(tree: BeautifulSoup, href: str, title: str) -> list[Doc]:
     """The sections of one page (split at ``h2``; the text before the first ``h2`` is the
-    page's introduction), with the text a reader sees, code inputs left out."""
+    page's introduction), with the text a reader sees, code inputs left out (:data:`SKIP`)."""
     main = tree.find("main") or tree.body
     if main is None:
         return []
-    from bs4 import NavigableString
-
-    main = _copy_without(main)
     docs: list[Doc] = []
     anchor, section, parts = "", title, []
 
@@ -57,34 +55,58 @@ def page_docs(tree: BeautifulSoup, href: str, title: str) -> list[Doc]:
             docs.append(Doc(f"{href}#{anchor}" if anchor else href,
                             f"{href}#{anchor}" if anchor else href, title, section, text))
 
-    for node in main.descendants:
-        name = getattr(node, "name", None)
-        if name == "h2":
+    for node in _visible(main):
+        if isinstance(node, str):
+            parts.append(node)
+        else:  # an h2: a new section, titled by its own visible text
             flush()
-            anchor, section, parts = node.get("id", ""), _words(node.get_text(" ")), []
-        elif type(node) is NavigableString and not _inside(node, ("h2",)):
-            parts.append(str(node))
+            title_text = " ".join(s for s in _visible(node, heading=True) if isinstance(s, str))
+            anchor, section, parts = node.get("id", ""), _words(title_text), []
     flush()
     return docs
 
 
-def _inside(node: object, names: tuple[str, ...]) -> bool:
-    parent = getattr(node, "parent", None)
-    while parent is not None:
-        if parent.name in names:
-            return True
-        parent = parent.parent
-    return False
+# SKIP, matched while walking the tree (no copy of it, no CSS engine): element names, classes,
+# and ``.jp-CodeCell .jp-InputArea`` (an input area inside a code cell).
+_SKIP_NAMES = frozenset({"style", "script", "noscript", "input", "label"})
+_SKIP_CLASSES = frozenset({"jp-InputPrompt", "jp-OutputPrompt", "compendium-site",
+                           "compendium-nav", "compendium-toc", "compendium-banner"})
 
 
-def _copy_without(main: Tag) -> Tag:
-    from bs4 import BeautifulSoup
+def _skipped(el: Tag, in_code_cell: bool) -> bool:
+    classes = el.get("class") or ()
+    return (el.name in _SKIP_NAMES or not _SKIP_CLASSES.isdisjoint(classes)
+            or (in_code_cell and "jp-InputArea" in classes))
 
-    copy = BeautifulSoup(str(main), "html.parser")
-    for sel in SKIP:
-        for el in copy.select(sel):
-            el.decompose()
-    return copy
+
+def _visible(top: Tag, *, heading: bool = False) -> Iterator[str | Tag]:
+    """In document order, the text a reader sees under ``top`` (plain text nodes outside
+    :data:`SKIP`) and, unless ``heading``, each ``h2`` (not its text, which titles the
+    section). With ``heading``, the strings ``get_text`` would join (text and CDATA)."""
+    from bs4 import CData, NavigableString, Tag
+
+    kinds = (NavigableString, CData) if heading else (NavigableString,)
+    in_cell = any("jp-CodeCell" in (p.get("class") or ()) for p in top.parents
+                  if isinstance(p, Tag))
+    if _skipped(top, in_cell):
+        return
+    stack: list[tuple[Iterator, bool]] = [(iter(top.contents), in_cell or "jp-CodeCell" in
+                                           (top.get("class") or ()))]
+    while stack:
+        children, in_cell = stack[-1]
+        node = next(children, None)
+        if node is None:
+            stack.pop()
+        elif isinstance(node, Tag):
+            if _skipped(node, in_cell):
+                continue
+            if node.name == "h2" and not heading:
+                yield node
+                continue
+            stack.append((iter(node.contents),
+                          in_cell or "jp-CodeCell" in (node.get("class") or ())))
+        elif type(node) in kinds:
+            yield str(node)
 
 
 def index_js(docs: list[Doc]) -> str:
