@@ -321,7 +321,7 @@ $(PL_OUT)/html/index.html: $(PL_OUT)/html/04_synthesis.html $(PL_PAGES) $(PKG_SR
 # ---------------------------------------------------------------- checks
 ## test: every test (unit, end-to-end pipeline, Lab, browser) over the cores, the 15 slowest listed
 test: $(DEV_STAMP) browser-deps
-	$(PY) -m pytest -n auto --dist loadgroup --durations=15
+	$(PY) -m pytest -n auto --dist loadfile --durations=15
 
 ## test-fast: the unit tests only (not slow, not browser), spread over the cores
 test-fast: $(DEV_STAMP)

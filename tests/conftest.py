@@ -117,17 +117,6 @@ def built(tmp_path_factory) -> Path:
     return project
 
 
-def pytest_collection_modifyitems(items) -> None:
-    """Under ``pytest -n N --dist loadgroup`` (``make test``) every test that uses the
-    :func:`built` project runs in one worker, in file order: some edit it and put it back,
-    others read it, and one build serves them all. The other tests go by file, so a module's
-    fixtures (a build of its own, a Lab run) are made once, in one worker."""
-    for item in items:
-        uses_built = "built" in getattr(item, "fixturenames", ())
-        group = "built" if uses_built else item.nodeid.split("::", 1)[0]
-        item.add_marker(pytest.mark.xdist_group(group))
-
-
 def pytest_terminal_summary(terminalreporter) -> None:
     """Report how many mutated raw files tests/data/test_mutations.py fed to the readers."""
     for name, module in list(sys.modules.items()):

@@ -329,8 +329,7 @@ UNPUBLISHED = {
 
 
 # ------------------------------------------------------------------ build and browse
-# session scope: made once per test process even when pytest-xdist hands this file's tests
-# to a worker in more than one batch (a module fixture would then be made again)
+# session scope: made once per test process, whatever order the process runs its tests in
 @pytest.fixture(scope="session")
 def hostile(tmp_path_factory) -> tuple[Path, dict[str, str], list[Path]]:
     """The hostile copy built; its pages, plus the four-city page built from REFI-QDA."""

@@ -31,8 +31,7 @@ pytestmark = pytest.mark.slow
 NOTEBOOKS = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9]*.ipynb"))
 
 
-# session scope: made once per test process even when pytest-xdist hands this file's tests
-# to a worker in more than one batch (a module fixture would then be made again)
+# session scope: made once per test process, whatever order the process runs its tests in
 @pytest.fixture(scope="session")
 def run_in_notebooks_folder(tmp_path_factory):
     """A copy of the project whose notebooks were each run by papermill top to bottom with

@@ -57,8 +57,7 @@ NOT_COUNTS = {"intercoder_agreement", "segmentation_agreement"}
 DESIGN_KEYS = {"n_double_coded", "agreement", "segmentation", "low_kappa"}
 
 
-# session scope: made once per test process even when pytest-xdist hands this file's tests
-# to a worker in more than one batch (a module fixture would then be made again)
+# session scope: made once per test process, whatever order the process runs its tests in
 @pytest.fixture(scope="session")
 def strict(tmp_path_factory) -> Path:
     project = copy_project(tmp_path_factory.mktemp("min_cell") / "project", ROOT, VENV)
