@@ -507,12 +507,6 @@ def main(argv: list[str] | None = None) -> int:
                     help="kernel: a Jupyter kernel of its own (default); inprocess: an IPython "
                          "kernel in this process (what the build's fork server uses)")
     args = ap.parse_args(argv)
-    if args.engine == "kernel":
-        # papermill imports pyarrow (0.13 s) only for its HDFS handler, which this process
-        # never uses. The runtime lock no longer installs pyarrow, but an environment that
-        # still has it (an older .venv, a conda env) should not pay for it here. (Not with
-        # the in-process engine: the notebook's libraries share this process.)
-        sys.modules.setdefault("pyarrow", None)  # type: ignore[arg-type]
     root = Path(args.root)
     outputs = Path(args.outputs) if args.outputs else None
     stem = args.notebook
@@ -537,5 +531,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    if "--engine" not in sys.argv or "kernel" in sys.argv:  # the default engine: kernel
+        # papermill imports pyarrow (0.13 s) only for its HDFS handler, which this process
+        # never uses. The runtime lock no longer installs pyarrow, but an environment that
+        # still has it (an older .venv, a conda env) should not pay for it here. Only when
+        # this process is the runner itself: not with the in-process engine (the notebook's
+        # libraries share the process), and not for a caller of main() (a test), whose later
+        # imports of pyarrow (scikit-learn's checks) it would break.
+        sys.modules.setdefault("pyarrow", None)  # type: ignore[arg-type]
     raise SystemExit(main())
 
